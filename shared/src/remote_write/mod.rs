@@ -1,0 +1,29 @@
+//! Prometheus Remote-Write 1.0 client: `prometheus.WriteRequest` protobuf, snappy block
+//! compression, the spec's headers, batching, retries, and a split-on-400 that keeps every good
+//! series when Prometheus rejects a request because of one bad sample.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use promstack::remote_write::{Client, Config, Series};
+//! let client = Client::new(Config::new("http://127.0.0.1:9090/api/v1/write"))?;
+//! let mut series = Series::new("aws_ec2_cpuutilization_average", [("region", "eu-west-1")])?;
+//! series.push(1_700_000_000_000, 42.0);
+//! let report = client.push(&[series]).await?;
+//! assert!(report.rejected.is_empty());
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod batch;
+mod client;
+mod encode;
+pub mod proto;
+mod retry;
+mod series;
+
+pub use auth::{Auth, SigV4};
+pub use batch::{batches, Batch, Limits};
+pub use client::{Client, Config, Error, PushReport, Rejection};
+pub use encode::{encode_request, headers, Encoder};
+pub use retry::{Disposition, RetryPolicy};
+pub use series::{LabelError, Series};

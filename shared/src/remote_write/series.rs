@@ -1,0 +1,209 @@
+//! A validated series: the label set is checked once, when the series is built, so a bad label
+//! is a clear error at the caller instead of a 400 from Prometheus that rolls back a whole batch.
+
+use super::proto::{Label, Sample, TimeSeries};
+
+/// Why a label set cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LabelError {
+    #[error("the series has no metric name (label __name__)")]
+    MissingName,
+    #[error("invalid metric name {0:?}: must match [a-zA-Z_:][a-zA-Z0-9_:]*")]
+    InvalidMetricName(String),
+    #[error("empty label name")]
+    EmptyName,
+    #[error("invalid label name {0:?}: must match [a-zA-Z_][a-zA-Z0-9_]*")]
+    InvalidName(String),
+    #[error("label {0:?} has an empty value (remote write forbids empty values; leave the label out)")]
+    EmptyValue(String),
+    #[error("label {0:?} appears twice")]
+    Duplicate(String),
+}
+
+/// One series: sorted, validated labels (`__name__` included) and its samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    inner: TimeSeries,
+    sorted: bool,
+}
+
+impl Series {
+    /// A series named `name` with the given labels (any order).
+    pub fn new<K, V>(
+        name: &str,
+        labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, LabelError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let mut all = vec![Label { name: "__name__".into(), value: name.into() }];
+        all.extend(labels.into_iter().map(|(k, v)| Label { name: k.into(), value: v.into() }));
+        Self::from_labels(all)
+    }
+
+    /// A series from a full label set that must include `__name__`.
+    pub fn from_labels(mut labels: Vec<Label>) -> Result<Self, LabelError> {
+        labels.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        for pair in labels.windows(2) {
+            if pair[0].name == pair[1].name {
+                return Err(LabelError::Duplicate(pair[0].name.clone()));
+            }
+        }
+        let mut has_name = false;
+        for label in &labels {
+            if label.name.is_empty() {
+                return Err(LabelError::EmptyName);
+            }
+            if label.name == "__name__" {
+                has_name = true;
+                if !is_metric_name(&label.value) {
+                    return Err(LabelError::InvalidMetricName(label.value.clone()));
+                }
+                continue;
+            }
+            if !is_label_name(&label.name) {
+                return Err(LabelError::InvalidName(label.name.clone()));
+            }
+            if label.value.is_empty() {
+                return Err(LabelError::EmptyValue(label.name.clone()));
+            }
+        }
+        if !has_name {
+            return Err(LabelError::MissingName);
+        }
+        Ok(Self { inner: TimeSeries { labels, samples: Vec::new() }, sorted: true })
+    }
+
+    /// Adds a sample (timestamp in milliseconds). Samples may come in any order; they are sent
+    /// in timestamp order, and for a timestamp given twice the last value given wins.
+    pub fn push(&mut self, timestamp_ms: i64, value: f64) -> &mut Self {
+        if let Some(last) = self.inner.samples.last() {
+            if last.timestamp >= timestamp_ms {
+                self.sorted = false;
+            }
+        }
+        self.inner.samples.push(Sample { value, timestamp: timestamp_ms });
+        self
+    }
+
+    /// The metric name.
+    pub fn name(&self) -> &str {
+        self.inner.labels.iter().find(|l| l.name == "__name__").map_or("", |l| l.value.as_str())
+    }
+
+    /// Labels, sorted by name, `__name__` included.
+    pub fn labels(&self) -> &[Label] {
+        &self.inner.labels
+    }
+
+    /// The value of label `name`, if set.
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.inner.labels.iter().find(|l| l.name == name).map(|l| l.value.as_str())
+    }
+
+    /// Samples in timestamp order.
+    pub fn samples(&mut self) -> &[Sample] {
+        self.normalise();
+        &self.inner.samples
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.samples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.samples.is_empty()
+    }
+
+    /// The wire form, samples in timestamp order.
+    pub fn into_proto(mut self) -> TimeSeries {
+        self.normalise();
+        self.inner
+    }
+
+    /// The wire form without consuming the series.
+    pub fn to_proto(&self) -> TimeSeries {
+        self.clone().into_proto()
+    }
+
+    fn normalise(&mut self) {
+        if self.sorted {
+            return;
+        }
+        // Stable sort, then keep the last sample given for each timestamp.
+        self.inner.samples.sort_by_key(|s| s.timestamp);
+        let samples = std::mem::take(&mut self.inner.samples);
+        let mut out: Vec<Sample> = Vec::with_capacity(samples.len());
+        for s in samples {
+            match out.last_mut() {
+                Some(last) if last.timestamp == s.timestamp => *last = s,
+                _ => out.push(s),
+            }
+        }
+        self.inner.samples = out;
+        self.sorted = true;
+    }
+}
+
+fn is_label_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn is_metric_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b':'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_sorted_with_name_first_class() {
+        let s = Series::new("up", [("zone", "a"), ("job", "x"), ("Alpha", "y")]).unwrap();
+        let names: Vec<&str> = s.labels().iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["Alpha", "__name__", "job", "zone"]);
+        assert_eq!(s.name(), "up");
+        assert_eq!(s.label("job"), Some("x"));
+    }
+
+    #[test]
+    fn bad_label_sets_are_errors_not_drops() {
+        assert_eq!(Series::new("up", [("job", "")]).unwrap_err(), LabelError::EmptyValue("job".into()));
+        assert_eq!(Series::new("up", [("", "x")]).unwrap_err(), LabelError::EmptyName);
+        assert_eq!(
+            Series::new("up", [("job", "a"), ("job", "b")]).unwrap_err(),
+            LabelError::Duplicate("job".into())
+        );
+        assert_eq!(
+            Series::new("up", [("__name__", "again")]).unwrap_err(),
+            LabelError::Duplicate("__name__".into())
+        );
+        assert_eq!(Series::new("9up", [("a", "b")]).unwrap_err(), LabelError::InvalidMetricName("9up".into()));
+        assert_eq!(Series::new("up", [("a-b", "c")]).unwrap_err(), LabelError::InvalidName("a-b".into()));
+        assert_eq!(
+            Series::from_labels(vec![Label { name: "job".into(), value: "x".into() }]).unwrap_err(),
+            LabelError::MissingName
+        );
+        assert!(Series::new("ns:rule_total", [("_a1", "v")]).is_ok());
+    }
+
+    #[test]
+    fn samples_go_out_in_timestamp_order_last_value_wins() {
+        let mut s = Series::new("up", [("a", "b")]).unwrap();
+        s.push(3000, 3.0).push(1000, 1.0).push(2000, 2.0).push(1000, 10.0);
+        let ts = s.into_proto();
+        let got: Vec<(i64, f64)> = ts.samples.iter().map(|x| (x.timestamp, x.value)).collect();
+        assert_eq!(got, [(1000, 10.0), (2000, 2.0), (3000, 3.0)]);
+    }
+
+    #[test]
+    fn display_name_reads_like_promql() {
+        let s = Series::new("up", [("job", "a\"b")]).unwrap();
+        assert_eq!(s.to_proto().display_name(), r#"up{job="a\"b"}"#);
+    }
+}
