@@ -1,1 +1,25 @@
+//! The real-server harness the integration tests share. Each server is a struct that owns the
+//! child process, its temp dir and its address: it starts on a free loopback port, waits until
+//! the server answers, kills it on `Drop`, and puts the server's log into every failure message.
+//!
+//! Binaries: `PROMSTACK_PROMETHEUS_BIN` (default `prometheus` on `PATH`, Debian's package) and
+//! `PROMSTACK_MOTO_SERVER` (default the venv that `make setup` creates). A missing binary fails
+//! the test with the command that installs it; nothing is skipped.
 
+mod moto;
+mod process;
+mod prometheus;
+
+pub use moto::Moto;
+pub use process::{free_port, ServerProcess};
+pub use prometheus::{Prometheus, PrometheusBuilder};
+
+/// Seconds since the Unix epoch, as a float (what Prometheus' HTTP API takes).
+pub fn now_secs() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// Milliseconds since the Unix epoch (remote-write timestamps).
+pub fn now_ms() -> i64 {
+    (now_secs() * 1000.0) as i64
+}

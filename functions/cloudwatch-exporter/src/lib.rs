@@ -1,0 +1,1 @@
+//! cloudwatch-exporter (in progress)

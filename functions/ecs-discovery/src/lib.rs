@@ -1,0 +1,1 @@
+//! ecs-discovery (in progress)
