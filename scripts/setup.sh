@@ -8,6 +8,12 @@ PY="${PYTHON:-python3}"
 MOTO_VERSION="5.2.5"
 CARGO_LAMBDA_VERSION="1.9.2"
 CFN_LINT_VERSION="1.58.0"
+# Template checks (scripts/check-template.sh). Each gets a venv of its own: aws-sam-cli pins boto3
+# 1.43.x and checkov pins boto3 1.35.x, so neither can share a venv with the other, and keeping
+# them apart from moto means their exact pins never move moto's boto3. Their commands are linked
+# into $VENV/bin next to cfn-lint.
+SAM_CLI_VERSION="1.170.0"
+CHECKOV_VERSION="3.3.30"
 
 log() { printf '==> %s\n' "$*"; }
 
@@ -53,6 +59,30 @@ then
   "$VENV/bin/pip" install -q --disable-pip-version-check "${want[@]}"
 fi
 
+# --- Template checks: sam (aws-sam-cli) and checkov, one venv each, linked into $VENV/bin -------
+tool_venv() { # tool_venv NAME PACKAGE==VERSION COMMAND
+  local dir="$VENV-$1" spec="$2" cmd="$3"
+  if [ ! -x "$dir/bin/python" ]; then
+    log "creating venv $dir"
+    "$PY" -m venv "$dir"
+  fi
+  if ! "$dir/bin/python" - "$spec" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+name, ver = sys.argv[1].split("==")
+sys.exit(version(name) != ver)
+PY
+  then
+    log "installing $spec into $dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check "$spec"
+  fi
+  ln -sfn "$dir/bin/$cmd" "$VENV/bin/$cmd"
+}
+tool_venv sam "aws-sam-cli==$SAM_CLI_VERSION" sam
+tool_venv checkov "checkov==$CHECKOV_VERSION" checkov
+
 log "prometheus: $(prometheus --version 2>&1 | head -n1)"
 log "moto_server: $("$VENV/bin/moto_server" --help >/dev/null 2>&1 && echo ok)  ($VENV/bin/moto_server)"
 log "cargo-lambda: $("$VENV/bin/cargo-lambda" lambda --version 2>/dev/null || echo missing)"
+log "sam: $("$VENV/bin/sam" --version 2>/dev/null || echo missing)"
+log "checkov: $("$VENV/bin/checkov" --version 2>/dev/null || echo missing)"
