@@ -1,0 +1,561 @@
+//! template.yaml against the functions' code: every environment variable a function reads is set
+//! for it in the template, and every variable the template sets is read.
+//!
+//! How "reads" is found (the convention the settings modules follow): a string literal passed to
+//! `env::var(..)` / `env::var_os(..)` (any path prefix, e.g. `std::env::var("NAME")`) in the
+//! function's crate (`functions/<name>/src`) or in the shared crate (`shared/src`), outside
+//! comments and outside `#[cfg(test)]` modules (everything after the first `#[cfg(test)]` line of a
+//! file). Three kinds of names are handled apart, each in a short list below with its reason:
+//! - names the Lambda runtime sets (reading them needs nothing from the template; setting them is
+//!   an error, since Lambda reserves them);
+//! - names read on purpose but left unset by this stack (per function), e.g. credentials that must
+//!   not be plain environment variables;
+//! - `$(VAR)` names for config-updater's template rendering, which reads the whole environment
+//!   (`env::vars()`): the function resource lists them under `Metadata.TemplateVariables`.
+//!
+//! Every rust-cargolambda function resource is matched to its crate by `CodeUri`, and every crate
+//! under `functions/` must have one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_norway::Value;
+
+/// Set by Lambda in every function's environment (reserved or always present).
+const LAMBDA_RUNTIME_VARS: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Read by a function but deliberately not set by this stack: (crate, variable, why).
+const READ_BUT_NOT_SET: &[(&str, &str, &str)] = &[
+    (
+        "cloudwatch-exporter",
+        "REMOTE_WRITE_USERNAME",
+        "basic auth is for an external receiver; a password must not be a plain environment variable (the stack writes to its own Prometheus, REMOTE_WRITE_AUTH=none)",
+    ),
+    ("cloudwatch-exporter", "REMOTE_WRITE_PASSWORD", "as REMOTE_WRITE_USERNAME"),
+    ("cloudwatch-exporter", "REMOTE_WRITE_BEARER_TOKEN", "a token must not be a plain environment variable"),
+    (
+        "cloudwatch-exporter",
+        "REMOTE_WRITE_SIGV4_REGION",
+        "only read with REMOTE_WRITE_AUTH=sigv4 (Amazon Managed Prometheus), and then AWS_REGION is the default",
+    ),
+    (
+        "ecs-discovery",
+        "FILE_SD_DIR",
+        "an override for local runs; deployed, the directory follows from PROMETHEUS_CONFIG_DIR (the EFS mount), set once",
+    ),
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ------------------------------------------------------------------ the code side ---------------
+
+/// Rust source without comments, each string literal replaced by `"#N"` (N indexes the returned
+/// contents; the literal's newlines are kept so line numbers hold), so that text inside a comment
+/// or a string is never taken for code.
+fn lex(src: &str) -> (String, Vec<String>) {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len());
+    let mut literals = Vec::new();
+    let mut literal = |out: &mut String, content: &str| {
+        out.push_str(&format!("\"#{}", literals.len()));
+        out.extend(std::iter::repeat_n('\n', content.matches('\n').count()));
+        out.push('"');
+        literals.push(content.to_string());
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            let mut depth = 0;
+            while i < b.len() {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    if b[i] == b'\n' {
+                        out.push('\n');
+                    }
+                    i += 1;
+                }
+            }
+            out.push(' ');
+        } else if c == b'r' && matches!(b.get(i + 1), Some(b'"') | Some(b'#')) && !is_ident(b, i) {
+            // raw string r"..." / r#"..."#
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while b.get(j) == Some(&b'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if b.get(j) != Some(&b'"') {
+                out.push('r');
+                i += 1;
+                continue;
+            }
+            let start = j + 1;
+            let mut end = start;
+            while end < b.len() && !(b[end] == b'"' && (0..hashes).all(|k| b.get(end + 1 + k) == Some(&b'#'))) {
+                end += 1;
+            }
+            literal(&mut out, &src[start..end.min(b.len())]);
+            i = (end + 1 + hashes).min(b.len());
+        } else if c == b'"' {
+            let start = i + 1;
+            let mut end = start;
+            while end < b.len() && b[end] != b'"' {
+                end += if b[end] == b'\\' { 2 } else { 1 };
+            }
+            let end = end.min(b.len());
+            literal(&mut out, &src[start..end]);
+            i = (end + 1).min(b.len());
+        } else if c == b'\'' {
+            // A char literal ('x', '\n', '"') or a lifetime ('a): copy a literal whole, so a
+            // quote inside it does not open a string.
+            let end = if b.get(i + 1) == Some(&b'\\') {
+                src[i + 2..].find('\'').map(|k| i + 2 + k + 1)
+            } else {
+                let ch_len = src[i + 1..].chars().next().map_or(0, char::len_utf8);
+                (b.get(i + 1 + ch_len) == Some(&b'\'')).then_some(i + 2 + ch_len)
+            };
+            let end = end.unwrap_or(i + 1);
+            out.push_str(&src[i..end]);
+            i = end;
+        } else {
+            let ch = src[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    (out, literals)
+}
+
+fn is_ident(b: &[u8], i: usize) -> bool {
+    i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')
+}
+
+/// A file's code without its `#[cfg(test)]` module(s) (everything from the first one on).
+struct Code {
+    text: String,
+    literals: Vec<String>,
+}
+
+fn runtime_code(src: &str) -> Code {
+    let (mut text, literals) = lex(src);
+    if let Some(at) = text.find("#[cfg(test)]") {
+        text.truncate(at);
+    }
+    Code { text, literals }
+}
+
+/// Names passed as string literals to `env::var(` / `env::var_os(`, with the line of each.
+fn env_reads(code: &Code) -> Vec<(String, usize)> {
+    let text = &code.text;
+    let mut found = Vec::new();
+    for pat in ["env::var(", "env::var_os("] {
+        let mut from = 0;
+        while let Some(k) = text[from..].find(pat) {
+            let at = from + k;
+            from = at + pat.len();
+            let Some(rest) = text[from..].trim_start().strip_prefix("\"#") else { continue };
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let Some(name) = digits.parse::<usize>().ok().and_then(|n| code.literals.get(n)) else { continue };
+            if !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                found.push((name.clone(), text[..at].matches('\n').count() + 1));
+            }
+        }
+    }
+    found.sort_by_key(|(_, line)| *line);
+    found
+}
+
+/// Whether the code hands the whole environment to something (`env::vars()`).
+fn reads_whole_environment(code: &Code) -> bool {
+    code.text.contains("env::vars()") || code.text.contains("env::vars_os()")
+}
+
+#[derive(Debug, Default)]
+struct CodeReads {
+    /// name → first place it is read (`path:line`).
+    names: BTreeMap<String, String>,
+    whole_environment: Option<String>,
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn code_reads(dirs: &[PathBuf]) -> CodeReads {
+    let mut reads = CodeReads::default();
+    for dir in dirs {
+        let mut files = Vec::new();
+        rust_files(dir, &mut files);
+        for file in files {
+            let src = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let code = runtime_code(&src);
+            let shown = file.strip_prefix(root()).unwrap_or(&file).display().to_string();
+            for (name, line) in env_reads(&code) {
+                reads.names.entry(name).or_insert_with(|| format!("{shown}:{line}"));
+            }
+            if reads_whole_environment(&code) && reads.whole_environment.is_none() {
+                reads.whole_environment = Some(shown);
+            }
+        }
+    }
+    reads
+}
+
+// ------------------------------------------------------------------ the template side -----------
+
+#[derive(Debug)]
+struct TemplateFunction {
+    logical_id: String,
+    code_uri: String,
+    binary: Option<String>,
+    env: BTreeSet<String>,
+    template_variables: BTreeSet<String>,
+}
+
+/// `!Ref`, `!Sub`, `!If` ... parse as tagged values; a key lookup looks through none of them.
+fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.as_mapping().and_then(|m| m.get(key))
+}
+
+fn env_names(holder: &Value, what: &str) -> Result<BTreeSet<String>, String> {
+    let Some(env) = get(holder, "Environment") else { return Ok(BTreeSet::new()) };
+    let vars = get(env, "Variables")
+        .and_then(Value::as_mapping)
+        .ok_or_else(|| format!("{what}: Environment.Variables must be a literal mapping so it can be checked"))?;
+    vars.keys()
+        .map(|k| k.as_str().map(str::to_string).ok_or_else(|| format!("{what}: environment key {k:?} is not a string")))
+        .collect()
+}
+
+fn string_list(v: Option<&Value>, what: &str) -> Result<BTreeSet<String>, String> {
+    match v {
+        None => Ok(BTreeSet::new()),
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).ok_or_else(|| format!("{what}: {i:?} is not a string")))
+            .collect(),
+        Some(other) => Err(format!("{what}: expected a list of names, got {other:?}")),
+    }
+}
+
+/// The Rust functions of a SAM template (BuildMethod rust-cargolambda), with Globals merged in.
+fn template_functions(yaml: &str) -> Result<Vec<TemplateFunction>, String> {
+    let doc: Value = serde_norway::from_str(yaml).map_err(|e| format!("template does not parse: {e}"))?;
+    let globals = get(&doc, "Globals").and_then(|g| get(g, "Function"));
+    let global_env = match globals {
+        Some(g) => env_names(g, "Globals.Function")?,
+        None => BTreeSet::new(),
+    };
+    let resources = get(&doc, "Resources").and_then(Value::as_mapping).ok_or("template has no Resources")?;
+    let mut out = Vec::new();
+    for (id, res) in resources {
+        let id = id.as_str().ok_or("a resource id is not a string")?.to_string();
+        if get(res, "Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let meta = get(res, "Metadata");
+        if meta.and_then(|m| get(m, "BuildMethod")).and_then(Value::as_str) != Some("rust-cargolambda") {
+            continue;
+        }
+        let props = get(res, "Properties").ok_or_else(|| format!("{id}: no Properties"))?;
+        let code_uri = get(props, "CodeUri")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{id}: CodeUri must be a literal path to the function's crate"))?
+            .trim_end_matches('/')
+            .to_string();
+        let binary = meta
+            .and_then(|m| get(m, "BuildProperties"))
+            .and_then(|p| get(p, "Binary"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut env = global_env.clone();
+        env.extend(env_names(props, &id)?);
+        let template_variables =
+            string_list(meta.and_then(|m| get(m, "TemplateVariables")), &format!("{id}: Metadata.TemplateVariables"))?;
+        out.push(TemplateFunction { logical_id: id, code_uri, binary, env, template_variables });
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ the comparison --------------
+
+fn crate_name(code_uri: &str) -> &str {
+    code_uri.rsplit('/').next().unwrap_or(code_uri)
+}
+
+/// Every mismatch between one function's template entry and the code it runs.
+fn mismatches(f: &TemplateFunction, reads: &CodeReads, read_but_not_set: &[(&str, &str, &str)]) -> Vec<String> {
+    let krate = crate_name(&f.code_uri);
+    let who = format!("function {} ({})", f.logical_id, f.code_uri);
+    let excused: BTreeMap<&str, &str> =
+        read_but_not_set.iter().filter(|(c, _, _)| *c == krate).map(|(_, n, why)| (*n, *why)).collect();
+    let runtime: BTreeSet<&str> = LAMBDA_RUNTIME_VARS.iter().copied().collect();
+    let mut problems = Vec::new();
+
+    for (name, place) in &reads.names {
+        if f.env.contains(name) || runtime.contains(name.as_str()) || excused.contains_key(name.as_str()) {
+            continue;
+        }
+        problems.push(format!("{who}: {name} is read ({place}) but template.yaml does not set it"));
+    }
+    for name in &f.env {
+        if runtime.contains(name.as_str()) {
+            problems.push(format!("{who}: {name} is set by the Lambda runtime; template.yaml must not set it"));
+        } else if let Some(why) = excused.get(name.as_str()) {
+            problems.push(format!("{who}: {name} is listed as deliberately unset ({why}) but template.yaml sets it"));
+        } else if !reads.names.contains_key(name) && !f.template_variables.contains(name) {
+            problems.push(format!(
+                "{who}: template.yaml sets {name} but the function never reads it \
+                 (no env::var(\"{name}\") in functions/{krate}/src or shared/src)"
+            ));
+        }
+    }
+    for name in &f.template_variables {
+        if !f.env.contains(name) {
+            problems.push(format!("{who}: {name} is listed in Metadata.TemplateVariables but not set"));
+        }
+        if reads.whole_environment.is_none() {
+            problems.push(format!(
+                "{who}: Metadata.TemplateVariables lists {name}, but the function never reads its whole environment (env::vars())"
+            ));
+        }
+    }
+    for (name, why) in &excused {
+        if !reads.names.contains_key(*name) {
+            problems.push(format!(
+                "{who}: {name} is listed as read-but-not-set ({why}) but the function no longer reads it: drop it from the list"
+            ));
+        }
+    }
+    problems
+}
+
+fn check_repo(yaml: &str) -> Vec<String> {
+    let functions = match template_functions(yaml) {
+        Ok(f) => f,
+        Err(e) => return vec![e],
+    };
+    let mut problems = Vec::new();
+    let mut wired = BTreeSet::new();
+    for f in &functions {
+        let dir = root().join(&f.code_uri);
+        let manifest = dir.join("Cargo.toml");
+        let Ok(cargo) = std::fs::read_to_string(&manifest) else {
+            problems.push(format!("function {}: CodeUri {} has no Cargo.toml", f.logical_id, f.code_uri));
+            continue;
+        };
+        if let Some(bin) = &f.binary {
+            if !cargo.contains(&format!("name = \"{bin}\"")) {
+                problems.push(format!("function {}: BuildProperties.Binary {bin} is not a target of {}", f.logical_id, f.code_uri));
+            }
+        }
+        wired.insert(f.code_uri.clone());
+        let reads = code_reads(&[dir.join("src"), root().join("shared/src")]);
+        problems.extend(mismatches(f, &reads, READ_BUT_NOT_SET));
+    }
+    // Every function crate that exists is deployed.
+    let mut crates: Vec<_> = std::fs::read_dir(root().join("functions")).expect("functions/").flatten().collect();
+    crates.sort_by_key(|e| e.path());
+    for entry in crates {
+        if entry.path().join("Cargo.toml").exists() {
+            let uri = format!("functions/{}", entry.file_name().to_string_lossy());
+            if !wired.contains(&uri) {
+                problems.push(format!("{uri} is a function crate but template.yaml has no rust-cargolambda function with CodeUri: {uri}"));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_variable_a_function_reads_is_set_and_every_one_set_is_read() {
+    let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let functions = template_functions(&yaml).unwrap();
+    assert_eq!(functions.len(), 3, "three Rust functions: {functions:#?}");
+    let problems = check_repo(&yaml);
+    assert!(problems.is_empty(), "template.yaml and the functions disagree:\n  {}", problems.join("\n  "));
+}
+
+#[test]
+fn every_rust_function_is_arm64_al2023_with_the_bootstrap_handler() {
+    let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let doc: Value = serde_norway::from_str(&yaml).unwrap();
+    let globals = get(&doc, "Globals").and_then(|g| get(g, "Function"));
+    let setting = |props: &Value, key: &str| get(props, key).or_else(|| globals.and_then(|g| get(g, key))).cloned();
+    for f in template_functions(&yaml).unwrap() {
+        let props = get(&doc["Resources"][f.logical_id.as_str()], "Properties").unwrap();
+        assert_eq!(setting(props, "Runtime"), Some(Value::from("provided.al2023")), "{}", f.logical_id);
+        assert_eq!(setting(props, "Handler"), Some(Value::from("bootstrap")), "{}", f.logical_id);
+        assert_eq!(
+            setting(props, "Architectures"),
+            Some(Value::Sequence(vec![Value::from("arm64")])),
+            "{}",
+            f.logical_id
+        );
+    }
+}
+
+// ------------------------------------------------------------------ the checker itself ----------
+
+const SAMPLE: &str = r#"
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Environment:
+      Variables:
+        SHARED_SETTING: x
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+  Exporter:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      TemplateVariables: [PRODUCT]
+    Properties:
+      CodeUri: functions/exporter/
+      Environment:
+        Variables:
+          STATE_BUCKET: !Ref Bucket
+          URL: !Sub http://${Bucket}:9090
+          MODE: !If [Cond, a, b]
+          PRODUCT: shop
+  Python:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          IGNORED: because-not-rust
+"#;
+
+fn reads_of(src: &str) -> CodeReads {
+    let code = runtime_code(src);
+    CodeReads {
+        names: env_reads(&code).into_iter().map(|(n, l)| (n, format!("lib.rs:{l}"))).collect(),
+        whole_environment: reads_whole_environment(&code).then(|| "lib.rs".into()),
+    }
+}
+
+#[test]
+fn short_form_tags_and_globals_are_read_from_a_template() {
+    let functions = template_functions(SAMPLE).unwrap();
+    assert_eq!(functions.len(), 1, "only rust-cargolambda functions: {functions:?}");
+    let f = &functions[0];
+    assert_eq!(f.logical_id, "Exporter");
+    assert_eq!(f.code_uri, "functions/exporter");
+    let names: Vec<_> = f.env.iter().map(String::as_str).collect();
+    assert_eq!(names, ["MODE", "PRODUCT", "SHARED_SETTING", "STATE_BUCKET", "URL"]);
+}
+
+#[test]
+fn a_variable_read_but_not_set_is_named_with_its_function_and_place() {
+    let f = &template_functions(SAMPLE).unwrap()[0];
+    let reads = reads_of(
+        "fn a() {\n let _ = std::env::var(\"STATE_BUCKET\");\n let _ = std::env::var( \"URL\");\n \
+         let _ = env::var(\"MODE\");\n let _ = std::env::var_os(\"SHARED_SETTING\");\n let _ = std::env::vars();\n \
+         let _ = std::env::var(\"LOCK_TIMEOUT\");\n}\n",
+    );
+    let problems = mismatches(f, &reads, &[]);
+    assert_eq!(
+        problems,
+        ["function Exporter (functions/exporter): LOCK_TIMEOUT is read (lib.rs:7) but template.yaml does not set it"]
+    );
+}
+
+#[test]
+fn a_variable_set_but_never_read_is_named() {
+    let f = &template_functions(SAMPLE).unwrap()[0];
+    let reads = reads_of(
+        "fn a() { env::var(\"STATE_BUCKET\"); env::var(\"URL\"); env::var(\"SHARED_SETTING\"); env::vars(); }",
+    );
+    let problems = mismatches(f, &reads, &[]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("function Exporter (functions/exporter): template.yaml sets MODE but the function never reads it"));
+}
+
+#[test]
+fn template_variables_need_a_function_that_reads_its_whole_environment() {
+    let f = &template_functions(SAMPLE).unwrap()[0];
+    let reads = reads_of(
+        "fn a() { env::var(\"STATE_BUCKET\"); env::var(\"URL\"); env::var(\"MODE\"); env::var(\"SHARED_SETTING\"); }",
+    );
+    let problems = mismatches(f, &reads, &[]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("lists PRODUCT, but the function never reads its whole environment"), "{problems:?}");
+}
+
+#[test]
+fn comments_tests_and_strings_are_not_reads() {
+    let src = r##"
+//! Each name is read with a literal `std::env::var("DOC_NAME")`.
+/* env::var("BLOCK_NAME") */
+fn a() -> &'static str {
+    let url = "https://example.com/env::var(";  // env::var("LINE_NAME")
+    let q = '"';
+    let _ = std::env::var("REAL");
+    let r = r#"env::var("RAW")"#;
+    url
+}
+#[cfg(test)]
+mod tests { fn t() { std::env::var("TEST_ONLY").ok(); } }
+"##;
+    let reads = env_reads(&runtime_code(src));
+    assert_eq!(reads, [("REAL".to_string(), 7)]);
+}
+
+#[test]
+fn runtime_variables_are_never_set_and_excuses_must_stay_true() {
+    let yaml = SAMPLE.replace("PRODUCT: shop", "PRODUCT: shop\n          AWS_REGION: eu-west-1");
+    let f = &template_functions(&yaml).unwrap()[0];
+    let reads = reads_of(
+        "fn a() { env::var(\"STATE_BUCKET\"); env::var(\"URL\"); env::var(\"MODE\"); env::var(\"SHARED_SETTING\"); \
+         env::var(\"AWS_LAMBDA_FUNCTION_NAME\"); env::vars(); }",
+    );
+    let problems = mismatches(f, &reads, &[("exporter", "OLD_SECRET", "secrets are not env vars")]);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("AWS_REGION is set by the Lambda runtime"), "{problems:?}");
+    assert!(problems[1].contains("OLD_SECRET is listed as read-but-not-set"), "{problems:?}");
+}
