@@ -1,1 +1,248 @@
-//! ecs-discovery (in progress)
+//! ecs-discovery: keeps Prometheus file_sd targets on EFS in step with ECS.
+//!
+//! Two triggers: an EventBridge "ECS Task State Change" updates one task's targets; a schedule
+//! reconciles whole clusters from ListTasks/DescribeTasks, repairing missed events, drift and
+//! damaged files. Both end in [`file_sd::FileSdStore::update`], a read-modify-write of the
+//! cluster's state record and `<cluster>.json` under the cluster's lock.
+
+pub mod apply;
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod file_sd;
+pub mod resolve;
+pub mod targets;
+pub mod task;
+
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::apply::{apply_event, apply_reconcile, Unchanged};
+use crate::aws::{Ec2Api, EcsApi, DESCRIBE_BATCH};
+pub use crate::config::Config;
+pub use crate::error::Error;
+use crate::event::Invocation;
+use crate::file_sd::{now_secs, FileSdStore, ReadStateError};
+use crate::resolve::Cache;
+use crate::task::TaskSnapshot;
+
+/// Everything a handler needs, built once per Lambda container.
+#[derive(Debug)]
+pub struct Deps<A> {
+    pub api: A,
+    pub config: Config,
+    pub store: FileSdStore,
+    pub cache: Cache,
+}
+
+impl<A: EcsApi + Ec2Api> Deps<A> {
+    pub fn new(api: A, config: Config) -> Self {
+        let store = FileSdStore::new(config.file_sd_dir.clone(), config.lock_timeout);
+        Self { api, config, store, cache: Cache::default() }
+    }
+}
+
+/// What an invocation did (the Lambda's response, and the demo's output).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The event was newer than the record: the task's targets were updated.
+    Applied { task_arn: String, cluster: String, version: i64, running: bool, task_targets: usize, file_targets: usize },
+    /// The event was old, repeated, or for a cluster this deployment does not cover.
+    Ignored { task_arn: String, reason: String },
+    Reconciled { clusters: Vec<ClusterReport> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterReport {
+    pub cluster: String,
+    pub running_tasks: usize,
+    pub targets: usize,
+    pub state_changed: bool,
+    pub file_written: bool,
+}
+
+/// The Lambda handler.
+pub async fn handle<A: EcsApi + Ec2Api>(event: LambdaEvent<Value>, deps: &Deps<A>) -> Result<Outcome, Error> {
+    handle_value(&event.payload, deps).await
+}
+
+/// The handler on a bare event (the local `invoke` mode and tests).
+pub async fn handle_value<A: EcsApi + Ec2Api>(event: &Value, deps: &Deps<A>) -> Result<Outcome, Error> {
+    let outcome = match event::parse(event)? {
+        Invocation::TaskChange(task) => apply_task_change(*task, deps).await,
+        Invocation::Reconcile => reconcile(deps).await,
+    };
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "invocation failed; file_sd left as it was");
+    }
+    outcome
+}
+
+/// Applies one task state change to its cluster's file.
+pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &Deps<A>) -> Result<Outcome, Error> {
+    let cluster = task.cluster_name().to_string();
+    let task_arn = task.task_arn.clone();
+    check_cluster_name(&cluster, &task_arn)?;
+    if !deps.config.clusters.is_empty() && !deps.config.clusters.contains(&cluster) {
+        let reason = format!("cluster {cluster} is not in CLUSTERS");
+        tracing::info!(task_arn = %task_arn, %reason, "event ignored");
+        return Ok(Outcome::Ignored { task_arn, reason });
+    }
+    let version = task.version.unwrap_or(0);
+    // Cheap pre-check without the lock: an event that is already old needs no AWS call. The
+    // decision that counts is taken again under the lock.
+    if let Ok(state) = deps.store.read_state(&cluster) {
+        if let Some(r) = state.tasks.get(&task_arn) {
+            if r.version >= version {
+                let reason = ignored_reason(version, r.version);
+                tracing::info!(task_arn = %task_arn, version, recorded = r.version, "event ignored: {reason}");
+                return Ok(Outcome::Ignored { task_arn, reason });
+            }
+        }
+    }
+    let subject = format!("task {task_arn}");
+    let mut observed =
+        resolve::observe(&deps.api, &deps.cache, deps.config.filter.as_ref(), &cluster, vec![task], &subject).await?;
+    let observed = observed.pop().expect("one task in, one out");
+    let running = observed.running;
+    let task_targets = observed.targets.len();
+    let state_path = deps.store.state_path(&cluster).display().to_string();
+    let now = now_secs();
+    let written = deps
+        .store
+        .update(&cluster, {
+            let task_arn = task_arn.clone();
+            move |current| match apply_event(current, observed, now) {
+                Ok(Ok(state)) => Ok((Some(state), None)),
+                Ok(Err(u)) => Ok((None, Some(u))),
+                Err(Error::DamagedState { reason, .. }) => Err(Error::DamagedState { task: task_arn, path: state_path, reason }),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|source| Error::Io { cluster: cluster.clone(), source })??;
+    match written.extra {
+        Some(u) => {
+            let recorded = match u {
+                Unchanged::Duplicate { recorded } | Unchanged::Older { recorded } => recorded,
+            };
+            let reason = ignored_reason(version, recorded);
+            tracing::info!(task_arn = %task_arn, version, recorded, file_repaired = written.file_written, "event ignored: {reason}");
+            Ok(Outcome::Ignored { task_arn, reason })
+        }
+        None => {
+            tracing::info!(task_arn = %task_arn, %cluster, version, running, task_targets, file_targets = written.targets, "file_sd updated");
+            Ok(Outcome::Applied { task_arn, cluster, version, running, task_targets, file_targets: written.targets })
+        }
+    }
+}
+
+fn ignored_reason(version: i64, recorded: i64) -> String {
+    if version == recorded {
+        format!("duplicate: version {version} already applied")
+    } else {
+        format!("out of order: version {version} is older than the applied {recorded}")
+    }
+}
+
+/// Cluster names become file names: refuse anything that could leave the directory.
+fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
+    let ok = !cluster.is_empty()
+        && !cluster.starts_with('.')
+        && cluster.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::MalformedEvent { task: task_arn.to_string(), reason: format!("cluster name {cluster:?} is not an ECS cluster name") })
+    }
+}
+
+/// Rebuilds every configured cluster's file from what ECS reports. A cluster whose AWS calls
+/// fail keeps its file; the others are still written, and the invocation then fails.
+pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Error> {
+    let clusters = if deps.config.clusters.is_empty() { list_clusters(&deps.api).await? } else { deps.config.clusters.clone() };
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for cluster in clusters {
+        match reconcile_cluster(&cluster, deps).await {
+            Ok(r) => {
+                tracing::info!(cluster = %r.cluster, running_tasks = r.running_tasks, targets = r.targets, file_written = r.file_written, "cluster reconciled");
+                reports.push(r)
+            }
+            Err(e) => {
+                tracing::error!(%cluster, error = %e, "reconcile failed; file left as it was");
+                failures.push(e.to_string());
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(Outcome::Reconciled { clusters: reports })
+    } else {
+        Err(Error::Reconcile(failures))
+    }
+}
+
+async fn list_clusters<A: EcsApi>(api: &A) -> Result<Vec<String>, Error> {
+    let mut clusters = Vec::new();
+    let mut token = None;
+    loop {
+        let page = api.list_clusters(token).await.map_err(|e| Error::Aws {
+            subject: "all clusters".into(),
+            operation: e.operation,
+            message: e.message,
+        })?;
+        clusters.extend(page.items.iter().map(|arn| task::cluster_name(arn).to_string()));
+        token = page.next_token;
+        if token.is_none() {
+            return Ok(clusters);
+        }
+    }
+}
+
+pub async fn reconcile_cluster<A: EcsApi + Ec2Api>(cluster: &str, deps: &Deps<A>) -> Result<ClusterReport, Error> {
+    let subject = format!("cluster {cluster}");
+    let aws = |e: aws::ApiError| Error::Aws { subject: subject.clone(), operation: e.operation, message: e.message };
+    check_cluster_name(cluster, &subject)?;
+    // Records that change after this point (events applied while ECS is listed) are newer than
+    // the listing; see `apply_reconcile`.
+    let started_at_seq = match deps.store.read_state(cluster) {
+        Ok(s) => s.seq,
+        Err(ReadStateError::Damaged(reason)) => {
+            tracing::warn!(%cluster, %reason, "state record damaged: rebuilding it from ECS");
+            0
+        }
+        Err(ReadStateError::Io(source)) => return Err(Error::Io { cluster: cluster.to_string(), source }),
+    };
+    let mut arns = Vec::new();
+    let mut token = None;
+    loop {
+        let page = deps.api.list_running_tasks(cluster, token).await.map_err(aws)?;
+        arns.extend(page.items);
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut tasks = Vec::with_capacity(arns.len());
+    for chunk in arns.chunks(DESCRIBE_BATCH) {
+        tasks.extend(deps.api.describe_tasks(cluster, chunk).await.map_err(aws)?);
+    }
+    let running_tasks = tasks.iter().filter(|t| t.is_running()).count();
+    let observed = resolve::observe(&deps.api, &deps.cache, deps.config.filter.as_ref(), cluster, tasks, &subject).await?;
+    let now = now_secs();
+    let written = deps
+        .store
+        .update(cluster, move |current| Ok::<_, Error>((apply_reconcile(current, started_at_seq, observed, now), ())))
+        .await
+        .map_err(|source| Error::Io { cluster: cluster.to_string(), source })??;
+    Ok(ClusterReport {
+        cluster: cluster.to_string(),
+        running_tasks,
+        targets: written.targets,
+        state_changed: written.state_changed,
+        file_written: written.file_written,
+    })
+}

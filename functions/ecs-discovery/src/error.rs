@@ -1,0 +1,61 @@
+//! The one error type of the function. Every message names what it concerns (a task ARN or a
+//! cluster) so a failed invocation in the logs says which task's targets were not updated.
+
+use lambda_runtime::Diagnostic;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The event is not a task state change we can read. Retrying cannot help.
+    #[error("malformed event for task {task}: {reason}")]
+    MalformedEvent { task: String, reason: String },
+
+    /// Neither an ECS task state change nor a scheduled event.
+    #[error("unsupported event: {0}")]
+    UnsupportedEvent(String),
+
+    /// An ECS or EC2 call failed (after the SDK's retries). The file is untouched.
+    #[error("{subject}: {operation} failed: {message}")]
+    Aws { subject: String, operation: &'static str, message: String },
+
+    /// The cluster's state record cannot be read; only the reconcile may rebuild it, since an
+    /// event alone cannot know the other tasks' targets.
+    #[error("task {task}: the state record {path} is damaged ({reason}); the scheduled reconcile rebuilds it")]
+    DamagedState { task: String, path: String, reason: String },
+
+    /// Reading or writing the file_sd file, its state record, or its lock.
+    #[error("cluster {cluster}: {source}")]
+    Io { cluster: String, source: std::io::Error },
+
+    #[error("configuration: {0}")]
+    Config(String),
+
+    /// The reconcile of some clusters failed; the others were written.
+    #[error("reconcile failed for {} cluster(s): {}", .0.len(), .0.join("; "))]
+    Reconcile(Vec<String>),
+}
+
+impl Error {
+    /// Whether running the same invocation again may succeed.
+    pub fn retryable(&self) -> bool {
+        matches!(self, Error::Aws { .. } | Error::Io { .. } | Error::DamagedState { .. } | Error::Reconcile(_))
+    }
+
+    fn error_type(&self) -> &'static str {
+        match self {
+            Error::MalformedEvent { .. } => "MalformedEvent",
+            Error::UnsupportedEvent(_) => "UnsupportedEvent",
+            Error::Aws { .. } => "AwsCallFailed",
+            Error::DamagedState { .. } => "DamagedState",
+            Error::Io { .. } => "FileSdWriteFailed",
+            Error::Config(_) => "Configuration",
+            Error::Reconcile(_) => "ReconcileFailed",
+        }
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(error: Error) -> Self {
+        let retry = if error.retryable() { "retryable" } else { "not retryable" };
+        Diagnostic { error_type: error.error_type().to_string(), error_message: format!("{error} ({retry})") }
+    }
+}
