@@ -6,9 +6,11 @@
 //! `PROMSTACK_MOTO_SERVER` (default the venv that `make setup` creates). A missing binary fails
 //! the test with the command that installs it; nothing is skipped.
 
+pub mod bitbucket;
+pub mod git;
 mod moto;
 mod process;
-mod prometheus;
+pub mod prometheus;
 
 pub use moto::Moto;
 pub use process::{free_port, ServerProcess};

@@ -1,0 +1,47 @@
+# promstack's verbs. `make test` is what CI runs (through .ci/run) on a fresh clone.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+export PROMSTACK_VENV ?= $(HOME)/.cache/promstack/venv
+VENV_BIN := $(PROMSTACK_VENV)/bin
+CARGO ?= cargo
+
+.PHONY: setup test unit build bench demo deploy lint-template clean
+
+## setup: install what a fresh Debian machine lacks (Prometheus, moto server, cargo-lambda, linters)
+setup:
+	bash scripts/setup.sh
+
+## test: setup, then every test (unit, handler, integration against real servers) and the template checks
+test: setup
+	$(CARGO) test --workspace --all-features --no-fail-fast
+	@if [ -f template.yaml ] && [ -f scripts/check-template.sh ]; then bash scripts/check-template.sh; fi
+
+## unit: only the tests that need no server (fast feedback while editing)
+unit:
+	$(CARGO) test --workspace --all-features --lib --bins
+
+## build: Lambda zips for arm64 (provided.al2023) with cargo-lambda, as `sam build` does
+build: setup
+	PATH="$(VENV_BIN):$$PATH" $(CARGO) lambda build --release --arm64 --output-format zip \
+	  $(foreach f,$(wildcard functions/*),--package $(notdir $(f)))
+
+## bench: criterion benches (figures in the README)
+bench:
+	$(CARGO) bench --workspace
+
+## demo: start moto and Prometheus locally, run each function against them, print where to look
+demo: setup
+	bash scripts/demo.sh
+
+## lint-template: cfn-lint, sam validate --lint and checkov on template.yaml
+lint-template: setup
+	bash scripts/check-template.sh
+
+## deploy: build with SAM and deploy (asks for the parameters the first time)
+deploy:
+	PATH="$(VENV_BIN):$$PATH" sam build
+	PATH="$(VENV_BIN):$$PATH" sam deploy --guided
+
+clean:
+	$(CARGO) clean
