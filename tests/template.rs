@@ -419,6 +419,55 @@ fn every_variable_a_function_reads_is_set_and_every_one_set_is_read() {
     assert!(problems.is_empty(), "template.yaml and the functions disagree:\n  {}", problems.join("\n  "));
 }
 
+/// `$(NAME)` references outside YAML comments, as config-updater renders them.
+fn template_references(yaml: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for line in yaml.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let mut rest = line;
+        while let Some(at) = rest.find("$(") {
+            rest = &rest[at + 2..];
+            if let Some(end) = rest.find(')') {
+                let name = &rest[..end];
+                if !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn the_example_config_repo_renders_with_the_variables_the_stack_sets() {
+    let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let updater = template_functions(&yaml)
+        .unwrap()
+        .into_iter()
+        .find(|f| f.code_uri == "functions/config-updater")
+        .expect("config-updater in template.yaml");
+    let example = root().join("examples/config-repo/prometheus.yml");
+    // The example repo is written alongside this test; until it lands there is nothing to compare.
+    let Ok(text) = std::fs::read_to_string(&example) else {
+        eprintln!("{} does not exist yet: not checked", example.display());
+        return;
+    };
+    let used = template_references(&text);
+    assert!(!used.is_empty(), "examples/config-repo/prometheus.yml references no $(VAR): nothing to check");
+    let missing: Vec<_> = used.difference(&updater.template_variables).collect();
+    assert!(
+        missing.is_empty(),
+        "examples/config-repo/prometheus.yml uses {missing:?}, which function {} does not list in \
+         Metadata.TemplateVariables (and set): a deploy of the example would stop on an unset variable",
+        updater.logical_id
+    );
+}
+
+#[test]
+fn template_references_skip_comments_and_non_names() {
+    let refs = template_references("# $(IN_COMMENT)\na: $(ONE)-$(TWO)\nregex: '$(foo bar'\nb: $()\n");
+    assert_eq!(refs.into_iter().collect::<Vec<_>>(), ["ONE", "TWO"]);
+}
+
 #[test]
 fn every_rust_function_is_arm64_al2023_with_the_bootstrap_handler() {
     let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
