@@ -1,1 +1,168 @@
-//! cloudwatch-exporter (in progress)
+//! cloudwatch-exporter: CloudWatch metrics to Prometheus remote write on a schedule, a drop-in
+//! for YACE (same config file, same metric names), run by an EventBridge schedule.
+//!
+//! `handle` loads the YACE config, runs the jobs ([`run::run`]) and returns the run's summary;
+//! `verify_config` is the CLI's `verify-config FILE`.
+
+pub mod aws;
+pub mod discovery;
+pub mod export;
+pub mod naming;
+pub mod query;
+pub mod run;
+pub mod services;
+pub mod settings;
+pub mod state;
+pub mod yace;
+
+use aws_config::SdkConfig;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_sdk_s3::error::DisplayErrorContext;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use promstack::remote_write;
+
+pub use run::Summary;
+use settings::{ConfigSource, Settings};
+use state::{StateError, StateStore};
+use yace::{ConfigError, ExporterConfig};
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("settings: {0}")]
+    Settings(String),
+    #[error("reading the config {source_name}: {message}")]
+    ConfigRead { source_name: String, message: String },
+    #[error("config {source_name}: {error}")]
+    Config { source_name: String, error: ConfigError },
+    #[error("state: {0}")]
+    State(#[from] StateError),
+    #[error(transparent)]
+    RemoteWrite(#[from] remote_write::Error),
+    #[error("every job failed: {0}")]
+    AllJobsFailed(String),
+}
+
+impl Error {
+    fn error_type(&self) -> &'static str {
+        match self {
+            Error::Settings(_) => "Settings",
+            Error::ConfigRead { .. } => "ConfigRead",
+            Error::Config { .. } => "Config",
+            Error::State(StateError::Conflict { .. }) => "StateConflict",
+            Error::State(_) => "State",
+            Error::RemoteWrite(e) if e.is_retryable() => "RemoteWriteUnavailable",
+            Error::RemoteWrite(_) => "RemoteWrite",
+            Error::AllJobsFailed(_) => "AllJobsFailed",
+        }
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Self {
+        Diagnostic { error_type: e.error_type().to_string(), error_message: e.to_string() }
+    }
+}
+
+/// What the handler needs, built once per container.
+pub struct Deps {
+    pub settings: Settings,
+    pub sdk: SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub remote_write: remote_write::Client,
+    pub state: Option<StateStore>,
+}
+
+impl Deps {
+    pub fn new(settings: Settings, sdk: SdkConfig) -> Result<Self, Error> {
+        let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(promstack::aws::uses_custom_endpoint(&sdk))
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(s3_config);
+        let mut rw = remote_write::Config::new(settings.remote_write_url.clone());
+        rw.auth = settings.remote_write_auth(&sdk).map_err(Error::Settings)?;
+        rw.retry.max_retries = settings.remote_write_max_retries;
+        let remote_write = remote_write::Client::new(rw)?;
+        let state = settings.state.as_ref().map(|l| StateStore::new(s3.clone(), &l.bucket, &l.key));
+        Ok(Self { settings, sdk, s3, remote_write, state })
+    }
+
+    /// From the environment (see `settings`).
+    pub async fn from_env() -> Result<Self, Error> {
+        let settings = Settings::from_env().map_err(Error::Settings)?;
+        Self::new(settings, promstack::aws::sdk_config().await)
+    }
+
+    /// Reads and checks the YACE config (every invocation, so an edit on EFS or S3 takes effect
+    /// at the next run).
+    pub async fn load_config(&self) -> Result<ExporterConfig, Error> {
+        let source_name = match &self.settings.config {
+            ConfigSource::Path(p) => p.clone(),
+            ConfigSource::S3 { bucket, key } => format!("s3://{bucket}/{key}"),
+        };
+        let text = match &self.settings.config {
+            ConfigSource::Path(p) => std::fs::read_to_string(p)
+                .map_err(|e| Error::ConfigRead { source_name: source_name.clone(), message: e.to_string() })?,
+            ConfigSource::S3 { bucket, key } => {
+                let read = |message: String| Error::ConfigRead { source_name: source_name.clone(), message };
+                let out = self
+                    .s3
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| read(DisplayErrorContext(&e).to_string()))?;
+                let bytes = out.body.collect().await.map_err(|e| read(e.to_string()))?.into_bytes();
+                String::from_utf8(bytes.to_vec()).map_err(|e| read(e.to_string()))?
+            }
+        };
+        ExporterConfig::from_yaml(&text).map_err(|error| Error::Config { source_name, error })
+    }
+}
+
+/// The Lambda handler: one run per scheduled event.
+pub async fn handle(event: LambdaEvent<EventBridgeEvent>, deps: &Deps) -> Result<Summary, Error> {
+    let config = deps.load_config().await?;
+    run::run(deps, &config, event.payload.id.as_deref()).await
+}
+
+/// `cloudwatch-exporter verify-config FILE`: the config's problem, or `Ok` with a one-line
+/// description of what it exports.
+pub fn verify_config(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let config = ExporterConfig::from_yaml(&text).map_err(|e| format!("{path}: {e}"))?;
+    let metrics: usize = config.jobs.iter().map(|j| j.metrics.len()).sum();
+    Ok(format!("{path}: ok ({} jobs, {metrics} metrics)", config.jobs.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_event_round_trips() {
+        let bytes = include_bytes!("../../../events/cloudwatch-exporter-schedule.json");
+        let event: EventBridgeEvent = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(event.detail_type, "Scheduled Event");
+        assert_eq!(event.source, "aws.events");
+        assert!(event.id.is_some());
+        let again: EventBridgeEvent = serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+        assert_eq!(event, again);
+        let original: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(serde_json::to_value(&event).unwrap(), original, "nothing lost");
+    }
+
+    #[test]
+    fn errors_have_a_type_for_lambda() {
+        let d: Diagnostic = Error::Settings("x".into()).into();
+        assert_eq!(d.error_type, "Settings");
+        let d: Diagnostic = Error::Config {
+            source_name: "f.yml".into(),
+            error: ConfigError { location: "discovery.jobs[0].type".into(), message: "unknown".into() },
+        }
+        .into();
+        assert_eq!(d.error_type, "Config");
+        assert_eq!(d.error_message, "config f.yml: discovery.jobs[0].type: unknown");
+    }
+}
