@@ -1,1 +1,20 @@
-//! config-updater (in progress)
+//! config-updater: a push to the Prometheus config repository (Bitbucket Cloud or Data Center)
+//! becomes a validated release on the EFS volume and a confirmed reload of every Prometheus
+//! replica, with the outcome posted back on the commit as a build status.
+//!
+//! The flow, one module each: [`webhook`] (signature, payload) → [`fetch`] (the commit, over git
+//! smart HTTP) → [`validate`] (before anything is written) → [`deploy`] (atomic writes under a
+//! lock, reload, rollback) → [`status`] (Bitbucket build status). [`handler`] ties them together
+//! for the two invocations: a Function URL request and `{"action": "sync"}`.
+
+pub mod check;
+pub mod deploy;
+mod error;
+pub mod layout;
+pub mod reload;
+pub mod render;
+pub mod settings;
+pub mod validate;
+
+pub use error::Error;
+pub use settings::Settings;

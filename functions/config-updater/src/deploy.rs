@@ -1,0 +1,238 @@
+//! Applying a validated release to the volume Prometheus reads, then reloading every replica.
+//!
+//! Under `.promstack/` (the caller holds `.promstack/lock` for the whole fetch-validate-apply,
+//! so two deliveries never interleave): `release.json` records the deployed commit and its
+//! files; `previous/` holds the release it replaced, file by file, with its `release.json`.
+//! Each file is written atomically; the rendered `prometheus.yml` goes last. If any replica
+//! refuses the reload, the previous release is written back and reloaded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use promstack::files::{remove_durable, write_atomic};
+use serde::{Deserialize, Serialize};
+
+use crate::layout::{Release, Summary, RENDERED_CONFIG};
+use crate::reload::{reload_all, ReloadReport};
+use crate::Error;
+
+pub const STATE_DIR: &str = ".promstack";
+pub const LOCK_FILE: &str = ".promstack/lock";
+pub const RECORD_FILE: &str = ".promstack/release.json";
+pub const PREVIOUS_DIR: &str = ".promstack/previous";
+
+/// What is deployed: written after the files, read before the next deploy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub commit: String,
+    #[serde(default)]
+    pub branch: String,
+    /// Seconds since the epoch.
+    #[serde(default)]
+    pub deployed_at: u64,
+    /// Every file of the release, relative to the volume root.
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub summary: Summary,
+}
+
+/// The result of [`apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Written and reloaded on every replica.
+    Deployed { previous: Option<String>, replicas: Vec<String>, removed: Vec<String> },
+    /// The commit is already deployed: nothing written, nothing reloaded.
+    Unchanged,
+}
+
+/// Reads the deployed release's record, if any.
+pub fn read_record(root: &Path) -> Result<Option<Record>, Error> {
+    let path = root.join(RECORD_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| volume(&path, io::Error::new(io::ErrorKind::InvalidData, e))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(volume(&path, e)),
+    }
+}
+
+fn volume(path: &Path, source: io::Error) -> Error {
+    Error::Volume { path: path.display().to_string(), source }
+}
+
+/// The files of the live release as they are now (`None`: absent), for rollback.
+type Snapshot = BTreeMap<String, Option<Vec<u8>>>;
+
+fn snapshot(root: &Path, paths: impl IntoIterator<Item = String>) -> Result<Snapshot, Error> {
+    let mut out = Snapshot::new();
+    for rel in paths {
+        let path = root.join(&rel);
+        let contents = match std::fs::read(&path) {
+            Ok(c) => Some(c),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(volume(&path, e)),
+        };
+        out.insert(rel, contents);
+    }
+    Ok(out)
+}
+
+fn write_file(root: &Path, rel: &str, contents: &[u8]) -> Result<(), Error> {
+    let path = root.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| volume(parent, e))?;
+    }
+    write_atomic(&path, contents).map_err(|e| volume(&path, e))
+}
+
+/// Writes `files` (the rendered config last) and removes `remove`.
+fn write_release(root: &Path, files: &BTreeMap<String, Vec<u8>>, remove: &[String]) -> Result<(), Error> {
+    for (rel, contents) in files.iter().filter(|(rel, _)| rel.as_str() != RENDERED_CONFIG) {
+        write_file(root, rel, contents)?;
+    }
+    for rel in remove {
+        let path = root.join(rel);
+        remove_durable(&path).map_err(|e| volume(&path, e))?;
+    }
+    if let Some(config) = files.get(RENDERED_CONFIG) {
+        write_file(root, RENDERED_CONFIG, config)?;
+    }
+    Ok(())
+}
+
+fn write_record(root: &Path, record: &Record) -> Result<(), Error> {
+    let bytes = serde_json::to_vec_pretty(record).expect("a record serialises");
+    write_file(root, RECORD_FILE, &bytes)
+}
+
+/// Keeps a copy of the release being replaced under `.promstack/previous/`.
+fn keep_previous(root: &Path, record: Option<&Record>, snapshot: &Snapshot) -> Result<(), Error> {
+    let dir = root.join(PREVIOUS_DIR);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(volume(&dir, e)),
+    }
+    for (rel, contents) in snapshot {
+        if let Some(contents) = contents {
+            write_file(&dir, rel, contents)?;
+        }
+    }
+    if let Some(record) = record {
+        write_file(&dir, "release.json", &serde_json::to_vec_pretty(record).expect("a record serialises"))?;
+    }
+    Ok(())
+}
+
+/// Restores `snapshot`: files that existed are written back, files that did not are removed.
+fn restore(root: &Path, snapshot: &Snapshot) -> Result<(), Error> {
+    let files: BTreeMap<String, Vec<u8>> =
+        snapshot.iter().filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone()))).collect();
+    let absent: Vec<String> = snapshot.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k.clone()).collect();
+    write_release(root, &files, &absent)
+}
+
+/// Writes `release` for `commit` and reloads every Prometheus in `urls`; on a failed reload,
+/// restores what was there and reloads again. The caller holds the lock.
+pub async fn apply(root: &Path, commit: &str, branch: &str, release: &Release, urls: &[String]) -> Result<Applied, Error> {
+    let current = read_record(root)?;
+    if current.as_ref().is_some_and(|r| r.commit == commit) {
+        tracing::info!(commit, "already deployed");
+        return Ok(Applied::Unchanged);
+    }
+    let new_paths: BTreeSet<&String> = release.files.keys().collect();
+    let removed: Vec<String> = current
+        .iter()
+        .flat_map(|r| r.files.iter())
+        .filter(|p| !new_paths.contains(p) && crate::layout::is_safe_relative_path(p))
+        .cloned()
+        .collect();
+    let touched: BTreeSet<String> = release.files.keys().cloned().chain(removed.iter().cloned()).collect();
+    let before = snapshot(root, touched)?;
+    let record_before = snapshot(root, [RECORD_FILE.to_string()])?;
+    keep_previous(root, current.as_ref(), &before)?;
+
+    let record = Record {
+        commit: commit.to_string(),
+        branch: branch.to_string(),
+        deployed_at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        files: release.files.keys().cloned().collect(),
+        summary: release.summary,
+    };
+    if let Err(e) = write_release(root, &release.files, &removed).and_then(|()| write_record(root, &record)) {
+        // A write failed part-way (volume full, permissions): put back what was there.
+        let _ = restore(root, &before);
+        let _ = restore(root, &record_before);
+        return Err(e);
+    }
+    tracing::info!(commit, files = record.files.len(), removed = removed.len(), "release written");
+
+    let report = reload_all(urls).await;
+    if report.ok() {
+        return Ok(Applied::Deployed {
+            previous: current.map(|r| r.commit),
+            replicas: report.reloaded,
+            removed,
+        });
+    }
+    let failure = report.describe_failures();
+    tracing::warn!(commit, %failure, "reload failed, restoring the previous release");
+    restore(root, &before)?;
+    restore(root, &record_before)?;
+    let again: ReloadReport = reload_all(urls).await;
+    let after = if again.ok() {
+        "the previous release was restored and reloaded".to_string()
+    } else {
+        format!("the previous release was restored, but reloading it failed too: {}", again.describe_failures())
+    };
+    Err(Error::Reload(format!("Prometheus did not take commit {}: {failure}; {after}", short(commit))))
+}
+
+pub fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+/// The lock file path under `root`.
+pub fn lock_path(root: &Path) -> PathBuf {
+    root.join(LOCK_FILE)
+}
+
+/// Creates `.promstack/` so the lock can be taken.
+pub fn prepare(root: &Path) -> Result<(), Error> {
+    let dir = root.join(STATE_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| volume(&dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release(files: &[(&str, &str)]) -> Release {
+        Release { files: files.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect(), summary: Summary::default() }
+    }
+
+    #[test]
+    fn restore_puts_back_and_removes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write_release(root, &release(&[("prometheus.yml", "old"), ("rules.d/a.yml", "a")]).files, &[]).unwrap();
+        let before = snapshot(root, ["prometheus.yml".into(), "rules.d/a.yml".into(), "rules.d/b.yml".into()]).unwrap();
+        write_release(root, &release(&[("prometheus.yml", "new"), ("rules.d/b.yml", "b")]).files, &["rules.d/a.yml".into()]).unwrap();
+        assert!(!root.join("rules.d/a.yml").exists());
+        restore(root, &before).unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("prometheus.yml")).unwrap(), "old");
+        assert_eq!(std::fs::read_to_string(root.join("rules.d/a.yml")).unwrap(), "a");
+        assert!(!root.join("rules.d/b.yml").exists());
+    }
+
+    #[test]
+    fn record_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_record(dir.path()).unwrap(), None);
+        let record = Record { commit: "abc".into(), files: vec!["prometheus.yml".into()], ..Record::default() };
+        write_record(dir.path(), &record).unwrap();
+        assert_eq!(read_record(dir.path()).unwrap(), Some(record));
+    }
+}

@@ -1,0 +1,59 @@
+//! The function's one error type.
+
+use lambda_runtime::Diagnostic;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The environment is missing something: nothing works until the template is fixed.
+    #[error("configuration: {0}")]
+    Settings(String),
+    /// A secret could not be read from Secrets Manager.
+    #[error("reading secret {arn}: {message}")]
+    Secret { arn: String, message: String },
+    /// The commit could not be fetched (network, auth, or a repo we refuse to read).
+    #[error("fetching the config repository: {0}")]
+    Fetch(String),
+    /// The commit's files break the rules (symlinks, paths, limits) or fail validation.
+    #[error("the config repository is invalid:\n{0}")]
+    Invalid(String),
+    /// Writing to or reading from the EFS volume failed.
+    #[error("writing the release to {path}: {source}")]
+    Volume { path: String, source: std::io::Error },
+    /// Prometheus did not take the new config (the previous release was restored).
+    #[error("{0}")]
+    Reload(String),
+    /// The Bitbucket build-status API refused or failed.
+    #[error("posting the build status: {0}")]
+    Status(String),
+    /// The invocation is neither a Function URL request nor `{"action": "sync"}`.
+    #[error("unsupported invocation: {0}")]
+    Invocation(String),
+}
+
+impl Error {
+    /// A short, stable name for logs and Lambda's `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Settings(_) => "ConfigUpdater.Settings",
+            Error::Secret { .. } => "ConfigUpdater.Secret",
+            Error::Fetch(_) => "ConfigUpdater.Fetch",
+            Error::Invalid(_) => "ConfigUpdater.InvalidConfig",
+            Error::Volume { .. } => "ConfigUpdater.Volume",
+            Error::Reload(_) => "ConfigUpdater.ReloadFailed",
+            Error::Status(_) => "ConfigUpdater.BuildStatus",
+            Error::Invocation(_) => "ConfigUpdater.Invocation",
+        }
+    }
+
+    /// Whether a retry (a redelivery, or the next sync) can help without a new commit.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Secret { .. } | Error::Fetch(_) | Error::Volume { .. } | Error::Status(_))
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Diagnostic {
+        let retry = if e.is_retryable() { " (retryable)" } else { "" };
+        Diagnostic { error_type: e.kind().to_string(), error_message: format!("{e}{retry}") }
+    }
+}
