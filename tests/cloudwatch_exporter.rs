@@ -1,1 +1,428 @@
-//! integration tests: in progress
+//! cloudwatch-exporter against real servers: moto (CloudWatch, EC2 + tagging, STS, S3) and a
+//! real Prometheus receiving the remote writes. Assertions are on what Prometheus answers.
+
+use std::time::Duration;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use cloudwatch_exporter::settings::{AuthSetting, ConfigSource, Settings, StateLocation};
+use cloudwatch_exporter::{handle, Deps, Error, Summary};
+use harness::{now_secs, Moto, Prometheus};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+
+const SCHEDULE: &[u8] = include_bytes!("../events/cloudwatch-exporter-schedule.json");
+const ACCOUNT: &str = "123456789012";
+
+fn event(id: &str) -> LambdaEvent<EventBridgeEvent> {
+    let mut e: EventBridgeEvent = serde_json::from_slice(SCHEDULE).unwrap();
+    e.id = Some(id.to_string());
+    LambdaEvent { payload: e, context: Context::default() }
+}
+
+struct Setup {
+    moto: Moto,
+    prometheus: Prometheus,
+    _dir: tempfile::TempDir,
+    config_path: String,
+}
+
+fn settings(s: &Setup, state_bucket: Option<&str>) -> Settings {
+    Settings {
+        config: ConfigSource::Path(s.config_path.clone()),
+        remote_write_url: s.prometheus.write_url(),
+        auth: AuthSetting::None,
+        state: state_bucket.map(|b| StateLocation { bucket: b.into(), key: "cloudwatch-exporter/state.json".into() }),
+        discovery_refresh: Duration::from_secs(300),
+        max_backfill: Duration::from_secs(3600),
+        get_metric_data_concurrency: 4,
+        lease: Duration::from_secs(900),
+        remote_write_max_retries: 1,
+    }
+}
+
+fn setup(config: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("yace.yml");
+    std::fs::write(&config_path, config).unwrap();
+    Setup {
+        moto: Moto::start(),
+        prometheus: Prometheus::start(harness::prometheus::EMPTY_CONFIG),
+        config_path: config_path.display().to_string(),
+        _dir: dir,
+    }
+}
+
+async fn deps(s: &Setup, state_bucket: Option<&str>) -> Deps {
+    Deps::new(settings(s, state_bucket), s.moto.sdk_config().await).unwrap()
+}
+
+async fn put(cw: &aws_sdk_cloudwatch::Client, namespace: &str, name: &str, dims: &[(&str, &str)], points: &[(i64, f64)]) {
+    let data = points
+        .iter()
+        .map(|(ts, v)| {
+            MetricDatum::builder()
+                .metric_name(name)
+                .set_dimensions(Some(dims.iter().map(|(k, v)| Dimension::builder().name(*k).value(*v).build()).collect()))
+                .timestamp(DateTime::from_secs(*ts))
+                .value(*v)
+                .build()
+        })
+        .collect();
+    cw.put_metric_data().namespace(namespace).set_metric_data(Some(data)).send().await.unwrap();
+}
+
+/// `metric[window]` as (timestamp s, value) pairs per series, for exact datapoint checks.
+async fn samples(p: &Prometheus, selector: &str) -> Vec<(i64, f64)> {
+    let r = p.query(&format!("{selector}[1h]")).await;
+    assert!(r.len() <= 1, "one series expected for {selector}: {r:?}");
+    r.first()
+        .map(|s| {
+            s["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| (v[0].as_f64().unwrap() as i64, v[1].as_str().unwrap().parse().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn labels(series: &Value) -> Vec<(String, String)> {
+    let mut l: Vec<(String, String)> = series["metric"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    l.sort();
+    l
+}
+
+fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut l: Vec<(String, String)> = p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    l.sort();
+    l
+}
+
+/// The minute boundary the test's datapoints are placed against; waits out the last seconds of
+/// a minute so the run's window (aligned to the minute) is the one the test expects.
+async fn minute() -> i64 {
+    let now = now_secs();
+    if now % 60.0 > 50.0 {
+        tokio::time::sleep(Duration::from_secs_f64(61.0 - now % 60.0)).await;
+    }
+    (now_secs() as i64).div_euclid(60) * 60
+}
+
+const DISCOVERY: &str = r#"
+apiVersion: v1alpha1
+discovery:
+  exportedTagsOnMetrics:
+    AWS/EC2: [Name]
+  jobs:
+    - type: AWS/EC2
+      regions: [us-east-1]
+      roles:
+        - roleArn: arn:aws:iam::123456789012:role/exporter
+          externalId: promstack
+      searchTags:
+        - key: team
+          value: ^core$
+      customTags:
+        - key: env
+          value: test
+      period: 60
+      length: 300
+      metrics:
+        - name: CPUUtilization
+          statistics: [Average, Maximum]
+customNamespace:
+  - name: shop
+    namespace: MyApp
+    regions: [us-east-1]
+    period: 60
+    length: 300
+    nilToZero: true
+    metrics:
+      - name: Orders
+        statistics: [Sum]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
+    let s = setup(DISCOVERY);
+    let sdk = s.moto.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let mut instances = Vec::new();
+    for (name, team) in [("web", "core"), ("batch", "other")] {
+        let tags = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+            .tags(aws_sdk_ec2::types::Tag::builder().key("Name").value(name).build())
+            .tags(aws_sdk_ec2::types::Tag::builder().key("team").value(team).build())
+            .build();
+        let out = ec2
+            .run_instances()
+            .image_id("ami-12c6146b")
+            .min_count(1)
+            .max_count(1)
+            .tag_specifications(tags)
+            .send()
+            .await
+            .unwrap();
+        instances.push(out.instances()[0].instance_id().unwrap().to_string());
+    }
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let m = minute().await;
+    for (i, id) in instances.iter().enumerate() {
+        let base = 10.0 * (i as f64 + 1.0);
+        put(&cw, "AWS/EC2", "CPUUtilization", &[("InstanceId", id)], &[(m - 180, base), (m - 120, base + 1.0), (m - 60, base + 2.0)]).await;
+        // The latest minute has two datapoints: Average and Maximum differ.
+        put(&cw, "AWS/EC2", "CPUUtilization", &[("InstanceId", id)], &[(m - 50, base + 4.0)]).await;
+    }
+    put(&cw, "MyApp", "Orders", &[("Shop", "berlin")], &[(m - 120, 3.0), (m - 60, 5.0), (m - 30, 2.0)]).await;
+
+    let deps = deps(&s, None).await;
+    let before = now_secs();
+    let summary: Summary = handle(event("run-1"), &deps).await.unwrap();
+    let after = now_secs();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+    assert_eq!(summary.metrics_requested, 3, "2 statistics of the one selected instance + Orders: {summary:?}");
+    assert_eq!(summary.get_metric_data_calls, summary.get_metric_data_minimum);
+    assert_eq!(summary.api_requests.get("AssumeRole"), Some(&1));
+
+    // Only the instance tagged team=core; YACE's names and labels.
+    let arn = format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{}", instances[0]);
+    let r = s.prometheus.query("aws_ec2_cpuutilization_average").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        labels(&r[0]),
+        pairs(&[
+            ("__name__", "aws_ec2_cpuutilization_average"),
+            ("account_id", ACCOUNT),
+            ("custom_tag_env", "test"),
+            ("dimension_InstanceId", &instances[0]),
+            ("name", &arn),
+            ("region", "us-east-1"),
+            ("tag_Name", "web"),
+        ])
+    );
+    // The latest minute's datapoint (12 and 14): average 13, maximum 14, stamped with the run's time.
+    assert_eq!(r[0]["value"][1], "13");
+    let max = s.prometheus.query("aws_ec2_cpuutilization_maximum").await;
+    assert_eq!(max.len(), 1);
+    assert_eq!(max[0]["value"][1], "14");
+    let ts = s.prometheus.query("timestamp(aws_ec2_cpuutilization_average)").await;
+    let ts: f64 = ts[0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(ts >= before - 0.001 && ts <= after + 0.001, "stamped with the run's time: {before} <= {ts} <= {after}");
+
+    // The info series carries every tag of the selected resource.
+    let info = s.prometheus.query("aws_ec2_info").await;
+    assert_eq!(info.len(), 1, "{info:?}");
+    assert_eq!(
+        labels(&info[0]),
+        pairs(&[
+            ("__name__", "aws_ec2_info"),
+            ("account_id", ACCOUNT),
+            ("custom_tag_env", "test"),
+            ("name", &arn),
+            ("region", "us-east-1"),
+            ("tag_Name", "web"),
+            ("tag_team", "core"),
+        ])
+    );
+    assert_eq!(info[0]["value"][1], "0");
+
+    // Custom namespace: name="global", the dimension as a label; the latest minute's sum.
+    let orders = s.prometheus.query("aws_myapp_orders_sum").await;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(
+        labels(&orders[0]),
+        pairs(&[
+            ("__name__", "aws_myapp_orders_sum"),
+            ("account_id", ACCOUNT),
+            ("dimension_Shop", "berlin"),
+            ("name", "global"),
+            ("region", "us-east-1"),
+        ])
+    );
+    // The latest minute holds 5 and 2.
+    assert_eq!(orders[0]["value"][1], "7");
+
+    // The run's own figures.
+    let gmd = s.prometheus.query(r#"cloudwatch_exporter_run_api_requests{api="GetMetricData"}"#).await;
+    assert_eq!(gmd[0]["value"][1].as_str().unwrap(), summary.api_requests["GetMetricData"].to_string());
+    let requested = s.prometheus.query("cloudwatch_exporter_run_metrics_requested").await;
+    assert_eq!(requested[0]["value"][1], "3");
+    let pushed = s.prometheus.query("cloudwatch_exporter_run_samples_pushed").await;
+    assert_eq!(pushed[0]["value"][1].as_str().unwrap(), summary.samples_pushed.to_string());
+    assert_eq!(summary.samples_pushed, 4, "3 metric samples + 1 info sample");
+    assert_eq!(s.prometheus.query("cloudwatch_exporter_run_duration_seconds").await.len(), 1);
+}
+
+const TIMESTAMPED: &str = r#"
+apiVersion: v1alpha1
+customNamespace:
+  - name: queue
+    namespace: MyApp
+    regions: [us-east-1]
+    period: 60
+    length: 600
+    addCloudwatchTimestamp: true
+    exportAllDataPoints: true
+    metrics:
+      - name: Latency
+        statistics: [Average]
+"#;
+
+const SELECTOR: &str = r#"aws_myapp_latency_average{dimension_Queue="jobs"}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloudwatch_timestamps_go_out_exactly_once_with_backfill_after_prometheus_was_down() {
+    let mut s = setup(TIMESTAMPED);
+    let sdk = s.moto.sdk_config().await;
+    aws_sdk_s3::Client::new(&sdk).create_bucket().bucket("state").send().await.unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let m = minute().await;
+    let dims = [("Queue", "jobs")];
+    put(&cw, "MyApp", "Latency", &dims, &[(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0)]).await;
+    let deps = deps(&s, Some("state")).await;
+
+    let first = handle(event("a"), &deps).await.unwrap();
+    assert_eq!(first.skipped, None);
+    assert_eq!(samples(&s.prometheus, SELECTOR).await, [(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0)]);
+
+    // The same event again: nothing is pushed.
+    let again = handle(event("a"), &deps).await.unwrap();
+    assert!(again.skipped.as_deref().unwrap_or_default().contains("duplicate"), "{again:?}");
+    assert_eq!(again.samples_pushed, 0);
+
+    // A new datapoint while Prometheus is down: the invocation fails and no watermark moves.
+    put(&cw, "MyApp", "Latency", &dims, &[(m - 360, 4.0)]).await;
+    s.prometheus.stop();
+    match handle(event("b"), &deps).await {
+        Err(Error::RemoteWrite(e)) => assert!(e.is_retryable(), "{e}"),
+        other => panic!("a run with Prometheus down must fail: {other:?}"),
+    }
+    s.prometheus.restart();
+
+    // The next run fills the gap: both new datapoints, each once, at CloudWatch's timestamps.
+    put(&cw, "MyApp", "Latency", &dims, &[(m - 300, 5.0)]).await;
+    let next = handle(event("c"), &deps).await.unwrap();
+    assert_eq!(next.skipped, None);
+    assert!(next.samples_dropped.values().all(|n| *n == 0), "{next:?}");
+    assert_eq!(
+        samples(&s.prometheus, SELECTOR).await,
+        [(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0), (m - 360, 4.0), (m - 300, 5.0)]
+    );
+    assert_eq!(next.samples_pushed, 2, "only the two datapoints after the watermark: {next:?}");
+
+    // Nothing new: nothing pushed, nothing refused.
+    let idle = handle(event("d"), &deps).await.unwrap();
+    assert_eq!(idle.samples_pushed, 0, "{idle:?}");
+
+    // Two overlapping runs: one takes the state, the other stands down; no datapoint twice.
+    put(&cw, "MyApp", "Latency", &dims, &[(m - 240, 6.0)]).await;
+    let (x, y) = tokio::join!(handle(event("e"), &deps), handle(event("f"), &deps));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.samples_pushed + y.samples_pushed, 1, "{x:?} {y:?}");
+    assert_eq!(
+        samples(&s.prometheus, SELECTOR).await,
+        [(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0), (m - 360, 4.0), (m - 300, 5.0), (m - 240, 6.0)]
+    );
+    let dropped = s.prometheus.query(r#"sum(cloudwatch_exporter_run_samples_dropped)"#).await;
+    assert_eq!(dropped[0]["value"][1], "0", "no sample was refused by Prometheus");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_config_fails_the_invocation_naming_the_field_and_pushes_nothing() {
+    let s = setup(
+        "apiVersion: v1alpha1\ndiscovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      metrics:\n        - name: CPUUtilization\n          statistics: [Average]\n          statistic: Sum\n",
+    );
+    let deps = deps(&s, None).await;
+    match handle(event("bad"), &deps).await {
+        Err(e @ Error::Config { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("discovery.jobs[0].metrics[0]"), "{msg}");
+            assert!(msg.contains("unknown field `statistic`"), "{msg}");
+            assert!(msg.contains("line 9"), "{msg}");
+            let d: lambda_runtime::Diagnostic = e.into();
+            assert_eq!(d.error_type, "Config");
+        }
+        other => panic!("a bad config must fail: {other:?}"),
+    }
+    std::fs::write(&s.config_path, "discovery:\n  jobs:\n    - type: AWS/Nope\n      regions: [us-east-1]\n      metrics: [{name: X, statistics: [Sum]}]\n").unwrap();
+    let e = handle(event("bad2"), &deps).await.unwrap_err();
+    assert!(e.to_string().contains("discovery.jobs[0].type: unknown namespace \"AWS/Nope\""), "{e}");
+    let any = s.prometheus.query(r#"{__name__=~".+"}"#).await;
+    assert!(any.is_empty(), "nothing pushed: {any:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_failing_job_does_not_stop_the_others() {
+    // moto answers percentile statistics with a 500: the us-east-1 job fails, eu-west-1's goes on.
+    let s = setup(
+        r#"
+customNamespace:
+  - name: failing
+    namespace: MyApp
+    regions: [us-east-1]
+    period: 60
+    metrics:
+      - name: Orders
+        statistics: [p99]
+  - name: working
+    namespace: MyApp
+    regions: [eu-west-1]
+    period: 60
+    metrics:
+      - name: Orders
+        statistics: [Sum]
+"#,
+    );
+    let sdk = s.moto.sdk_config().await;
+    let m = minute().await;
+    let east = aws_sdk_cloudwatch::Client::new(&sdk);
+    put(&east, "MyApp", "Orders", &[("Shop", "ny")], &[(m - 60, 1.0)]).await;
+    let west_config = sdk.to_builder().region(aws_config::Region::new("eu-west-1")).build();
+    let west = aws_sdk_cloudwatch::Client::new(&west_config);
+    put(&west, "MyApp", "Orders", &[("Shop", "dublin")], &[(m - 60, 7.0)]).await;
+
+    let deps = deps(&s, None).await;
+    let summary = handle(event("partial"), &deps).await.unwrap();
+    assert_eq!(summary.jobs_failed.len(), 1, "{summary:?}");
+    assert_eq!(summary.jobs_failed[0].job, "customNamespace[0]");
+    assert_eq!(summary.jobs_failed[0].region, "us-east-1");
+    assert!(summary.jobs_failed[0].error.contains("GetMetricData"), "{:?}", summary.jobs_failed[0]);
+    let r = s.prometheus.query("aws_myapp_orders_sum").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0]["metric"]["region"], "eu-west-1");
+    assert_eq!(r[0]["value"][1], "7");
+    let failed = s.prometheus.query("cloudwatch_exporter_run_jobs_failed").await;
+    assert_eq!(failed[0]["value"][1], "1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_writes_are_conditional_so_a_stale_run_cannot_overwrite() {
+    use cloudwatch_exporter::state::{State, StateError, StateStore};
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    s3.create_bucket().bucket("state").send().await.unwrap();
+    let store = StateStore::new(s3, "state", "s.json");
+    assert!(store.load().await.unwrap().etag.is_none(), "no state yet");
+    let mut state = State::default();
+    state.watermarks.insert("k".into(), 1);
+    let first = store.save(&state, None).await.unwrap();
+    // A second "first write" (If-None-Match: *) loses.
+    assert!(matches!(store.save(&State::default(), None).await, Err(StateError::Conflict { .. })));
+    state.watermarks.insert("k".into(), 2);
+    let second = store.save(&state, Some(&first)).await.unwrap();
+    assert_ne!(first, second);
+    // A write at the old version (If-Match) loses, and the newer state stays whole.
+    assert!(matches!(store.save(&State::default(), Some(&first)).await, Err(StateError::Conflict { .. })));
+    let now = store.load().await.unwrap();
+    assert_eq!(now.state.watermarks["k"], 2);
+    assert_eq!(now.etag.as_deref(), Some(second.as_str()));
+}
