@@ -261,9 +261,11 @@ impl World {
         ecs_discovery::handle_value(event, &self.deps).await
     }
 
+    /// The schedule's sample event through the Lambda handler.
     async fn reconcile(&self) -> Outcome {
-        let scheduled = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
-        self.send(&scheduled).await.unwrap_or_else(|e| self.moto.fail(format!("reconcile: {e}")))
+        let payload = serde_json::from_slice(include_bytes!("../events/ecs-discovery-schedule.json")).unwrap();
+        let event = lambda_runtime::LambdaEvent { payload, context: lambda_runtime::Context::default() };
+        ecs_discovery::handle(event, &self.deps).await.unwrap_or_else(|e| self.moto.fail(format!("reconcile: {e}")))
     }
 
     /// Waits until Prometheus' active targets are exactly the addresses of `want`, each with

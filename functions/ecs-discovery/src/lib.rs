@@ -246,3 +246,90 @@ pub async fn reconcile_cluster<A: EcsApi + Ec2Api>(cluster: &str, deps: &Deps<A>
         file_written: written.file_written,
     })
 }
+
+/// Handler tests on the sample events in `events/`. The task definition is put in the cache as
+/// if read before, so these need no AWS; the same paths against moto are in
+/// `tests/ecs_discovery.rs`.
+#[cfg(test)]
+mod handler_tests {
+    use super::*;
+    use aws_lambda_events::eventbridge::EventBridgeEvent;
+    use lambda_runtime::Context;
+    use std::collections::BTreeMap;
+
+    const RUNNING: &[u8] = include_bytes!("../../../events/ecs-discovery-running.json");
+    const STOPPED: &[u8] = include_bytes!("../../../events/ecs-discovery-stopped.json");
+    const SCHEDULE: &[u8] = include_bytes!("../../../events/ecs-discovery-schedule.json");
+
+    fn deps(dir: &std::path::Path) -> Deps<aws::AwsApi> {
+        // Never called: no endpoint, no credentials.
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let config = Config { file_sd_dir: dir.to_path_buf(), clusters: vec!["prod".into()], ..Config::default() };
+        let deps = Deps::new(aws::AwsApi::new(&sdk, 1), config);
+        let labels: BTreeMap<String, String> = [("PROMETHEUS_EXPORTER_PORT", "9100"), ("PROMETHEUS_EXPORTER_JOB_NAME", "api")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        deps.cache.insert_definition(task::TaskDefinition {
+            arn: "arn:aws:ecs:us-east-1:111122223333:task-definition/api:7".into(),
+            family: "api".into(),
+            revision: 7,
+            network_mode: Some("awsvpc".into()),
+            fargate_only: true,
+            containers: vec![task::ContainerDefinition { name: "web".into(), image: Some("example/web:1".into()), docker_labels: labels }],
+        });
+        deps
+    }
+
+    fn event(bytes: &[u8]) -> LambdaEvent<Value> {
+        LambdaEvent { payload: serde_json::from_slice(bytes).unwrap(), context: Context::default() }
+    }
+
+    #[test]
+    fn the_samples_survive_a_serde_round_trip() {
+        for bytes in [RUNNING, STOPPED, SCHEDULE] {
+            let original: Value = serde_json::from_slice(bytes).unwrap();
+            let typed: EventBridgeEvent<Value> = serde_json::from_slice(bytes).unwrap();
+            assert_eq!(serde_json::to_value(&typed).unwrap(), original);
+        }
+    }
+
+    #[tokio::test]
+    async fn running_then_stopped_then_a_late_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let deps = deps(dir.path());
+        let out = handle(event(RUNNING), &deps).await.unwrap();
+        assert!(matches!(out, Outcome::Applied { version: 3, running: true, task_targets: 1, .. }), "{out:?}");
+        let file: Value = serde_json::from_slice(&std::fs::read(dir.path().join("prod.json")).unwrap()).unwrap();
+        assert_eq!(file[0]["targets"][0], "10.0.1.25:9100");
+        assert_eq!(file[0]["labels"]["job"], "api");
+        assert_eq!(file[0]["labels"]["service"], "api");
+        assert_eq!(file[0]["labels"]["task_id"], "a1b2c3d4e5f60718293a4b5c6d7e8f90");
+
+        let out = handle(event(STOPPED), &deps).await.unwrap();
+        assert!(matches!(out, Outcome::Applied { version: 5, running: false, file_targets: 0, .. }), "{out:?}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("prod.json")).unwrap(), "[]\n");
+
+        let out = handle(event(RUNNING), &deps).await.unwrap();
+        assert!(matches!(&out, Outcome::Ignored { reason, .. } if reason.contains("out of order")), "{out:?}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("prod.json")).unwrap(), "[]\n");
+    }
+
+    #[tokio::test]
+    async fn an_event_for_another_cluster_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut deps = deps(dir.path());
+        deps.config.clusters = vec!["staging".into()];
+        let out = handle(event(RUNNING), &deps).await.unwrap();
+        assert!(matches!(&out, Outcome::Ignored { reason, .. } if reason.contains("CLUSTERS")), "{out:?}");
+        assert!(!dir.path().join("prod.json").exists());
+    }
+
+    #[test]
+    fn the_schedule_sample_asks_for_a_reconcile() {
+        assert_eq!(event::parse(&serde_json::from_slice(SCHEDULE).unwrap()).unwrap(), Invocation::Reconcile);
+    }
+}
