@@ -608,3 +608,165 @@ fn runtime_variables_are_never_set_and_excuses_must_stay_true() {
     assert!(problems[0].contains("AWS_REGION is set by the Lambda runtime"), "{problems:?}");
     assert!(problems[1].contains("OLD_SECRET is listed as read-but-not-set"), "{problems:?}");
 }
+
+// ------------------------------------------------------------------ the deploy-time sync shim ---
+
+/// An HTTP server that answers every request 200 and keeps (method, path, headers, body): the
+/// pre-signed URL CloudFormation gives a custom resource for its answer.
+struct ResponseUrl {
+    port: u16,
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<(String, String)>, String)>>>,
+}
+
+impl ResponseUrl {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+                let mut headers = Vec::new();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim_end().split_once(':') {
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                    }
+                }
+                let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+                let mut body = vec![0; len];
+                let _ = reader.read_exact(&mut body);
+                sink.lock().unwrap().push((method, path, headers, String::from_utf8_lossy(&body).into_owned()));
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        });
+        ResponseUrl { port, received }
+    }
+}
+
+/// The inline Python of the ConfigSync custom resource, run against moto's Lambda: it invokes
+/// config-updater with `{"action": "sync"}`, and every request type gets exactly one answer on the
+/// response URL (a missing answer would hold the stack until the timeout).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_config_sync_custom_resource_invokes_sync_and_always_answers_cloudformation() {
+    let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let doc: Value = serde_norway::from_str(&yaml).unwrap();
+    let shim = doc["Resources"]["ConfigSyncFunction"]["Properties"]["InlineCode"]
+        .as_str()
+        .expect("ConfigSyncFunction.Properties.InlineCode");
+    assert_eq!(doc["Resources"]["ConfigSyncFunction"]["Properties"]["Handler"].as_str(), Some("index.handler"));
+
+    let moto = harness::Moto::start();
+    // moto's Lambda without Docker: an invocation returns its payload.
+    moto.control("/moto-api/config", serde_json::json!({"lambda": {"use_docker": false}})).await;
+    let responses = ResponseUrl::start();
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.py"), shim).unwrap();
+    std::fs::write(
+        dir.path().join("drive.py"),
+        r##"
+import io, json, sys, zipfile
+import boto3
+sys.path.insert(0, sys.argv[1])
+import index
+
+base_url, mode = sys.argv[2], sys.argv[3]
+if mode == "moto":
+    role = boto3.client("iam").create_role(RoleName="config-updater", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    boto3.client("lambda").create_function(FunctionName="stack-config-updater", Runtime="provided.al2023", Role=role,
+                                           Handler="bootstrap", Code={"ZipFile": code.getvalue()})
+    cases = ["Create", "Update", "Delete"]
+else:  # the Lambda API cannot be reached
+    cases = ["Create", "Delete"]
+for i, request_type in enumerate(cases):
+    index.handler({"RequestType": request_type, "ResponseURL": f"{base_url}/{mode}/{i}",
+                   "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/promstack/1",
+                   "RequestId": f"{mode}-{i}", "LogicalResourceId": "ConfigSync",
+                   "ResourceType": "AWS::CloudFormation::CustomResource",
+                   "ResourceProperties": {"ServiceToken": "arn:shim", "FunctionName": "stack-config-updater"}}, None)
+"##,
+    )
+    .unwrap();
+    let python = harness::Moto::binary().with_file_name("python");
+    let drive = |mode: &str, endpoint: &str| {
+        let out = std::process::Command::new(&python)
+            .arg(dir.path().join("drive.py"))
+            .arg(dir.path())
+            .arg(format!("http://127.0.0.1:{}/response", responses.port))
+            .arg(mode)
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            moto.fail(format!("the shim's driver ({mode}) failed ({}):\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr)));
+        }
+        stdout
+    };
+    let stdout = drive("moto", &moto.endpoint());
+    let unreachable = format!("http://127.0.0.1:{}", harness::free_port());
+    let stdout_unreachable = drive("unreachable", &unreachable);
+
+    let received = responses.received.lock().unwrap().clone();
+    let paths: Vec<_> = received.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/response/moto/0", "/response/moto/1", "/response/moto/2", "/response/unreachable/0", "/response/unreachable/1"],
+        "one answer per request\n{stdout}\n{stdout_unreachable}"
+    );
+    let mut statuses = Vec::new();
+    for (method, path, headers, body) in &received {
+        assert_eq!(method, "PUT", "{path}");
+        // A pre-signed S3 URL: the signature covers no content type, so none may be sent.
+        let content_type = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
+        assert!(matches!(content_type, None | Some("")), "{path}: content-type {content_type:?}");
+        let answer: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+        let id = path.trim_start_matches("/response/").replace('/', "-");
+        assert_eq!(answer["RequestId"], id.as_str());
+        assert_eq!(answer["LogicalResourceId"], "ConfigSync");
+        assert_eq!(answer["StackId"], "arn:aws:cloudformation:us-east-1:123456789012:stack/promstack/1");
+        // The same physical id on every update, so CloudFormation never replaces (deletes) it.
+        assert_eq!(answer["PhysicalResourceId"], "config-sync");
+        statuses.push((answer["Status"].as_str().unwrap().to_string(), answer["Reason"].as_str().unwrap_or("").to_string()));
+    }
+    let only: Vec<_> = statuses.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(only, ["SUCCESS", "SUCCESS", "SUCCESS", "FAILED", "SUCCESS"], "{statuses:?}");
+    // The failure says why, for the stack events.
+    assert!(statuses[3].1.contains("127.0.0.1"), "{statuses:?}");
+
+    // What config-updater was sent (moto's Lambda echoes the payload back): the sync action.
+    let synced: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("sync").is_some())
+        .collect();
+    assert_eq!(synced.len(), 2, "{stdout}");
+    for s in &synced {
+        assert_eq!(s["sync"], "stack-config-updater");
+        assert_eq!(s["function_error"], serde_json::Value::Null);
+        let payload: serde_json::Value = serde_json::from_str(s["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(payload, serde_json::json!({"action": "sync"}));
+    }
+}
