@@ -611,11 +611,14 @@ fn runtime_variables_are_never_set_and_excuses_must_stay_true() {
 
 // ------------------------------------------------------------------ the deploy-time sync shim ---
 
-/// An HTTP server that answers every request 200 and keeps (method, path, headers, body): the
-/// pre-signed URL CloudFormation gives a custom resource for its answer.
+/// One request: method, path, headers (names lower-cased), body.
+type Received = (String, String, Vec<(String, String)>, String);
+
+/// An HTTP server that answers every request 200 and keeps each one: the pre-signed URL
+/// CloudFormation gives a custom resource for its answer.
 struct ResponseUrl {
     port: u16,
-    received: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<(String, String)>, String)>>>,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
 }
 
 impl ResponseUrl {
