@@ -317,6 +317,9 @@ async fn cloudwatch_timestamps_go_out_exactly_once_with_backfill_after_prometheu
         [(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0), (m - 360, 4.0), (m - 300, 5.0)]
     );
     assert_eq!(next.samples_pushed, 2, "only the two datapoints after the watermark: {next:?}");
+    // Discovery came from the S3 state's cache: no ListMetrics this run.
+    assert_eq!(next.discovery_cached, 1, "{next:?}");
+    assert!(!next.api_requests.contains_key("ListMetrics"), "{next:?}");
 
     // Nothing new: nothing pushed, nothing refused.
     let idle = handle(event("d"), &deps).await.unwrap();
