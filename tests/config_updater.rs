@@ -110,3 +110,333 @@ async fn example_repo_deploys_and_a_rejected_release_is_rolled_back() {
     let rules = loaded_rules(&prom).await;
     assert!(!rules.iter().any(|r| r.starts_with("ecs/")), "{rules:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The whole function: webhook → fetch from a real git server → validate → deploy → reload →
+// build status, with secrets in moto.
+
+use config_updater::handler::{handle_value, HttpResponse};
+use config_updater::settings::Flavor;
+use config_updater::{Deps, Settings};
+use harness::bitbucket::BitbucketApi;
+use harness::git::GitServer;
+use harness::Moto;
+
+const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+const TOKEN: &str = "bitbucket-access-token";
+const REPOSITORY: &str = "ops/prometheus-config";
+
+struct Stack {
+    deps: Deps,
+    git: GitServer,
+    bitbucket: BitbucketApi,
+    prom: Prometheus,
+    volume: tempfile::TempDir,
+    _moto: Moto,
+}
+
+impl Stack {
+    /// Every server, the example repo committed to `main` (not deployed yet).
+    async fn start() -> (Stack, String) {
+        let moto = Moto::start();
+        let sdk = moto.sdk_config().await;
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        let mut arns = Vec::new();
+        for (name, value) in [("webhook", WEBHOOK_SECRET), ("token", TOKEN)] {
+            let out = sm.create_secret().name(format!("config-updater/{name}")).secret_string(value).send().await.unwrap();
+            arns.push(out.arn().unwrap().to_string());
+        }
+        let git = GitServer::start(TOKEN);
+        git.replace_with(&example_repo());
+        let first = git.commit("example config");
+        let bitbucket = BitbucketApi::start(TOKEN);
+        let volume = tempfile::tempdir().unwrap();
+        let prom = Prometheus::builder().config_dir(volume.path()).start();
+        let settings = Settings {
+            repo_url: git.url(),
+            branch: "main".into(),
+            repository: REPOSITORY.into(),
+            flavor: Flavor::Cloud,
+            api_url: bitbucket.url(),
+            webhook_secret_arn: arns[0].clone(),
+            token_secret_arn: arns[1].clone(),
+            prometheus_dir: volume.path().to_path_buf(),
+            prometheus_urls: vec![prom.url()],
+            status_link: "https://console.example/config-updater".into(),
+            layout: Layout::default(),
+            limits: Limits::default(),
+            template_vars: vars(),
+        };
+        let deps = Deps::new(settings, &sdk);
+        (Stack { deps, git, bitbucket, prom, volume, _moto: moto }, first)
+    }
+
+    async fn deliver(&self, event_key: &str, body: &Value, signature: Option<String>) -> HttpResponse {
+        let raw = body.to_string();
+        let mut headers = serde_json::Map::new();
+        headers.insert("x-event-key".into(), event_key.into());
+        headers.insert("content-type".into(), "application/json".into());
+        if let Some(sig) = signature {
+            headers.insert("x-hub-signature".into(), sig.into());
+        }
+        let request = serde_json::json!({
+            "version": "2.0", "rawPath": "/", "headers": headers, "body": raw, "isBase64Encoded": false,
+            "requestContext": {"http": {"method": "POST", "path": "/"}},
+        });
+        let value = handle_value(request, &self.deps).await.expect("a webhook always gets an HTTP answer");
+        serde_json::from_value(value).unwrap()
+    }
+
+    async fn signed(&self, event_key: &str, body: &Value) -> HttpResponse {
+        let sig = config_updater::webhook::sign(WEBHOOK_SECRET.as_bytes(), body.to_string().as_bytes());
+        self.deliver(event_key, body, Some(sig)).await
+    }
+
+    async fn push(&self, commit: &str) -> HttpResponse {
+        self.signed("repo:push", &cloud_push(commit)).await
+    }
+}
+
+fn cloud_push(commit: &str) -> Value {
+    serde_json::json!({"repository": {"full_name": REPOSITORY}, "push": {"changes": [
+        {"new": {"type": "branch", "name": "main", "target": {"hash": commit}}, "old": {"type": "branch", "name": "main"}}]}})
+}
+
+fn data_center_push(commit: &str) -> Value {
+    serde_json::json!({"eventKey": "repo:refs_changed", "repository": {"slug": "prometheus-config", "project": {"key": "ops"}},
+        "changes": [{"ref": {"id": "refs/heads/main", "displayId": "main", "type": "BRANCH"}, "refId": "refs/heads/main",
+                     "fromHash": "0000000000000000000000000000000000000000", "toHash": commit, "type": "UPDATE"}]})
+}
+
+fn result_of(response: &HttpResponse) -> String {
+    response.body_json()["result"].as_str().unwrap_or_default().to_string()
+}
+
+const DISK_RULE: &str = "groups:\n  - name: disk\n    rules:\n      - alert: DiskFull\n        expr: node_filesystem_avail_bytes / node_filesystem_size_bytes < 0.05\n        for: 10m\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_pushes_deploy_and_duplicates_and_older_commits_do_nothing() {
+    let (s, c1) = Stack::start().await;
+    let response = s.push(&c1).await;
+    assert_eq!(response.status_code, 200, "{response:?}");
+    assert_eq!(result_of(&response), "deployed", "{response:?}");
+    assert!(config_yaml(&s.prom).await.contains("cluster: itest"));
+    let rules = loaded_rules(&s.prom).await;
+    assert!(rules.contains(&"prometheus/TargetDown".to_string()), "{rules:?}");
+    assert_eq!(s.bitbucket.states_for(&c1), ["INPROGRESS", "SUCCESSFUL"]);
+    let status = s.bitbucket.last_for(&c1).unwrap();
+    assert!(status.path.starts_with("/2.0/repositories/ops/prometheus-config/commit/"), "{status:?}");
+    assert!(status.description.contains("deployed"), "{status:?}");
+    assert_eq!(std::fs::read(s.volume.path().join("_prometheus.yml")).unwrap(), std::fs::read(example_repo().join("prometheus.yml")).unwrap());
+    assert!(s.volume.path().join("file_sd/static/hosts.json").exists());
+
+    // A second commit through a Data Center delivery: a new rule, a removed one.
+    s.git.edit(&[("rules/disk.yml", Some(DISK_RULE)), ("rules/ecs.yml", None)]);
+    let c2 = s.git.commit("disk alert; no ECS rules");
+    let response = s.signed("repo:refs_changed", &data_center_push(&c2)).await;
+    assert_eq!(result_of(&response), "deployed", "{response:?}");
+    let rules = loaded_rules(&s.prom).await;
+    assert!(rules.contains(&"disk/DiskFull".to_string()), "{rules:?}");
+    assert!(!rules.iter().any(|r| r.starts_with("ecs/")), "{rules:?}");
+    assert!(!s.volume.path().join("rules.d/ecs.yml").exists());
+    let record = deploy::read_record(s.volume.path()).unwrap().unwrap();
+    assert_eq!(record.commit, c2);
+    assert_eq!(s.bitbucket.states_for(&c2), ["INPROGRESS", "SUCCESSFUL"]);
+
+    // The same delivery again (Bitbucket redelivers): nothing fetched, nothing written.
+    let git_requests = s.git.requests();
+    let before = read_tree(s.volume.path());
+    let response = s.push(&c2).await;
+    assert_eq!(result_of(&response), "unchanged", "{response:?}");
+    assert_eq!(s.git.requests(), git_requests, "a duplicate does not even fetch");
+    assert_eq!(read_tree(s.volume.path()), before);
+
+    // The older commit's delivery arrives late: the newer head stays deployed.
+    let response = s.push(&c1).await;
+    assert_eq!(response.status_code, 200, "{response:?}");
+    let body = response.body_json();
+    assert_eq!(body["result"], "unchanged", "{body}");
+    assert_eq!(body["commit"], c2.as_str(), "{body}");
+    assert_eq!(body["newer_than_pushed"], true, "{body}");
+    assert_eq!(read_tree(s.volume.path()), before);
+    assert_eq!(deploy::read_record(s.volume.path()).unwrap().unwrap().commit, c2);
+    assert!(loaded_rules(&s.prom).await.contains(&"disk/DiskFull".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_or_wrong_signatures_get_401_and_change_nothing() {
+    let (s, c1) = Stack::start().await;
+    let before = read_tree(s.volume.path());
+    let body = cloud_push(&c1);
+    for signature in [
+        None,
+        Some(String::new()),
+        Some(config_updater::webhook::sign(b"not-the-secret", body.to_string().as_bytes())),
+        Some("sha256=00".into()),
+        Some(config_updater::webhook::sign(WEBHOOK_SECRET.as_bytes(), b"another body")),
+    ] {
+        let response = s.deliver("repo:push", &body, signature.clone()).await;
+        assert_eq!(response.status_code, 401, "{signature:?}: {response:?}");
+        assert!(response.body_json()["error"].as_str().unwrap().contains("X-Hub-Signature"), "{response:?}");
+    }
+    assert_eq!(s.git.requests(), 0, "nothing was fetched");
+    assert!(s.bitbucket.statuses().is_empty(), "no status was posted");
+    assert_eq!(read_tree(s.volume.path()), before, "nothing was written");
+    assert!(!s.volume.path().join(".promstack").exists());
+    assert!(loaded_rules(&s.prom).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pings_ignored_events_and_bad_bodies() {
+    let (s, _) = Stack::start().await;
+    let response = s.signed("diagnostics:ping", &serde_json::json!({"test": true})).await;
+    assert_eq!((response.status_code, result_of(&response)), (200, "ping".to_string()), "{response:?}");
+    let response = s.signed("repo:commit_comment_created", &serde_json::json!({"repository": {"full_name": REPOSITORY}})).await;
+    assert_eq!(response.status_code, 202, "{response:?}");
+    assert!(response.body_json()["message"].as_str().unwrap().contains("repo:commit_comment_created"));
+    let other_branch = serde_json::json!({"repository": {"full_name": REPOSITORY}, "push": {"changes": [
+        {"new": {"type": "branch", "name": "feature", "target": {"hash": "0123456789abcdef0123456789abcdef01234567"}}}]}});
+    let response = s.signed("repo:push", &other_branch).await;
+    assert_eq!(response.status_code, 202, "{response:?}");
+    assert!(response.body_json()["message"].as_str().unwrap().contains("\"main\""), "{response:?}");
+    let other_repo = serde_json::json!({"repository": {"full_name": "someone/else"}, "push": {"changes": []}});
+    let response = s.signed("repo:push", &other_repo).await;
+    assert_eq!(response.status_code, 202, "{response:?}");
+    assert!(response.body_json()["message"].as_str().unwrap().contains("someone/else"), "{response:?}");
+
+    // Not JSON (signed correctly): 400. Too big: 413, before the signature is even checked.
+    let raw = "this is not json";
+    let request = serde_json::json!({"headers": {"x-event-key": "repo:push",
+        "x-hub-signature": config_updater::webhook::sign(WEBHOOK_SECRET.as_bytes(), raw.as_bytes())}, "body": raw, "requestContext": {}});
+    let response: HttpResponse = serde_json::from_value(handle_value(request, &s.deps).await.unwrap()).unwrap();
+    assert_eq!(response.status_code, 400, "{response:?}");
+    assert!(response.body_json()["error"].as_str().unwrap().contains("not JSON"), "{response:?}");
+    let big = serde_json::json!({"repository": {"full_name": REPOSITORY}, "padding": "x".repeat(300 * 1024)});
+    let response = s.signed("repo:push", &big).await;
+    assert_eq!(response.status_code, 413, "{response:?}");
+    assert_eq!(s.git.requests(), 0);
+    assert!(s.bitbucket.statuses().is_empty());
+    assert!(!s.volume.path().join(".promstack").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_rules_and_rejected_configs_leave_prometheus_on_the_old_release() {
+    let (s, c1) = Stack::start().await;
+    assert_eq!(result_of(&s.push(&c1).await), "deployed");
+    let before = read_tree(s.volume.path());
+    let rules_before = loaded_rules(&s.prom).await;
+
+    // An invalid rule: FAILED with file, line and rule; nothing written.
+    s.git.edit(&[("rules/disk.yml", Some("groups:\n  - name: disk\n    rules:\n      - alert: DiskFull\n        expr: sum(rate(node_disk_io_time_seconds_total[5m])\n"))]);
+    let bad = s.git.commit("broken rule");
+    let response = s.push(&bad).await;
+    assert_eq!(response.status_code, 422, "{response:?}");
+    assert_eq!(s.bitbucket.states_for(&bad), ["INPROGRESS", "FAILED"]);
+    let status = s.bitbucket.last_for(&bad).unwrap();
+    assert!(status.description.contains("rules/disk.yml:4: rule \"DiskFull\": expr does not parse"), "{status:?}");
+    assert_eq!(read_tree(s.volume.path()), before, "nothing was written");
+    assert_eq!(loaded_rules(&s.prom).await, rules_before);
+
+    // Valid for us, refused by Prometheus 2.42 (a Prometheus 3 function): rolled back.
+    s.git.edit(&[("rules/disk.yml", Some("groups:\n  - name: disk\n    rules:\n      - alert: LoadRising\n        expr: double_exponential_smoothing(node_load1[10m], 0.5, 0.5) > 10\n"))]);
+    let rejected = s.git.commit("prometheus 3 only");
+    let response = s.push(&rejected).await;
+    assert_eq!(response.status_code, 422, "{response:?}");
+    assert_eq!(s.bitbucket.states_for(&rejected), ["INPROGRESS", "FAILED"]);
+    let status = s.bitbucket.last_for(&rejected).unwrap();
+    assert!(status.description.contains("restored"), "{status:?}");
+    assert_eq!(read_tree(s.volume.path()), before, "the previous release is back");
+    assert_eq!(deploy::read_record(s.volume.path()).unwrap().unwrap().commit, c1);
+    assert_eq!(loaded_rules(&s.prom).await, rules_before);
+    assert_eq!(s.prom.api("/api/v1/status/runtimeinfo").await["reloadConfigSuccess"], true);
+
+    // A symlink in the repo: refused, naming it.
+    s.git.edit(&[("rules/disk.yml", None)]);
+    std::os::unix::fs::symlink("/etc/passwd", s.git.work().join("rules/passwd.yml")).unwrap();
+    let link = s.git.commit("symlink");
+    let response = s.push(&link).await;
+    assert_eq!(response.status_code, 422, "{response:?}");
+    let status = s.bitbucket.last_for(&link).unwrap();
+    assert_eq!(status.state, "FAILED");
+    assert!(status.description.contains("rules/passwd.yml: symlinks are not allowed"), "{status:?}");
+    assert_eq!(read_tree(s.volume.path()), before);
+
+    // A tree entry named `..` (git refuses to create one, a crafted push need not).
+    std::fs::remove_file(s.git.work().join("rules/passwd.yml")).unwrap();
+    let escape = s.git.commit_with_raw_entry("..", "x.yml", DISK_RULE, "path escape");
+    let response = s.push(&escape).await;
+    assert_eq!(response.status_code, 422, "{response:?}");
+    let status = s.bitbucket.last_for(&escape).unwrap();
+    assert!(status.description.contains("../x.yml: path leaves the repository root"), "{status:?}");
+    assert_eq!(read_tree(s.volume.path()), before);
+    assert_eq!(loaded_rules(&s.prom).await, rules_before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_deliveries_deploy_the_head_once() {
+    let (s, _) = Stack::start().await;
+    s.git.edit(&[("rules/disk.yml", Some(DISK_RULE))]);
+    let c2 = s.git.commit("disk alert");
+    s.git.edit(&[("rules/disk.yml", Some(&DISK_RULE.replace("0.05", "0.02")))]);
+    let c3 = s.git.commit("tighter disk alert");
+    let (a, b) = tokio::join!(s.push(&c2), s.push(&c3));
+    let results = [result_of(&a), result_of(&b)];
+    assert_eq!(results.iter().filter(|r| *r == "deployed").count(), 1, "{a:?}\n{b:?}");
+    assert_eq!(results.iter().filter(|r| *r == "unchanged").count(), 1, "{a:?}\n{b:?}");
+    assert_eq!(deploy::read_record(s.volume.path()).unwrap().unwrap().commit, c3);
+    assert_eq!(std::fs::read_to_string(s.volume.path().join("rules.d/disk.yml")).unwrap(), DISK_RULE.replace("0.05", "0.02"));
+    let rules = s.prom.api("/api/v1/rules").await.to_string();
+    assert!(rules.contains("0.02") && !rules.contains("0.05"), "{rules}");
+    assert_eq!(s.bitbucket.last_for(&c2).unwrap().state, "SUCCESSFUL");
+    assert_eq!(s.bitbucket.last_for(&c3).unwrap().state, "SUCCESSFUL");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_deploys_the_branch_head_and_pull_requests_only_validate() {
+    let (s, c1) = Stack::start().await;
+    let outcome = handle_value(serde_json::json!({"action": "sync"}), &s.deps).await.unwrap();
+    assert_eq!(outcome["result"], "deployed", "{outcome}");
+    assert_eq!(outcome["commit"], c1.as_str());
+    assert!(loaded_rules(&s.prom).await.contains(&"prometheus/TargetDown".to_string()));
+    let outcome = handle_value(serde_json::json!({"action": "sync"}), &s.deps).await.unwrap();
+    assert_eq!(outcome["result"], "unchanged", "{outcome}");
+    let err = handle_value(serde_json::json!({"action": "nuke"}), &s.deps).await.unwrap_err();
+    assert!(err.to_string().contains("sync"), "{err}");
+
+    // A pull request from a branch: validated and reported on its commit, nothing deployed.
+    let before = read_tree(s.volume.path());
+    s.git.checkout("feature");
+    s.git.edit(&[("rules/disk.yml", Some(DISK_RULE))]);
+    let good = s.git.commit_to("feature", "disk alert");
+    let pr = |commit: &str| serde_json::json!({"repository": {"full_name": REPOSITORY},
+        "pullrequest": {"id": 7, "source": {"branch": {"name": "feature"}, "commit": {"hash": &commit[..12]}}, "destination": {"branch": {"name": "main"}}}});
+    let response = s.signed("pullrequest:created", &pr(&good)).await;
+    assert_eq!(result_of(&response), "validated", "{response:?}");
+    assert_eq!(s.bitbucket.states_for(&good), ["SUCCESSFUL"], "posted on the full hash");
+    s.git.edit(&[("rules/disk.yml", Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n"))]);
+    let bad = s.git.commit_to("feature", "bad record name");
+    let response = s.signed("pullrequest:updated", &pr(&bad)).await;
+    assert_eq!(response.status_code, 422, "{response:?}");
+    let status = s.bitbucket.last_for(&bad).unwrap();
+    assert_eq!(status.state, "FAILED");
+    assert!(status.description.contains("rules/disk.yml:4: rule \"bad name\""), "{status:?}");
+    assert_eq!(read_tree(s.volume.path()), before, "pull requests never deploy");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_is_a_clean_retryable_error() {
+    let (s, c1) = Stack::start().await;
+    let git = GitServer::start("another-token");
+    git.replace_with(&example_repo());
+    git.commit("example");
+    let mut settings = s.deps.settings.clone();
+    settings.repo_url = git.url();
+    let sdk = s._moto.sdk_config().await;
+    let deps = Deps::new(settings, &sdk);
+    let err = config_updater::handler::sync(&deps).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("refused the access token (HTTP 401)"), "{err}");
+    assert!(git.requests() >= 1);
+    assert!(deploy::read_record(s.volume.path()).unwrap().is_none());
+    let _ = c1;
+}

@@ -187,7 +187,7 @@ pub async fn apply(root: &Path, commit: &str, branch: &str, release: &Release, u
     } else {
         format!("the previous release was restored, but reloading it failed too: {}", again.describe_failures())
     };
-    Err(Error::Reload(format!("Prometheus did not take commit {}: {failure}; {after}", short(commit))))
+    Err(Error::Reload(format!("Prometheus did not take commit {} ({after}): {failure}", short(commit))))
 }
 
 pub fn short(commit: &str) -> &str {

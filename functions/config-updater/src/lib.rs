@@ -4,17 +4,23 @@
 //!
 //! The flow, one module each: [`webhook`] (signature, payload) → [`fetch`] (the commit, over git
 //! smart HTTP) → [`validate`] (before anything is written) → [`deploy`] (atomic writes under a
-//! lock, reload, rollback) → [`status`] (Bitbucket build status). [`handler`] ties them together
-//! for the two invocations: a Function URL request and `{"action": "sync"}`.
+//! lock, [`reload`], rollback) → [`status`] (Bitbucket build status). [`handler`] ties them
+//! together for the two invocations: a Function URL request and `{"action": "sync"}`.
 
 pub mod check;
 pub mod deploy;
 mod error;
+pub mod fetch;
+pub mod handler;
 pub mod layout;
 pub mod reload;
 pub mod render;
+pub mod secrets;
 pub mod settings;
+pub mod status;
 pub mod validate;
+pub mod webhook;
 
 pub use error::Error;
+pub use handler::{handle, Deps, Outcome};
 pub use settings::Settings;

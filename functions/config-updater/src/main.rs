@@ -2,15 +2,79 @@
 
 use std::process::ExitCode;
 
+use config_updater::{handle, Deps};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+
+const USAGE: &str = "usage: config-updater [check DIR | invoke EVENT.json | sync]   (no arguments: run as a Lambda)";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("check") => check(&args[1..]),
-        Some(other) => {
-            eprintln!("unknown command {other:?}\nusage: config-updater check DIR   (no arguments: run as a Lambda)");
+        Some("invoke") if args.len() == 2 => run_async(local(Some(args[1].clone()))),
+        Some("sync") if args.len() == 1 => run_async(local(None)),
+        Some(_) => {
+            eprintln!("{USAGE}");
             ExitCode::from(2)
         }
-        None => ExitCode::SUCCESS,
+        None => run_async(lambda()),
+    }
+}
+
+fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime").block_on(f)
+}
+
+async fn deps() -> Result<Deps, config_updater::Error> {
+    let settings = config_updater::Settings::from_env()?;
+    let sdk = promstack::aws::sdk_config().await;
+    Ok(Deps::new(settings, &sdk))
+}
+
+async fn lambda() -> ExitCode {
+    promstack::telemetry::init_tracing();
+    let deps = match deps().await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    let deps = &deps;
+    match lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move { handle(event, deps).await })).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One invocation on a laptop (the demo): a saved Function URL request, or a sync.
+async fn local(event: Option<String>) -> ExitCode {
+    promstack::telemetry::init_tracing();
+    let result = async {
+        let deps = deps().await?;
+        let payload: Value = match &event {
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|e| config_updater::Error::Invocation(format!("{path}: {e}")))?;
+                serde_json::from_slice(&bytes).map_err(|e| config_updater::Error::Invocation(format!("{path}: {e}")))?
+            }
+            None => serde_json::json!({"action": "sync"}),
+        };
+        config_updater::handler::handle_value(payload, &deps).await
+    }
+    .await;
+    match result {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
