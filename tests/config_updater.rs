@@ -122,7 +122,8 @@ use harness::bitbucket::BitbucketApi;
 use harness::git::GitServer;
 use harness::Moto;
 
-const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+/// The secret the sample events in `events/` are signed with.
+const WEBHOOK_SECRET: &str = "demo-webhook-secret";
 const TOKEN: &str = "bitbucket-access-token";
 const REPOSITORY: &str = "ops/prometheus-config";
 
@@ -439,4 +440,23 @@ async fn a_refused_token_is_a_clean_retryable_error() {
     assert!(git.requests() >= 1);
     assert!(deploy::read_record(s.volume.path()).unwrap().is_none());
     let _ = c1;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sample_events_run_through_the_handler() {
+    let (s, head) = Stack::start().await;
+    let event = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
+    // The sample push names a commit the test repo does not have: the branch head is deployed.
+    let out = handle_value(event(include_bytes!("../events/config-updater-cloud-push.json")), &s.deps).await.unwrap();
+    let response: HttpResponse = serde_json::from_value(out).unwrap();
+    let body = response.body_json();
+    assert_eq!((response.status_code, body["result"].as_str()), (200, Some("deployed")), "{response:?}");
+    assert_eq!(body["commit"], head.as_str());
+    assert_eq!(body["newer_than_pushed"], true);
+    assert_eq!(s.bitbucket.states_for("6f1ed002ab5595859014ebf0951522d9a8d7a1c2"), ["INPROGRESS", "SUCCESSFUL"]);
+    assert_eq!(s.bitbucket.states_for(&head), ["SUCCESSFUL"], "the deployed head gets a status too");
+    let out = handle_value(event(include_bytes!("../events/config-updater-datacenter-ping.json")), &s.deps).await.unwrap();
+    assert_eq!(out["statusCode"], 200, "{out}");
+    let out = handle_value(event(include_bytes!("../events/config-updater-sync.json")), &s.deps).await.unwrap();
+    assert_eq!(out["result"], "unchanged", "{out}");
 }

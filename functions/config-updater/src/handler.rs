@@ -316,3 +316,51 @@ async fn validate_pull_request(deps: &Deps, token: &str, id: u64, branch: &str, 
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The secret the sample events in `events/` are signed with.
+    const SAMPLE_SECRET: &[u8] = b"demo-webhook-secret";
+
+    fn sample(bytes: &[u8]) -> (Value, HttpRequest) {
+        let value: Value = serde_json::from_slice(bytes).unwrap();
+        let again: Value = serde_json::from_slice(&serde_json::to_vec(&value).unwrap()).unwrap();
+        assert_eq!(value, again, "a serde round trip keeps the event whole");
+        (value.clone(), serde_json::from_value(value).unwrap())
+    }
+
+    fn delivery(bytes: &[u8], repository: &str) -> Delivery {
+        let (_, request) = sample(bytes);
+        let body = request.body.as_deref().unwrap().as_bytes();
+        webhook::verify_signature(SAMPLE_SECRET, body, request.headers.get("x-hub-signature").map(String::as_str)).unwrap();
+        let payload: Value = serde_json::from_slice(body).unwrap();
+        webhook::parse(&request.headers["x-event-key"], &payload, repository, "main")
+    }
+
+    const HEAD: &str = "6f1ed002ab5595859014ebf0951522d9a8d7a1c2";
+
+    #[test]
+    fn sample_events_parse_and_verify() {
+        let cloud = delivery(include_bytes!("../../../events/config-updater-cloud-push.json"), "ops/prometheus-config");
+        assert_eq!(cloud, Delivery::Push { commit: HEAD.into() });
+        let dc = delivery(include_bytes!("../../../events/config-updater-datacenter-push.json"), "OPS/prometheus-config");
+        assert_eq!(dc, Delivery::Push { commit: HEAD.into() });
+        let ping = delivery(include_bytes!("../../../events/config-updater-datacenter-ping.json"), "OPS/prometheus-config");
+        assert_eq!(ping, Delivery::Ping);
+        let pr = delivery(include_bytes!("../../../events/config-updater-cloud-pullrequest.json"), "ops/prometheus-config");
+        assert_eq!(pr, Delivery::PullRequest { id: 42, branch: "tune-alerts".into(), commit: HEAD[..12].into() });
+        let (sync, _) = sample(include_bytes!("../../../events/config-updater-sync.json"));
+        assert_eq!(sync["action"], "sync");
+    }
+
+    #[test]
+    fn outcomes_serialise() {
+        let mut o = Outcome::new(Result_::Deployed, "ok");
+        o.commit = Some(HEAD.into());
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["result"], "deployed");
+        assert_eq!(serde_json::from_value::<Outcome>(v).unwrap(), o);
+    }
+}
