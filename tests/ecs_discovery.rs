@@ -566,3 +566,107 @@ async fn fifty_concurrent_events_in_random_order_with_duplicates_end_with_the_tr
     assert_eq!(in_file, want.keys().cloned().collect::<BTreeSet<_>>(), "seed {seed}");
     w.expect_targets(want).await;
 }
+
+/// Counts the AWS requests the function makes (each trait method is one request).
+struct Counting {
+    inner: AwsApi,
+    calls: std::sync::Mutex<BTreeMap<&'static str, usize>>,
+}
+
+impl Counting {
+    fn count(&self, operation: &'static str) {
+        *self.calls.lock().unwrap().entry(operation).or_default() += 1;
+    }
+    fn take(&self) -> BTreeMap<&'static str, usize> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+impl ecs_discovery::aws::EcsApi for Counting {
+    async fn list_clusters(&self, next_token: Option<String>) -> Result<ecs_discovery::aws::Page, ecs_discovery::aws::ApiError> {
+        self.count("ListClusters");
+        self.inner.list_clusters(next_token).await
+    }
+    async fn list_running_tasks(
+        &self,
+        cluster: &str,
+        next_token: Option<String>,
+    ) -> Result<ecs_discovery::aws::Page, ecs_discovery::aws::ApiError> {
+        self.count("ListTasks");
+        self.inner.list_running_tasks(cluster, next_token).await
+    }
+    async fn describe_tasks(
+        &self,
+        cluster: &str,
+        task_arns: &[String],
+    ) -> Result<Vec<ecs_discovery::task::TaskSnapshot>, ecs_discovery::aws::ApiError> {
+        assert!(task_arns.len() <= 100, "DescribeTasks takes at most 100 tasks");
+        self.count("DescribeTasks");
+        self.inner.describe_tasks(cluster, task_arns).await
+    }
+    async fn describe_task_definition(
+        &self,
+        arn: &str,
+    ) -> Result<ecs_discovery::task::TaskDefinition, ecs_discovery::aws::ApiError> {
+        self.count("DescribeTaskDefinition");
+        self.inner.describe_task_definition(arn).await
+    }
+    async fn describe_container_instances(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<(String, String)>, ecs_discovery::aws::ApiError> {
+        self.count("DescribeContainerInstances");
+        self.inner.describe_container_instances(cluster, arns).await
+    }
+}
+
+impl ecs_discovery::aws::Ec2Api for Counting {
+    async fn instance_private_ips(
+        &self,
+        instance_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, ecs_discovery::aws::ApiError> {
+        self.count("DescribeInstances");
+        self.inner.instance_private_ips(instance_ids).await
+    }
+}
+
+/// Scale: a reconcile of 1,000 running tasks makes the fewest AWS requests possible and
+/// Prometheus ends with all 2,000 targets.
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_of_1000_tasks_makes_the_minimum_of_aws_calls() {
+    let w = World::start().await;
+    let def = w.register_awsvpc_definition().await;
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        tasks.extend(w.run_fargate(&def, 100).await);
+    }
+    assert_eq!(tasks.len(), 1000);
+    let sdk = w.moto.sdk_config().await;
+    let counting = Counting { inner: AwsApi::new(&sdk, 2), calls: Default::default() };
+    let deps = Deps::new(counting, w.deps.config.clone());
+
+    let started = std::time::Instant::now();
+    let out = ecs_discovery::reconcile(&deps).await.unwrap();
+    let elapsed = started.elapsed();
+    let Outcome::Reconciled { clusters } = &out else { panic!("{out:?}") };
+    assert_eq!((clusters[0].running_tasks, clusters[0].targets), (1000, 2000));
+    // The minimum: ListTasks pages (moto answers all 1,000 ARNs in one page; AWS in 10 of
+    // 100), DescribeTasks in batches of 100, the one task definition once, no instance lookups
+    // for awsvpc.
+    let calls = deps.api.take();
+    eprintln!("reconcile of 1000 tasks: {calls:?} in {elapsed:?}");
+    assert_eq!(calls, BTreeMap::from([("ListTasks", 1), ("DescribeTasks", 10), ("DescribeTaskDefinition", 1)]));
+    // A second run: the definition is cached.
+    ecs_discovery::reconcile(&deps).await.unwrap();
+    assert_eq!(deps.api.take(), BTreeMap::from([("ListTasks", 1), ("DescribeTasks", 10)]));
+
+    let seen = w
+        .prometheus
+        .eventually(TIMEOUT, "2000 active targets", || async {
+            let n = w.prometheus.active_targets().await.len();
+            (n == 2000).then_some(n)
+        })
+        .await;
+    assert_eq!(seen, 2000);
+}
