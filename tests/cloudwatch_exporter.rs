@@ -429,3 +429,73 @@ async fn state_writes_are_conditional_so_a_stale_run_cannot_overwrite() {
     assert_eq!(now.state.watermarks["k"], 2);
     assert_eq!(now.etag.as_deref(), Some(second.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn datapoints_older_than_prometheus_accepts_are_counted_as_dropped_once() {
+    let s = setup(
+        r#"
+customNamespace:
+  - name: old
+    namespace: MyApp
+    regions: [us-east-1]
+    period: 60
+    length: 14400
+    addCloudwatchTimestamp: true
+    exportAllDataPoints: true
+    metrics:
+      - name: Backlog
+        statistics: [Maximum]
+"#,
+    );
+    let sdk = s.moto.sdk_config().await;
+    aws_sdk_s3::Client::new(&sdk).create_bucket().bucket("state").send().await.unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let m = minute().await;
+    put(&cw, "MyApp", "Backlog", &[("Queue", "q")], &[(m - 3 * 3600, 1.0), (m - 60, 2.0)]).await;
+    // Prometheus has recent data, so a sample 3 hours old is out of its head's bounds.
+    let warm = promstack::remote_write::Client::new(promstack::remote_write::Config::new(s.prometheus.write_url())).unwrap();
+    let mut series = promstack::remote_write::Series::new("warm_up", [("job", "test")]).unwrap();
+    series.push(harness::now_ms(), 1.0);
+    warm.push(&[series]).await.unwrap();
+
+    let mut settings = settings(&s, Some("state"));
+    settings.max_backfill = Duration::from_secs(4 * 3600);
+    let deps = Deps::new(settings, sdk.clone()).unwrap();
+    let run = handle(event("old-1"), &deps).await.unwrap();
+    assert_eq!(run.samples_dropped.get("too_old"), Some(&1), "{run:?}");
+    assert_eq!(run.samples_pushed, 1, "{run:?}");
+    assert_eq!(samples(&s.prometheus, r#"aws_myapp_backlog_maximum{dimension_Queue="q"}"#).await, [(m - 60, 2.0)]);
+    let dropped = s.prometheus.query(r#"cloudwatch_exporter_run_samples_dropped{reason="too_old"}"#).await;
+    assert_eq!(dropped[0]["value"][1], "1");
+    // The watermark moved past it: the next run does not try again.
+    let next = handle(event("old-2"), &deps).await.unwrap();
+    assert_eq!(next.samples_pushed, 0, "{next:?}");
+    assert!(next.samples_dropped.is_empty(), "{next:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_config_can_come_from_s3() {
+    let s = setup("unused: true\n");
+    let sdk = s.moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    s3.create_bucket().bucket("configs").send().await.unwrap();
+    let put_config = |body: &'static str| {
+        s3.put_object().bucket("configs").key("exporter/yace.yml").body(body.as_bytes().to_vec().into()).send()
+    };
+    put_config("static: [{name: b, namespace: AWS/S3, regions: [us-east-1], metrics: [{name: BucketSizeBytes, statistics: [Average], period: 60}], dimensions: [{name: BucketName, value: logs}]}]\n").await.unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let m = minute().await;
+    put(&cw, "AWS/S3", "BucketSizeBytes", &[("BucketName", "logs")], &[(m - 60, 4096.0)]).await;
+    let mut settings = settings(&s, None);
+    settings.config = ConfigSource::parse("s3://configs/exporter/yace.yml").unwrap();
+    let deps = Deps::new(settings, sdk.clone()).unwrap();
+    handle(event("s3-1"), &deps).await.unwrap();
+    let r = s.prometheus.query("aws_s3_bucket_size_bytes_average").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0]["metric"]["name"], "b", "a static job's series are named after the job");
+    assert_eq!(r[0]["metric"]["dimension_BucketName"], "logs");
+    assert_eq!(r[0]["value"][1], "4096");
+    put_config("static: [{name: b, namespace: AWS/S3, regions: [us-east-1], metrics: [{name: X, statistics: [Avg]}]}]\n").await.unwrap();
+    let e = handle(event("s3-2"), &deps).await.unwrap_err();
+    assert!(e.to_string().contains("config s3://configs/exporter/yace.yml: static[0].metrics[0].statistics[0]"), "{e}");
+}

@@ -129,11 +129,11 @@ pub fn samples(target: &Target, points: &[(i64, f64)], run_ms: i64, watermark_ms
         };
         return vec![(run_ms, value)];
     }
-    let fresh = points.iter().copied().filter(|(ts, _)| watermark_ms.is_none_or(|wm| *ts > wm));
+    let mut fresh = points.iter().copied().filter(|(ts, _)| watermark_ms.is_none_or(|wm| *ts > wm));
     if target.export_all_data_points {
         fresh.collect()
     } else {
-        fresh.last().into_iter().collect()
+        fresh.next_back().into_iter().collect()
     }
 }
 

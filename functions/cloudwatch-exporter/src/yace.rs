@@ -307,7 +307,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
     }
     let mut jobs = Vec::new();
 
-    for (ns, _) in &raw.discovery.exported_tags_on_metrics {
+    for ns in raw.discovery.exported_tags_on_metrics.keys() {
         let at = format!("discovery.exportedTagsOnMetrics.{ns}");
         let service = lookup_service(ns, &at)?;
         if !raw.discovery.jobs.iter().any(|j| j.namespace == service.namespace) {
