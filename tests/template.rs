@@ -419,6 +419,30 @@ fn every_variable_a_function_reads_is_set_and_every_one_set_is_read() {
     assert!(problems.is_empty(), "template.yaml and the functions disagree:\n  {}", problems.join("\n  "));
 }
 
+/// The functions that mount the EFS access point look for Prometheus' config directory where it is
+/// mounted (DESIGN.md: `/mnt/prometheus` in Lambdas), and those that do not, do not mount it.
+#[test]
+fn functions_that_mount_efs_point_prometheus_config_dir_at_the_mount() {
+    let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let doc: Value = serde_norway::from_str(&yaml).unwrap();
+    let mut mounted = Vec::new();
+    for f in template_functions(&yaml).unwrap() {
+        let props = &doc["Resources"][f.logical_id.as_str()]["Properties"];
+        let mount = props["FileSystemConfigs"][0]["LocalMountPath"].as_str();
+        let dir = props["Environment"]["Variables"]["PROMETHEUS_CONFIG_DIR"].as_str();
+        match (mount, dir) {
+            (Some(mount), Some(dir)) => {
+                assert_eq!(mount, "/mnt/prometheus", "{}: DESIGN.md mounts the volume at /mnt/prometheus", f.logical_id);
+                assert_eq!(dir, mount, "{}: PROMETHEUS_CONFIG_DIR is not the EFS mount", f.logical_id);
+                mounted.push(f.code_uri.clone());
+            }
+            (None, None) => {}
+            (mount, dir) => panic!("{}: EFS mount {mount:?} but PROMETHEUS_CONFIG_DIR {dir:?}", f.logical_id),
+        }
+    }
+    assert_eq!(mounted, ["functions/config-updater", "functions/ecs-discovery"], "the functions that write to EFS");
+}
+
 /// `$(NAME)` references outside YAML comments, as config-updater renders them.
 fn template_references(yaml: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
