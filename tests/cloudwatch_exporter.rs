@@ -118,6 +118,7 @@ async fn minute() -> i64 {
 
 const DISCOVERY: &str = r#"
 apiVersion: v1alpha1
+sts-region: us-east-1
 discovery:
   exportedTagsOnMetrics:
     AWS/EC2: [Name]

@@ -39,9 +39,17 @@ pub struct ScopeClients {
 }
 
 /// Clients for `region`, with `role` assumed (an empty role: the function's own credentials).
-pub async fn connect(base: &SdkConfig, region: &str, role: &Role, counter: &ApiCounter) -> Result<ScopeClients, String> {
+/// `sts_region` (YACE's `sts-region`) is where AssumeRole goes; by default the job's region.
+pub async fn connect(
+    base: &SdkConfig,
+    region: &str,
+    sts_region: Option<&str>,
+    role: &Role,
+    counter: &ApiCounter,
+) -> Result<ScopeClients, String> {
     let mut builder = base.to_builder().region(Region::new(region.to_string()));
-    let sts = aws_sdk_sts::Client::new(&base.to_builder().region(Region::new(region.to_string())).build());
+    let sts_region = sts_region.unwrap_or(region).to_string();
+    let sts = aws_sdk_sts::Client::new(&base.to_builder().region(Region::new(sts_region)).build());
     if !role.role_arn.is_empty() {
         let mut req = sts.assume_role().role_arn(&role.role_arn).role_session_name("promstack-cloudwatch-exporter");
         if !role.external_id.is_empty() {

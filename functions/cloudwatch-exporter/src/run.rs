@@ -126,7 +126,7 @@ pub async fn run(deps: &Deps, config: &ExporterConfig, event_id: Option<&str>) -
     let state_ref = held.as_ref().map(|(s, _)| s).unwrap_or(&empty);
     let mut all = Collected::default();
     for (scope, jobs) in scopes(config) {
-        let c = collect_scope(deps, &scope, &jobs, state_ref, run_ms, &counter).await;
+        let c = collect_scope(deps, config.sts_region.as_deref(), &scope, &jobs, state_ref, run_ms, &counter).await;
         all.series.extend(c.series);
         all.watermarks.extend(c.watermarks);
         all.discovery.extend(c.discovery);
@@ -337,7 +337,15 @@ async fn discover(job: &Job, clients: &ScopeClients, counter: &ApiCounter) -> Re
     }
 }
 
-async fn collect_scope(deps: &Deps, scope: &Scope, jobs: &[&Job], state: &State, run_ms: i64, counter: &ApiCounter) -> Collected {
+async fn collect_scope(
+    deps: &Deps,
+    sts_region: Option<&str>,
+    scope: &Scope,
+    jobs: &[&Job],
+    state: &State,
+    run_ms: i64,
+    counter: &ApiCounter,
+) -> Collected {
     let mut out = Collected::default();
     let role = crate::yace::Role { role_arn: scope.role_arn.clone(), external_id: scope.external_id.clone() };
     let fail = |job: &Job, error: String| JobFailure {
@@ -346,7 +354,7 @@ async fn collect_scope(deps: &Deps, scope: &Scope, jobs: &[&Job], state: &State,
         role: scope.role_arn.clone(),
         error,
     };
-    let clients = match aws::connect(&deps.sdk, &scope.region, &role, counter).await {
+    let clients = match aws::connect(&deps.sdk, &scope.region, sts_region, &role, counter).await {
         Ok(c) => c,
         Err(e) => {
             out.failures.extend(jobs.iter().map(|j| fail(j, e.clone())));
