@@ -60,6 +60,7 @@ pub fn check_repo(files: &[RepoFile], layout: &Layout, vars: &BTreeMap<String, S
     let mut summary = Summary::default();
     let mut template = None;
     let mut rule_targets = Vec::new();
+    let mut rule_results = check_rule_files(files, layout);
     for file in files {
         if !is_safe_relative_path(&file.path) {
             problems.push(Problem::new(&file.path, None, None, "path leaves the repository root"));
@@ -78,7 +79,7 @@ pub fn check_repo(files: &[RepoFile], layout: &Layout, vars: &BTreeMap<String, S
         };
         match role {
             Role::Template => template = Some((file, text.unwrap_or_default())),
-            Role::Rules => match rules::check(&file.path, text.unwrap_or_default()) {
+            Role::Rules => match rule_results.remove(&file.path).unwrap_or_else(|| rules::check(&file.path, text.unwrap_or_default())) {
                 Ok(counts) => {
                     summary.rule_files += 1;
                     summary.groups += counts.groups;
@@ -120,6 +121,28 @@ pub fn check_repo(files: &[RepoFile], layout: &Layout, vars: &BTreeMap<String, S
     } else {
         Err(problems)
     }
+}
+
+/// Checks every rule file up front, spread over the available cores (PromQL parsing is most of
+/// the time); the results are taken in file order by [`check_repo`].
+fn check_rule_files(files: &[RepoFile], layout: &Layout) -> BTreeMap<String, Result<rules::RuleCounts, Vec<Problem>>> {
+    let work: Vec<(&str, &str)> = files
+        .iter()
+        .filter(|f| is_safe_relative_path(&f.path) && layout.place(&f.path).0 == Role::Rules)
+        .filter_map(|f| std::str::from_utf8(&f.contents).ok().map(|t| (f.path.as_str(), t)))
+        .collect();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    if threads < 2 || work.len() < 8 {
+        return work.into_iter().map(|(p, t)| (p.to_string(), rules::check(p, t))).collect();
+    }
+    let chunk = work.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|(p, t)| (p.to_string(), rules::check(p, t))).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a rule check panicked")).collect()
+    })
 }
 
 fn is_structured(path: &str) -> bool {
@@ -274,6 +297,21 @@ mod tests {
         ] {
             assert!(all.contains(needle), "missing {needle:?} in\n{all}");
         }
+    }
+
+    #[test]
+    fn many_rule_files_are_checked_in_parallel_and_reported_in_order() {
+        let mut files = vec![file("prometheus.yml", TEMPLATE)];
+        for i in 0..40 {
+            let text = if i % 10 == 3 { format!("groups:\n  - name: g{i}\n    rules:\n      - record: r{i}\n        expr: rate(x)\n") } else { RULES.replace("name: a", &format!("name: g{i}")) };
+            files.push(RepoFile { path: format!("rules/f{i:02}.yml"), contents: text.into_bytes() });
+        }
+        let problems = check_repo(&files, &Layout::default(), &vars()).unwrap_err();
+        let names: Vec<&str> = problems.iter().map(|p| p.file.as_str()).collect();
+        assert_eq!(names, ["rules/f03.yml", "rules/f13.yml", "rules/f23.yml", "rules/f33.yml"]);
+        assert!(problems[0].to_string().starts_with("rules/f03.yml:4: rule \"r3\": expr does not parse"), "{}", problems[0]);
+        files.retain(|f| !f.path.ends_with('3') && !f.path.ends_with("3.yml"));
+        assert_eq!(check_repo(&files, &Layout::default(), &vars()).unwrap().summary.rule_files, 36);
     }
 
     #[test]
