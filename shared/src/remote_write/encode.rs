@@ -39,7 +39,7 @@ impl Encoder {
     /// The uncompressed protobuf of a `WriteRequest` holding `series`.
     pub fn encode_proto(&mut self, series: &[TimeSeries]) -> &[u8] {
         self.proto.clear();
-        let len: usize = series.iter().map(|s| encoded_len_in_request(s)).sum();
+        let len: usize = series.iter().map(encoded_len_in_request).sum();
         self.proto.reserve(len);
         for s in series {
             prost::encoding::message::encode(TIMESERIES_TAG, s, &mut self.proto);
