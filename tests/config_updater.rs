@@ -460,3 +460,29 @@ async fn the_sample_events_run_through_the_handler() {
     let out = handle_value(event(include_bytes!("../events/config-updater-sync.json")), &s.deps).await.unwrap();
     assert_eq!(out["result"], "unchanged", "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_center_flavor_and_every_replica_reloads() {
+    let (s, _) = Stack::start().await;
+    // A second replica reading the same volume, both named in PROMETHEUS_URL.
+    let replica = Prometheus::builder().config_dir(s.volume.path()).start();
+    let mut settings = s.deps.settings.clone();
+    settings.flavor = Flavor::DataCenter;
+    settings.repository = "OPS/prometheus-config".into();
+    settings.prometheus_urls = vec![s.prom.url(), replica.url()];
+    let deps = Deps::new(settings, &s._moto.sdk_config().await);
+    s.git.edit(&[("rules/disk.yml", Some(DISK_RULE))]);
+    let commit = s.git.commit("disk alert");
+    let body = data_center_push(&commit);
+    let sig = config_updater::webhook::sign(WEBHOOK_SECRET.as_bytes(), body.to_string().as_bytes());
+    let request = serde_json::json!({"headers": {"x-event-key": "repo:refs_changed", "x-hub-signature": sig}, "body": body.to_string(), "requestContext": {}});
+    let response: HttpResponse = serde_json::from_value(handle_value(request, &deps).await.unwrap()).unwrap();
+    assert_eq!(result_of(&response), "deployed", "{response:?}");
+    assert_eq!(response.body_json()["replicas"].as_array().unwrap().len(), 2, "{response:?}");
+    for prom in [&s.prom, &replica] {
+        assert!(loaded_rules(prom).await.contains(&"disk/DiskFull".to_string()));
+    }
+    let status = s.bitbucket.last_for(&commit).unwrap();
+    assert_eq!(status.path, format!("/rest/build-status/1.0/commits/{commit}"));
+    assert_eq!(status.state, "SUCCESSFUL");
+}

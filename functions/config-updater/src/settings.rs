@@ -121,9 +121,16 @@ impl Settings {
             status_link,
             layout,
             limits,
-            template_vars: std::env::vars().collect(),
+            template_vars: template_vars(std::env::vars()),
         })
     }
+}
+
+/// The variables `$(VAR)` may use: the environment, minus the Lambda's own credentials (a
+/// template must not be able to copy them onto the volume).
+pub fn template_vars(env: impl Iterator<Item = (String, String)>) -> BTreeMap<String, String> {
+    const HIDDEN: [&str; 3] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+    env.filter(|(k, _)| !HIDDEN.contains(&k.as_str())).collect()
 }
 
 /// The repo layout from `CONFIG_TEMPLATE_PATH`, `CONFIG_RULES_DIR`, `CONFIG_FILE_SD_DIR`.
@@ -160,6 +167,13 @@ mod tests {
     fn origin_keeps_scheme_host_and_port() {
         assert_eq!(origin_of("https://git.example.com:7990/scm/ops/prom.git"), "https://git.example.com:7990");
         assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn credentials_are_not_template_variables() {
+        let env = [("CLUSTER", "prod"), ("AWS_SECRET_ACCESS_KEY", "x"), ("AWS_SESSION_TOKEN", "y"), ("AWS_REGION", "eu-west-1")];
+        let vars = template_vars(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        assert_eq!(vars.keys().collect::<Vec<_>>(), ["AWS_REGION", "CLUSTER"]);
     }
 
     #[test]
