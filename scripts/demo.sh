@@ -12,7 +12,7 @@ EFS="$DEMO_DIR/efs"
 mkdir -p "$EFS/file_sd/ecs" "$EFS/rules.d" "$DEMO_DIR/prometheus-data"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" && return 0; sleep 0.2; done; echo "not ready: $1" >&2; return 1; }
+wait_http() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.2; done; echo "not ready: $1" >&2; return 1; }
 
 MOTO_PORT=$(free_port); PROM_PORT=$(free_port)
 export MOTO_URL="http://127.0.0.1:$MOTO_PORT"
