@@ -486,3 +486,24 @@ async fn data_center_flavor_and_every_replica_reloads() {
     assert_eq!(status.path, format!("/rest/build-status/1.0/commits/{commit}"));
     assert_eq!(status.state, "SUCCESSFUL");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fetch_is_shallow_and_limited() {
+    use config_updater::fetch::{fetch, FetchRequest};
+    let git = GitServer::start(TOKEN);
+    git.replace_with(&example_repo());
+    git.commit("one");
+    git.edit(&[("rules/disk.yml", Some(DISK_RULE))]);
+    let head = git.commit("two");
+    let request = |limits: Limits, branch: &str| FetchRequest { url: git.url(), branch: branch.into(), token: Some(TOKEN.into()), limits };
+    let fetched = fetch(request(Limits::default(), "main")).await.unwrap_or_else(|e| panic!("{e}\n{}", git.log()));
+    assert_eq!(fetched.commit, head);
+    let paths: Vec<&str> = fetched.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["README.md", "file_sd/hosts.json", "prometheus.yml", "rules/disk.yml", "rules/ecs.yml", "rules/prometheus.yml"]);
+    let err = fetch(request(Limits { max_files: 3, max_bytes: 1 << 20 }, "main")).await.unwrap_err();
+    assert!(matches!(&err, Error::Invalid(m) if m.contains("more than 3 files")), "{err}");
+    let err = fetch(request(Limits { max_files: 100, max_bytes: 500 }, "main")).await.unwrap_err();
+    assert!(matches!(&err, Error::Invalid(m) if m.contains("more than 500 bytes")), "{err}");
+    let err = fetch(request(Limits::default(), "no-such-branch")).await.unwrap_err();
+    assert!(err.to_string().contains("no-such-branch"), "{err}");
+}
