@@ -33,10 +33,12 @@ git_ -C "$WORK/work" push --quiet "$WORK/srv/config.git" HEAD:main
 
 GIT_PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$WORK/server.py" <<'PY'
-# git http-backend (smart HTTP) with bearer-token auth, plus a Bitbucket build-status stub that
+# git http-backend (smart HTTP) with access-token auth, plus a Bitbucket build-status stub that
 # logs each status. Reads chunked request bodies itself (Python's CGI handler cannot).
-import http.server, json, os, subprocess, sys
+import base64, http.server, json, os, subprocess, sys
 root, token, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# Like Bitbucket: a bearer header (REST, Data Center git) or basic x-token-auth (Cloud git).
+accepted = {f"Bearer {token}", "Basic " + base64.b64encode(f"x-token-auth:{token}".encode()).decode()}
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def body(self):
@@ -60,7 +62,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
     def handle_any(self):
         body = self.body()
-        if self.headers.get("Authorization") != f"Bearer {token}":
+        if self.headers.get("Authorization") not in accepted:
             return self.send(401, [("WWW-Authenticate", 'Basic realm="git"')], b"bad token\n")
         path, _, query = self.path.partition("?")
         if "/statuses/build" in path or path.startswith("/rest/build-status/"):

@@ -116,6 +116,7 @@ async fn example_repo_deploys_and_a_rejected_release_is_rolled_back() {
 // build status, with secrets in moto.
 
 use config_updater::handler::{handle_value, HttpResponse};
+use config_updater::fetch::GitAuth;
 use config_updater::settings::Flavor;
 use config_updater::{Deps, Settings};
 use harness::bitbucket::BitbucketApi;
@@ -164,6 +165,8 @@ impl Stack {
             prometheus_dir: volume.path().to_path_buf(),
             prometheus_urls: vec![prom.url()],
             status_link: "https://console.example/config-updater".into(),
+            // Bitbucket Cloud's way: basic auth with the fixed user x-token-auth.
+            git_auth: GitAuth::Basic { user: "x-token-auth".into() },
             layout: Layout::default(),
             limits: Limits::default(),
             template_vars: vars(),
@@ -468,6 +471,7 @@ async fn data_center_flavor_and_every_replica_reloads() {
     let replica = Prometheus::builder().config_dir(s.volume.path()).start();
     let mut settings = s.deps.settings.clone();
     settings.flavor = Flavor::DataCenter;
+    settings.git_auth = GitAuth::Bearer;
     settings.repository = "OPS/prometheus-config".into();
     settings.prometheus_urls = vec![s.prom.url(), replica.url()];
     let deps = Deps::new(settings, &s._moto.sdk_config().await);
@@ -495,7 +499,7 @@ async fn fetch_is_shallow_and_limited() {
     git.commit("one");
     git.edit(&[("rules/disk.yml", Some(DISK_RULE))]);
     let head = git.commit("two");
-    let request = |limits: Limits, branch: &str| FetchRequest { url: git.url(), branch: branch.into(), token: Some(TOKEN.into()), limits };
+    let request = |limits: Limits, branch: &str| FetchRequest { url: git.url(), branch: branch.into(), authorization: Some(GitAuth::Bearer.header(TOKEN)), limits };
     let fetched = fetch(request(Limits::default(), "main")).await.unwrap_or_else(|e| panic!("{e}\n{}", git.log()));
     assert_eq!(fetched.commit, head);
     let paths: Vec<&str> = fetched.files.iter().map(|f| f.path.as_str()).collect();

@@ -1,7 +1,8 @@
 //! A real git server for tests: `git http-backend` (smart HTTP, protocol v2) behind a small
 //! HTTP/1.1 server on a free loopback port, serving a bare repository that the test commits to
-//! through a work tree. Requests need `Authorization: Bearer <token>`, like a Bitbucket access
-//! token; anything else gets a 401.
+//! through a work tree. Requests need the access token as Bitbucket takes it, either
+//! `Authorization: Bearer <token>` (Data Center) or basic auth as `x-token-auth:<token>` (Cloud);
+//! anything else gets a 401.
 //!
 //! Python's CGI handler cannot take the chunked request bodies git clients send, so this server
 //! reads the request itself (Content-Length or chunked) and runs the CGI with a plain body.
@@ -170,12 +171,12 @@ impl GitServer {
         git(&work, &["remote", "add", "origin", root.join(REPO).to_str().unwrap()]);
         let requests = Arc::new(AtomicUsize::new(0));
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let expected = format!("Bearer {token}");
+        let accepted = [format!("Bearer {token}"), format!("Basic {}", base64(format!("x-token-auth:{token}").as_bytes()))];
         let (requests2, log2) = (requests.clone(), log.clone());
         let http = HttpServer::start(move |request, stream| {
             requests2.fetch_add(1, Ordering::SeqCst);
             log2.lock().unwrap().push(format!("{} {}?{}", request.method, request.path, request.query));
-            if request.headers.get("authorization") != Some(&expected) {
+            if !request.headers.get("authorization").is_some_and(|h| accepted.contains(h)) {
                 let h = [("WWW-Authenticate".to_string(), "Basic realm=\"git\"".to_string())];
                 respond(stream, 401, &h, b"bad or missing token\n");
                 return;
@@ -307,6 +308,24 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .expect("git is installed");
     assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Standard base64 with padding (the harness has no base64 crate).
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// A raw tree object: `<mode> <name>\0<20-byte id>` per entry, in the given order.

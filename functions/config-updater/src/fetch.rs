@@ -19,6 +19,35 @@ use crate::layout::RepoFile;
 use crate::settings::Limits;
 use crate::Error;
 
+/// How the access token authenticates git over HTTPS. Bitbucket Cloud access tokens take HTTP
+/// basic auth with the fixed user `x-token-auth`; Data Center HTTP access tokens take a bearer
+/// header (both also take bearer on the REST API, which the build status uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GitAuth {
+    Bearer,
+    Basic { user: String },
+}
+
+impl GitAuth {
+    /// `bearer`, `basic` (user `x-token-auth`) or `basic:<user>`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "bearer" => Some(GitAuth::Bearer),
+            "basic" => Some(GitAuth::Basic { user: "x-token-auth".into() }),
+            other => other.strip_prefix("basic:").filter(|u| !u.is_empty()).map(|u| GitAuth::Basic { user: u.to_string() }),
+        }
+    }
+
+    /// The `Authorization` header value for `token`.
+    pub fn header(&self, token: &str) -> String {
+        use base64::Engine;
+        match self {
+            GitAuth::Bearer => format!("Bearer {token}"),
+            GitAuth::Basic { user } => format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))),
+        }
+    }
+}
+
 /// What was fetched: the commit the branch points at and its files.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -33,8 +62,8 @@ pub struct Fetched {
 pub struct FetchRequest {
     pub url: String,
     pub branch: String,
-    /// Sent as `Authorization: Bearer <token>`; `None` for anonymous access.
-    pub token: Option<String>,
+    /// The `Authorization` header value ([`GitAuth::header`]); `None` for anonymous access.
+    pub authorization: Option<String>,
     pub limits: Limits,
 }
 
@@ -78,8 +107,8 @@ pub fn fetch_blocking(request: &FetchRequest, dir: &Path) -> Result<Fetched, Err
         return Err(Error::Fetch(format!("{branch:?} is not a branch name")));
     }
     let mut overrides = vec!["protocol.version=2".to_string()];
-    if let Some(token) = &request.token {
-        overrides.push(format!("http.extraHeader=Authorization: Bearer {token}"));
+    if let Some(authorization) = &request.authorization {
+        overrides.push(format!("http.extraHeader=Authorization: {authorization}"));
     }
     let options = gix::open::Options::isolated().config_overrides(overrides);
     let repo = gix::ThreadSafeRepository::init_opts(dir, gix::create::Kind::Bare, gix::create::Options::default(), options)
@@ -167,4 +196,18 @@ pub fn fetch_blocking(request: &FetchRequest, dir: &Path) -> Result<Fetched, Err
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Fetched { commit: id.to_string(), commit_time, files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GitAuth;
+
+    #[test]
+    fn git_auth_headers() {
+        assert_eq!(GitAuth::parse("bearer").unwrap().header("t"), "Bearer t");
+        // `x-token-auth:t`
+        assert_eq!(GitAuth::parse("basic").unwrap().header("t"), "Basic eC10b2tlbi1hdXRoOnQ=");
+        assert_eq!(GitAuth::parse("basic:bot").unwrap(), GitAuth::Basic { user: "bot".into() });
+        assert_eq!(GitAuth::parse("digest"), None);
+    }
 }

@@ -201,7 +201,12 @@ pub async fn webhook_request(request: &HttpRequest, deps: &Deps) -> HttpResponse
 }
 
 fn fetch_request(settings: &Settings, token: &str, branch: &str) -> FetchRequest {
-    FetchRequest { url: settings.repo_url.clone(), branch: branch.to_string(), token: Some(token.to_string()), limits: settings.limits }
+    FetchRequest {
+        url: settings.repo_url.clone(),
+        branch: branch.to_string(),
+        authorization: Some(settings.git_auth.header(token)),
+        limits: settings.limits,
+    }
 }
 
 async fn post_status(deps: &Deps, token: &str, commit: &str, state: State, description: &str) {

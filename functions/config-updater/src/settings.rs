@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::fetch::GitAuth;
 use crate::layout::Layout;
 use crate::Error;
 
@@ -61,6 +62,8 @@ pub struct Settings {
     pub prometheus_urls: Vec<String>,
     /// The link a build status points at.
     pub status_link: String,
+    /// How the token authenticates git (default by flavor: Cloud basic `x-token-auth`, DC bearer).
+    pub git_auth: GitAuth,
     pub layout: Layout,
     pub limits: Limits,
     /// Variables available to `$(VAR)` in the template: the function's environment.
@@ -106,6 +109,12 @@ impl Settings {
         let function = var(std::env::var("AWS_LAMBDA_FUNCTION_NAME")).unwrap_or_else(|| "config-updater".into());
         let status_link = var(std::env::var("BUILD_STATUS_LINK"))
             .unwrap_or_else(|| format!("https://console.aws.amazon.com/lambda/home#/functions/{function}"));
+        let git_auth = match var(std::env::var("CONFIG_REPO_AUTH")) {
+            None if flavor == Flavor::Cloud => GitAuth::Basic { user: "x-token-auth".into() },
+            None => GitAuth::Bearer,
+            Some(v) => GitAuth::parse(&v)
+                .ok_or_else(|| Error::Settings(format!("CONFIG_REPO_AUTH must be bearer, basic or basic:<user>, not {v:?}")))?,
+        };
         let layout = layout_from_env();
         let limits = limits_from_env()?;
         Ok(Settings {
@@ -119,6 +128,7 @@ impl Settings {
             prometheus_dir,
             prometheus_urls,
             status_link,
+            git_auth,
             layout,
             limits,
             template_vars: template_vars(std::env::vars()),
