@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use promstack::files::{remove_durable, write_atomic};
+use promstack::files::{remove_durable, remove_stale_temps, write_atomic};
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{Release, Summary, RENDERED_CONFIG};
@@ -126,6 +126,19 @@ fn keep_previous(root: &Path, record: Option<&Record>, snapshot: &Snapshot) -> R
     Ok(())
 }
 
+/// Removes temp files a crashed run left next to the release's files (they match no glob, but
+/// they should not pile up on the volume).
+fn clean_stale_temps<'a>(root: &Path, paths: impl Iterator<Item = &'a String>) {
+    let dirs: BTreeSet<PathBuf> = paths.filter_map(|p| root.join(p).parent().map(Path::to_path_buf)).collect();
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        if let Ok(n) = remove_stale_temps(dir) {
+            if n > 0 {
+                tracing::info!(dir = %dir.display(), removed = n, "stale temp files removed");
+            }
+        }
+    }
+}
+
 /// Restores `snapshot`: files that existed are written back, files that did not are removed.
 fn restore(root: &Path, snapshot: &Snapshot) -> Result<(), Error> {
     let files: BTreeMap<String, Vec<u8>> =
@@ -149,6 +162,7 @@ pub async fn apply(root: &Path, commit: &str, branch: &str, release: &Release, u
         .filter(|p| !new_paths.contains(p) && crate::layout::is_safe_relative_path(p))
         .cloned()
         .collect();
+    clean_stale_temps(root, release.files.keys());
     let touched: BTreeSet<String> = release.files.keys().cloned().chain(removed.iter().cloned()).collect();
     let before = snapshot(root, touched)?;
     let record_before = snapshot(root, [RECORD_FILE.to_string()])?;
@@ -225,6 +239,18 @@ mod tests {
         assert_eq!(std::fs::read_to_string(root.join("prometheus.yml")).unwrap(), "old");
         assert_eq!(std::fs::read_to_string(root.join("rules.d/a.yml")).unwrap(), "a");
         assert!(!root.join("rules.d/b.yml").exists());
+    }
+
+    #[test]
+    fn stale_temps_are_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("rules.d")).unwrap();
+        let stale = dir.path().join(format!("rules.d/.a.yml.0123{}", promstack::files::TEMP_SUFFIX));
+        std::fs::write(&stale, "half").unwrap();
+        std::fs::write(dir.path().join("rules.d/keep.yml"), "x").unwrap();
+        clean_stale_temps(dir.path(), ["rules.d/a.yml".to_string(), "prometheus.yml".to_string()].iter());
+        assert!(!stale.exists());
+        assert!(dir.path().join("rules.d/keep.yml").exists());
     }
 
     #[test]
