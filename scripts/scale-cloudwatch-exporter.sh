@@ -60,7 +60,7 @@ for n in "${sizes[@]}"; do
         python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
       [ "$got" -ge "$n" ] || { echo "series=$n FAILED: Prometheus has $got aws_scale_load_average series"; exit 1; }
       echo "series=$n wall_s_incl_moto=$wall prometheus_series=$got" ;;
-    124) echo "series=$n NOT MEASURED: no result within ${SCALE_TIMEOUT}s (moto's GetMetricData scans every datapoint per query and period)" ;;
+    124) echo "series=$n NOT MEASURED: no result within ${SCALE_TIMEOUT}s (moto 5.2's ListMetrics compares every datapoint with every metric found so far, and its GetMetricData scans every datapoint per query and period)" ;;
     *) echo "series=$n FAILED (exit $rc) after ${wall}s; log $SCALE_DIR/run-$n.log"; tail -5 "$SCALE_DIR/run-$n.log" ;;
   esac
 done
