@@ -184,7 +184,14 @@ pub async fn apply(root: &Path, commit: &str, branch: &str, release: &Release, u
     tracing::info!(commit, files = record.files.len(), removed = removed.len(), "release written");
 
     let report = reload_all(urls).await;
-    if report.ok() {
+    // The first release of a fresh stack is written before Prometheus' service starts (the
+    // template's deploy-time sync): its Cloud Map name has no record yet and there is nothing to
+    // roll back to. Prometheus reads this release when it starts.
+    let first_release_before_prometheus = current.is_none() && report.no_replica_running();
+    if first_release_before_prometheus {
+        tracing::info!(commit, failure = %report.describe_failures(), "first release written; no Prometheus replica is running yet to reload");
+    }
+    if report.ok() || first_release_before_prometheus {
         return Ok(Applied::Deployed {
             previous: current.map(|r| r.commit),
             replicas: report.reloaded,
@@ -260,5 +267,36 @@ mod tests {
         let record = Record { commit: "abc".into(), files: vec!["prometheus.yml".into()], ..Record::default() };
         write_record(dir.path(), &record).unwrap();
         assert_eq!(read_record(dir.path()).unwrap(), Some(record));
+    }
+
+    /// `.invalid` never resolves (RFC 6761): a Prometheus service that has no task yet.
+    const NO_REPLICA_YET: &str = "http://prometheus.promstack-test.invalid:9090";
+
+    #[tokio::test]
+    async fn the_first_release_is_written_when_no_prometheus_runs_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let rel = release(&[("prometheus.yml", "global: {}\n"), ("rules.d/a.yml", "groups: []\n")]);
+        let applied = apply(dir.path(), "c1", "main", &rel, &[NO_REPLICA_YET.into()]).await.unwrap();
+        match applied {
+            Applied::Deployed { replicas, previous, .. } => {
+                assert!(replicas.is_empty());
+                assert_eq!(previous, None);
+            }
+            other => panic!("expected Deployed, got {other:?}"),
+        }
+        assert_eq!(std::fs::read_to_string(dir.path().join("prometheus.yml")).unwrap(), "global: {}\n");
+        assert_eq!(read_record(dir.path()).unwrap().unwrap().commit, "c1");
+    }
+
+    #[tokio::test]
+    async fn a_later_release_with_no_replica_to_reload_is_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = release(&[("prometheus.yml", "old\n")]);
+        apply(dir.path(), "c1", "main", &first, &[NO_REPLICA_YET.into()]).await.unwrap();
+        let second = release(&[("prometheus.yml", "new\n")]);
+        let err = apply(dir.path(), "c2", "main", &second, &[NO_REPLICA_YET.into()]).await.unwrap_err();
+        assert!(err.to_string().contains("resolv"), "{err}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("prometheus.yml")).unwrap(), "old\n");
+        assert_eq!(read_record(dir.path()).unwrap().unwrap().commit, "c1");
     }
 }

@@ -12,6 +12,9 @@ use promstack::prometheus::PrometheusClient;
 pub struct ReloadFailure {
     pub replica: String,
     pub message: String,
+    /// The name resolved to no address: no replica is running behind it (yet), as opposed to a
+    /// replica that refused or failed the reload.
+    pub unresolved: bool,
 }
 
 /// What a reload round did.
@@ -25,6 +28,11 @@ pub struct ReloadReport {
 impl ReloadReport {
     pub fn ok(&self) -> bool {
         self.failed.is_empty() && !self.reloaded.is_empty()
+    }
+
+    /// No replica was found at all: every name failed to resolve, nothing refused anything.
+    pub fn no_replica_running(&self) -> bool {
+        self.reloaded.is_empty() && self.failed.iter().all(|f| f.unresolved)
     }
 
     pub fn describe_failures(&self) -> String {
@@ -42,7 +50,7 @@ pub async fn replicas(urls: &[String]) -> (Vec<String>, Vec<ReloadFailure>) {
     for base in urls {
         match resolve(base).await {
             Ok(all) => found.extend(all),
-            Err(message) => failed.push(ReloadFailure { replica: base.clone(), message }),
+            Err(message) => failed.push(ReloadFailure { replica: base.clone(), message, unresolved: true }),
         }
     }
     (found.into_iter().collect(), failed)
@@ -71,7 +79,7 @@ pub async fn reload_all(urls: &[String]) -> ReloadReport {
     for (replica, result) in replicas.into_iter().zip(results) {
         match result {
             Ok(()) => reloaded.push(replica),
-            Err(message) => failed.push(ReloadFailure { replica, message }),
+            Err(message) => failed.push(ReloadFailure { replica, message, unresolved: false }),
         }
     }
     tracing::info!(reloaded = reloaded.len(), failed = failed.len(), "reload round");
