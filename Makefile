@@ -6,7 +6,7 @@ export PROMSTACK_VENV ?= $(HOME)/.cache/promstack/venv
 VENV_BIN := $(PROMSTACK_VENV)/bin
 CARGO ?= cargo
 
-.PHONY: setup test unit build bench demo deploy lint-template clean
+.PHONY: setup test unit build build-check bench demo deploy lint-template clean
 
 ## setup: install what a fresh Debian machine lacks (Prometheus, moto server, cargo-lambda, linters)
 setup:
@@ -25,6 +25,13 @@ unit:
 build: setup
 	PATH="$(VENV_BIN):$$PATH" $(CARGO) lambda build --release --arm64 --output-format zip \
 	  $(foreach f,$(wildcard functions/*),--package $(notdir $(f)))
+
+## build-check: release build of every function with cargo-lambda for this machine's arch (CI:
+## arm64 needs `rustup target add aarch64-unknown-linux-gnu`, which this CI cannot fetch)
+build-check: setup
+	PATH="$(VENV_BIN):$$PATH" $(CARGO) lambda build --release \
+	  $(foreach f,$(wildcard functions/*),--package $(notdir $(f)))
+	@ls -l target/lambda/*/bootstrap
 
 ## bench: criterion benches (figures in the README)
 bench:
