@@ -6,7 +6,7 @@ export PROMSTACK_VENV ?= $(HOME)/.cache/promstack/venv
 VENV_BIN := $(PROMSTACK_VENV)/bin
 CARGO ?= cargo
 
-.PHONY: setup test unit build build-check bench demo deploy lint-template clean
+.PHONY: setup test unit build build-check bench bench-reload demo deploy lint-template clean
 
 ## setup: install what a fresh Debian machine lacks (Prometheus, moto server, cargo-lambda, linters)
 setup:
@@ -34,8 +34,12 @@ build-check: setup
 	@ls -l target/lambda/*/bootstrap
 
 ## bench: criterion benches (figures in the README)
-bench:
-	$(CARGO) bench --workspace
+bench: setup
+	$(CARGO) bench --workspace --all-features
+
+## bench-reload: only config-updater's webhook-to-reload bench (real Prometheus, git, moto)
+bench-reload: setup
+	$(CARGO) bench --features config-updater --bench webhook_to_reload
 
 ## demo: start moto and Prometheus locally, run each function against them, print where to look
 demo: setup

@@ -10,16 +10,9 @@ use config_updater::deploy::{self, Applied};
 use config_updater::layout::Layout;
 use config_updater::settings::Limits;
 use config_updater::Error;
+use harness::config_updater::{example_repo, vars};
 use harness::Prometheus;
 use serde_json::Value;
-
-fn example_repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/config-repo")
-}
-
-fn vars() -> BTreeMap<String, String> {
-    [("CLUSTER".to_string(), "itest".to_string())].into()
-}
 
 async fn config_yaml(prom: &Prometheus) -> String {
     prom.api("/api/v1/status/config").await["yaml"].as_str().unwrap().to_string()
@@ -113,98 +106,14 @@ async fn example_repo_deploys_and_a_rejected_release_is_rolled_back() {
 
 // ---------------------------------------------------------------------------------------------
 // The whole function: webhook → fetch from a real git server → validate → deploy → reload →
-// build status, with secrets in moto.
+// build status, with secrets in moto (the stack is `harness::config_updater::Stack`).
 
-use config_updater::handler::{handle_value, HttpResponse};
 use config_updater::fetch::GitAuth;
+use config_updater::handler::{handle_value, HttpResponse};
 use config_updater::settings::Flavor;
 use config_updater::{Deps, Settings};
-use harness::bitbucket::BitbucketApi;
 use harness::git::GitServer;
-use harness::Moto;
-
-/// The secret the sample events in `events/` are signed with.
-const WEBHOOK_SECRET: &str = "demo-webhook-secret";
-const TOKEN: &str = "bitbucket-access-token";
-const REPOSITORY: &str = "ops/prometheus-config";
-
-struct Stack {
-    deps: Deps,
-    git: GitServer,
-    bitbucket: BitbucketApi,
-    prom: Prometheus,
-    volume: tempfile::TempDir,
-    _moto: Moto,
-}
-
-impl Stack {
-    /// Every server, the example repo committed to `main` (not deployed yet).
-    async fn start() -> (Stack, String) {
-        let moto = Moto::start();
-        let sdk = moto.sdk_config().await;
-        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
-        let mut arns = Vec::new();
-        for (name, value) in [("webhook", WEBHOOK_SECRET), ("token", TOKEN)] {
-            let out = sm.create_secret().name(format!("config-updater/{name}")).secret_string(value).send().await.unwrap();
-            arns.push(out.arn().unwrap().to_string());
-        }
-        let git = GitServer::start(TOKEN);
-        git.replace_with(&example_repo());
-        let first = git.commit("example config");
-        let bitbucket = BitbucketApi::start(TOKEN);
-        let volume = tempfile::tempdir().unwrap();
-        let prom = Prometheus::builder().config_dir(volume.path()).start();
-        let settings = Settings {
-            repo_url: git.url(),
-            branch: "main".into(),
-            repository: REPOSITORY.into(),
-            flavor: Flavor::Cloud,
-            api_url: bitbucket.url(),
-            webhook_secret_arn: arns[0].clone(),
-            token_secret_arn: arns[1].clone(),
-            prometheus_dir: volume.path().to_path_buf(),
-            prometheus_urls: vec![prom.url()],
-            status_link: "https://console.example/config-updater".into(),
-            // Bitbucket Cloud's way: basic auth with the fixed user x-token-auth.
-            git_auth: GitAuth::Basic { user: "x-token-auth".into() },
-            layout: Layout::default(),
-            limits: Limits::default(),
-            template_vars: vars(),
-        };
-        let deps = Deps::new(settings, &sdk);
-        (Stack { deps, git, bitbucket, prom, volume, _moto: moto }, first)
-    }
-
-    async fn deliver(&self, event_key: &str, body: &Value, signature: Option<String>) -> HttpResponse {
-        let raw = body.to_string();
-        let mut headers = serde_json::Map::new();
-        headers.insert("x-event-key".into(), event_key.into());
-        headers.insert("content-type".into(), "application/json".into());
-        if let Some(sig) = signature {
-            headers.insert("x-hub-signature".into(), sig.into());
-        }
-        let request = serde_json::json!({
-            "version": "2.0", "rawPath": "/", "headers": headers, "body": raw, "isBase64Encoded": false,
-            "requestContext": {"http": {"method": "POST", "path": "/"}},
-        });
-        let value = handle_value(request, &self.deps).await.expect("a webhook always gets an HTTP answer");
-        serde_json::from_value(value).unwrap()
-    }
-
-    async fn signed(&self, event_key: &str, body: &Value) -> HttpResponse {
-        let sig = config_updater::webhook::sign(WEBHOOK_SECRET.as_bytes(), body.to_string().as_bytes());
-        self.deliver(event_key, body, Some(sig)).await
-    }
-
-    async fn push(&self, commit: &str) -> HttpResponse {
-        self.signed("repo:push", &cloud_push(commit)).await
-    }
-}
-
-fn cloud_push(commit: &str) -> Value {
-    serde_json::json!({"repository": {"full_name": REPOSITORY}, "push": {"changes": [
-        {"new": {"type": "branch", "name": "main", "target": {"hash": commit}}, "old": {"type": "branch", "name": "main"}}]}})
-}
+use harness::config_updater::{cloud_push, Stack, REPOSITORY, TOKEN, WEBHOOK_SECRET};
 
 fn data_center_push(commit: &str) -> Value {
     serde_json::json!({"eventKey": "repo:refs_changed", "repository": {"slug": "prometheus-config", "project": {"key": "ops"}},
@@ -435,7 +344,7 @@ async fn a_refused_token_is_a_clean_retryable_error() {
     git.commit("example");
     let mut settings = s.deps.settings.clone();
     settings.repo_url = git.url();
-    let sdk = s._moto.sdk_config().await;
+    let sdk = s.moto.sdk_config().await;
     let deps = Deps::new(settings, &sdk);
     let err = config_updater::handler::sync(&deps).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
@@ -474,7 +383,7 @@ async fn data_center_flavor_and_every_replica_reloads() {
     settings.git_auth = GitAuth::Bearer;
     settings.repository = "OPS/prometheus-config".into();
     settings.prometheus_urls = vec![s.prom.url(), replica.url()];
-    let deps = Deps::new(settings, &s._moto.sdk_config().await);
+    let deps = Deps::new(settings, &s.moto.sdk_config().await);
     s.git.edit(&[("rules/disk.yml", Some(DISK_RULE))]);
     let commit = s.git.commit("disk alert");
     let body = data_center_push(&commit);

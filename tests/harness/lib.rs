@@ -7,6 +7,8 @@
 //! the test with the command that installs it; nothing is skipped.
 
 pub mod bitbucket;
+#[cfg(feature = "config-updater")]
+pub mod config_updater;
 pub mod git;
 mod moto;
 mod process;

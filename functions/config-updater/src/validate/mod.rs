@@ -133,13 +133,19 @@ fn check_rule_files(files: &[RepoFile], layout: &Layout) -> BTreeMap<String, Res
         .collect();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     if threads < 2 || work.len() < 8 {
-        return work.into_iter().map(|(p, t)| (p.to_string(), rules::check(p, t))).collect();
+        let mut promql = promql::Checker::default();
+        return work.into_iter().map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql))).collect();
     }
     let chunk = work.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = work
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|(p, t)| (p.to_string(), rules::check(p, t))).collect::<Vec<_>>()))
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut promql = promql::Checker::default();
+                    part.iter().map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql))).collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles.into_iter().flat_map(|h| h.join().expect("a rule check panicked")).collect()
     })

@@ -52,6 +52,11 @@ pub struct RuleCounts {
 
 /// Checks one rule file; `file` is the path reported in problems.
 pub fn check(file: &str, text: &str) -> Result<RuleCounts, Vec<Problem>> {
+    check_with(file, text, &mut promql::Checker::default())
+}
+
+/// [`check`], sharing `promql`'s knowledge of regex literals across files.
+pub fn check_with(file: &str, text: &str, promql: &mut promql::Checker) -> Result<RuleCounts, Vec<Problem>> {
     if text.trim().is_empty() {
         return Ok(RuleCounts::default());
     }
@@ -84,7 +89,7 @@ pub fn check(file: &str, text: &str) -> Result<RuleCounts, Vec<Problem>> {
             let name = rule.alert.as_deref().or(rule.record.as_deref()).map(str::to_string);
             let label = name.clone().unwrap_or_else(|| format!("#{} in group {:?}", index + 1, group.name));
             let mut report = |message: String| problems.push(Problem::new(file, line, Some(label.clone()), message));
-            check_rule(rule, &mut report);
+            check_rule(rule, promql, &mut report);
         }
     }
     if lines.rule_keys.len() != key_index {
@@ -103,7 +108,7 @@ pub fn check(file: &str, text: &str) -> Result<RuleCounts, Vec<Problem>> {
     }
 }
 
-fn check_rule(rule: &Rule, report: &mut impl FnMut(String)) {
+fn check_rule(rule: &Rule, promql: &mut promql::Checker, report: &mut impl FnMut(String)) {
     match (&rule.alert, &rule.record) {
         (None, None) => report("one of 'record' or 'alert' must be set".into()),
         (Some(_), Some(_)) => report("only one of 'record' and 'alert' may be set".into()),
@@ -141,7 +146,7 @@ fn check_rule(rule: &Rule, report: &mut impl FnMut(String)) {
     }
     if rule.expr.trim().is_empty() {
         report("field 'expr' must be set".into());
-    } else if let Err(e) = promql::check(&rule.expr) {
+    } else if let Err(e) = promql.check(&rule.expr) {
         report(format!("expr does not parse as PromQL: {e}"));
     }
 }
