@@ -6,18 +6,19 @@
 #                     on a free 127.0.0.1 port (moto is reset before every size either way)
 #   REMOTE_WRITE_URL  Prometheus' /api/v1/write; default: start /usr/bin/prometheus on a free
 #                     port with --web.enable-remote-write-receiver
-#   SCALE_TIMEOUT     seconds allowed per size for the run (default 480); a size that takes
+#   SCALE_TIMEOUT     seconds allowed per size for the run (default 900); a size that takes
 #                     longer is reported as not measured
 #   SCALE_DIR         where logs go (default: a temp dir)
 # For each N: reset moto, `scale seed N` (one process), then `scale run N` (another process, so
 # its CPU time and peak RSS are the exporter's alone), then check Prometheus has the series.
-# The series are aws_scale_load_average{dimension_Id="i-..."}. Debug build (dev profile): the figures are
-# of unoptimised code.
+# The series are aws_scale_load_average{dimension_Id="i-..."}, at most 5,000 per region (moto's
+# ListMetrics is quadratic per region; see PER_REGION in the example). Built with the bench
+# profile: release's optimisation level, as deployed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${PROMSTACK_VENV:-$HOME/.cache/promstack/venv}"
 SCALE_DIR="${SCALE_DIR:-$(mktemp -d /tmp/promstack-scale.XXXXXX)}"
-SCALE_TIMEOUT="${SCALE_TIMEOUT:-480}"
+SCALE_TIMEOUT="${SCALE_TIMEOUT:-900}"
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 50000)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 1 120); do curl -fs -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer from $1" >&2; return 1; }
@@ -41,8 +42,8 @@ fi
 export MOTO_URL REMOTE_WRITE_URL
 echo "moto $MOTO_URL, remote write $REMOTE_WRITE_URL, logs $SCALE_DIR"
 
-cargo build -q -p cloudwatch-exporter --example scale
-bin=target/debug/examples/scale
+cargo build -q --profile bench -p cloudwatch-exporter --example scale
+bin=target/release/examples/scale
 
 for n in "${sizes[@]}"; do
   curl -fsS -o /dev/null -X POST "$MOTO_URL/moto-api/reset"

@@ -192,6 +192,8 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
     assert_eq!(summary.metrics_requested, 3, "2 statistics of the one selected instance + Orders: {summary:?}");
     assert_eq!(summary.get_metric_data_calls, summary.get_metric_data_minimum);
     assert_eq!(summary.api_requests.get("AssumeRole"), Some(&1));
+    // The role's account comes from AssumeRole's answer; only the function's own is asked for.
+    assert_eq!(summary.api_requests.get("GetCallerIdentity"), Some(&1), "{summary:?}");
 
     // Only the instance tagged team=core; YACE's names and labels.
     let arn = format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{}", instances[0]);
@@ -321,6 +323,8 @@ async fn cloudwatch_timestamps_go_out_exactly_once_with_backfill_after_prometheu
     // Discovery came from the S3 state's cache: no ListMetrics this run.
     assert_eq!(next.discovery_cached, 1, "{next:?}");
     assert!(!next.api_requests.contains_key("ListMetrics"), "{next:?}");
+    // The account is known from the first run of this process.
+    assert!(!next.api_requests.contains_key("GetCallerIdentity"), "{next:?}");
 
     // Nothing new: nothing pushed, nothing refused.
     let idle = handle(event("d"), &deps).await.unwrap();

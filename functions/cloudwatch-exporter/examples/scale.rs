@@ -4,7 +4,8 @@
 //! figures are the exporter's alone:
 //!
 //!   scale seed N    PutMetricData of N series (namespace Scale, metric Load, dimension Id,
-//!                   one datapoint each in the last complete minute), 1000 datums per call
+//!                   one datapoint each in the last complete minute), 1000 datums per call,
+//!                   at most 5,000 series per region (see [`PER_REGION`])
 //!   scale run N     one `run::run` with a customNamespace job over those series; prints the
 //!                   run's summary, this process's CPU time (user + sys) measured around the run
 //!                   only, and its peak RSS (VmHWM: the whole process, which only ever ran the
@@ -27,6 +28,22 @@ const NAMESPACE: &str = "Scale";
 const METRIC: &str = "Load";
 /// Datums per PutMetricData call (CloudWatch's limit; moto takes it).
 const BATCH: usize = 1000;
+/// Series per region. moto keeps one backend per region, and its ListMetrics compares every
+/// datapoint with every metric found so far (quadratic in the region's size): 50,000 series in
+/// one region do not answer within minutes, 10 regions of 5,000 do. The exporter's work is the
+/// same either way (one job, every region in its `regions`).
+const PER_REGION: usize = 5000;
+const REGIONS: [&str; 12] = [
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2",
+    "eu-west-3", "eu-central-1", "eu-north-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
+];
+
+/// The regions `n` series are spread over.
+fn regions(n: usize) -> &'static [&'static str] {
+    let count = n.div_ceil(PER_REGION).max(1);
+    assert!(count <= REGIONS.len(), "at most {} series", REGIONS.len() * PER_REGION);
+    &REGIONS[..count]
+}
 
 #[tokio::main]
 async fn main() {
@@ -74,11 +91,19 @@ async fn sdk_config() -> SdkConfig {
 }
 
 async fn seed(sdk: &SdkConfig, n: usize) {
-    let cw = aws_sdk_cloudwatch::Client::new(sdk);
+    let clients: Vec<aws_sdk_cloudwatch::Client> = regions(n)
+        .iter()
+        .map(|r| {
+            let conf = aws_sdk_cloudwatch::config::Builder::from(sdk).region(Region::new(*r)).build();
+            aws_sdk_cloudwatch::Client::from_conf(conf)
+        })
+        .collect();
     let started = Instant::now();
     let mut calls = 0;
     let mut ts = 0;
+    // BATCH divides PER_REGION, so a batch never spans two regions.
     for from in (0..n).step_by(BATCH) {
+        let cw = &clients[from / PER_REGION];
         // The last complete minute at the time of the call (moto is slow to take a batch, ~3 s per
         // 1000 datums): the run's window [end - 300 s, end) holds it for another 4 minutes.
         let now = std::time::SystemTime::now()
@@ -117,14 +142,18 @@ async fn seed(sdk: &SdkConfig, n: usize) {
         calls += 1;
     }
     println!(
-        "seeded series={n} put_metric_data_calls={calls} last_timestamp={ts} seed_s={:.1}",
+        "seeded series={n} regions={} put_metric_data_calls={calls} last_timestamp={ts} seed_s={:.1}",
+        regions(n).len(),
         started.elapsed().as_secs_f64()
     );
 }
 
 async fn run(sdk: SdkConfig, n: usize) {
+    // A 15-minute window: seeding 50,000 series takes minutes, and every datapoint must still
+    // be in the window when the run queries its region.
     let yaml = format!(
-        "customNamespace:\n  - name: scale\n    namespace: {NAMESPACE}\n    regions: [us-east-1]\n    period: 60\n    length: 300\n    metrics:\n      - name: {METRIC}\n        statistics: [Average]\n"
+        "customNamespace:\n  - name: scale\n    namespace: {NAMESPACE}\n    regions: [{}]\n    period: 60\n    length: 900\n    metrics:\n      - name: {METRIC}\n        statistics: [Average]\n",
+        regions(n).join(", ")
     );
     let config = ExporterConfig::from_yaml(&yaml).unwrap();
     let settings = Settings {
@@ -157,7 +186,8 @@ async fn run(sdk: SdkConfig, n: usize) {
     // Every seeded series has its one datapoint pushed, or the figures are not of a full run.
     let complete = summary.samples_pushed >= n as u64;
     println!(
-        "series={n} metrics_requested={} get_metric_data_calls={} minimum={} api_requests={:?} samples_pushed={} dropped={:?} complete={complete} run_wall_s={wall:.1} exporter_cpu_s={cpu:.2} peak_rss_mb={:.1}",
+        "series={n} regions={} metrics_requested={} get_metric_data_calls={} minimum={} api_requests={:?} samples_pushed={} dropped={:?} complete={complete} run_wall_s={wall:.1} exporter_cpu_s={cpu:.2} peak_rss_mb={:.1}",
+        regions(n).len(),
         summary.metrics_requested,
         summary.get_metric_data_calls,
         summary.get_metric_data_minimum,

@@ -11,6 +11,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat, RecentlyActive};
+use tokio::sync::OnceCell;
 
 use crate::discovery::{MetricRef, Resource};
 use crate::query::{position_of, query_id, Call, Wanted};
@@ -40,14 +41,20 @@ pub struct ScopeClients {
 
 /// Clients for `region`, with `role` assumed (an empty role: the function's own credentials).
 /// `sts_region` (YACE's `sts-region`) is where AssumeRole goes; by default the job's region.
+///
+/// The `account_id` label costs no call per run: an assumed role's account is in the ARN that
+/// AssumeRole returns, and the function's own account is asked once (GetCallerIdentity) and kept
+/// in `own_account` for the life of the process (a warm Lambda's later runs).
 pub async fn connect(
     base: &SdkConfig,
     region: &str,
     sts_region: Option<&str>,
     role: &Role,
+    own_account: &OnceCell<String>,
     counter: &ApiCounter,
 ) -> Result<ScopeClients, String> {
     let mut builder = base.to_builder().region(Region::new(region.to_string()));
+    let mut role_account = None;
     let sts_region = sts_region.unwrap_or(region).to_string();
     let sts = aws_sdk_sts::Client::new(&base.to_builder().region(Region::new(sts_region)).build());
     if !role.role_arn.is_empty() {
@@ -69,21 +76,37 @@ pub async fn connect(
             "AssumeRole",
         );
         builder = builder.credentials_provider(SharedCredentialsProvider::new(credentials));
+        role_account = out.assumed_role_user().and_then(|u| account_of_arn(u.arn())).map(str::to_string);
     }
     let config = builder.retry_config(RetryConfig::standard().with_max_attempts(5)).build();
-    counter.add("GetCallerIdentity");
-    let identity = aws_sdk_sts::Client::new(&config)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| format!("GetCallerIdentity in {region}: {}", DisplayErrorContext(&e)))?;
-    let account_id = identity.account().unwrap_or_default().to_string();
+    let account_id = match role_account {
+        Some(account) => account,
+        None if role.role_arn.is_empty() => {
+            own_account.get_or_try_init(|| caller_account(&config, region, counter)).await?.clone()
+        }
+        None => caller_account(&config, region, counter).await?,
+    };
     Ok(ScopeClients {
         region: region.to_string(),
         account_id,
         cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
         tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
     })
+}
+
+async fn caller_account(config: &SdkConfig, region: &str, counter: &ApiCounter) -> Result<String, String> {
+    counter.add("GetCallerIdentity");
+    let identity = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| format!("GetCallerIdentity in {region}: {}", DisplayErrorContext(&e)))?;
+    Ok(identity.account().unwrap_or_default().to_string())
+}
+
+/// The account field of an ARN (`arn:aws:sts::123456789012:assumed-role/...`), if it has one.
+pub fn account_of_arn(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// ListMetrics for one metric name (every page). Duplicates are left for `discovery::dedupe`.
@@ -258,5 +281,13 @@ mod tests {
         assert_eq!(m.dimensions()[0].name(), Some("LoadBalancer"));
         assert_eq!(m.dimensions()[0].value(), Some("app/a/1"));
         assert!(queries.iter().all(|q| q.return_data() == Some(true)));
+    }
+
+    #[test]
+    fn the_account_comes_from_the_assumed_role_arn() {
+        assert_eq!(account_of_arn("arn:aws:sts::123456789012:assumed-role/exporter/promstack"), Some("123456789012"));
+        assert_eq!(account_of_arn("arn:aws-cn:sts::210987654321:assumed-role/r/s"), Some("210987654321"));
+        assert_eq!(account_of_arn("arn:aws:sts:::assumed-role/r/s"), None);
+        assert_eq!(account_of_arn("not an arn"), None);
     }
 }

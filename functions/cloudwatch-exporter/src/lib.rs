@@ -71,6 +71,8 @@ pub struct Deps {
     pub s3: aws_sdk_s3::Client,
     pub remote_write: remote_write::Client,
     pub state: Option<StateStore>,
+    /// The account of the function's own credentials, asked once per process (`aws::connect`).
+    pub own_account: tokio::sync::OnceCell<String>,
 }
 
 impl Deps {
@@ -84,7 +86,7 @@ impl Deps {
         rw.retry.max_retries = settings.remote_write_max_retries;
         let remote_write = remote_write::Client::new(rw)?;
         let state = settings.state.as_ref().map(|l| StateStore::new(s3.clone(), &l.bucket, &l.key));
-        Ok(Self { settings, sdk, s3, remote_write, state })
+        Ok(Self { settings, sdk, s3, remote_write, state, own_account: tokio::sync::OnceCell::new() })
     }
 
     /// From the environment (see `settings`).

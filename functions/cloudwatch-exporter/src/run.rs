@@ -354,7 +354,7 @@ async fn collect_scope(
         role: scope.role_arn.clone(),
         error,
     };
-    let clients = match aws::connect(&deps.sdk, &scope.region, sts_region, &role, counter).await {
+    let clients = match aws::connect(&deps.sdk, &scope.region, sts_region, &role, &deps.own_account, counter).await {
         Ok(c) => c,
         Err(e) => {
             out.failures.extend(jobs.iter().map(|j| fail(j, e.clone())));
