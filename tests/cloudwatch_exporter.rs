@@ -403,6 +403,8 @@ customNamespace:
     assert_eq!(summary.jobs_failed[0].job, "customNamespace[0]");
     assert_eq!(summary.jobs_failed[0].region, "us-east-1");
     assert!(summary.jobs_failed[0].error.contains("GetMetricData"), "{:?}", summary.jobs_failed[0]);
+    // The two regions were collected at once, and the function's account was asked for once.
+    assert_eq!(summary.api_requests.get("GetCallerIdentity"), Some(&1), "{summary:?}");
     let r = s.prometheus.query("aws_myapp_orders_sum").await;
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(r[0]["metric"]["region"], "eu-west-1");

@@ -7,6 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::stream::{self, StreamExt};
 use promstack::remote_write::Series;
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -20,6 +21,11 @@ use crate::query::{self, Wanted, Window};
 use crate::state::{CachedDiscovery, Lease, State, StateError};
 use crate::yace::{ExporterConfig, Job, JobKind};
 use crate::{Deps, Error};
+
+/// How many (region, role) scopes are collected at once. GetMetricData's own concurrency
+/// (`GET_METRIC_DATA_CONCURRENCY`) applies within each scope: CloudWatch's rate limits are per
+/// account and region.
+const SCOPE_CONCURRENCY: usize = 4;
 
 /// A job that failed in one region and account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,8 +131,14 @@ pub async fn run(deps: &Deps, config: &ExporterConfig, event_id: Option<&str>) -
     let empty = State::default();
     let state_ref = held.as_ref().map(|(s, _)| s).unwrap_or(&empty);
     let mut all = Collected::default();
-    for (scope, jobs) in scopes(config) {
-        let c = collect_scope(deps, config.sts_region.as_deref(), &scope, &jobs, state_ref, run_ms, &counter).await;
+    // Scopes (region, role) are collected concurrently, a few at a time; `buffered` keeps their
+    // order, so the merged result does not depend on which answered first.
+    let sts_region = config.sts_region.as_deref();
+    let counter_ref = &counter;
+    let mut collected = stream::iter(scopes(config))
+        .map(|(scope, jobs)| async move { collect_scope(deps, sts_region, &scope, &jobs, state_ref, run_ms, counter_ref).await })
+        .buffered(SCOPE_CONCURRENCY);
+    while let Some(c) = collected.next().await {
         all.series.extend(c.series);
         all.watermarks.extend(c.watermarks);
         all.discovery.extend(c.discovery);
@@ -139,6 +151,7 @@ pub async fn run(deps: &Deps, config: &ExporterConfig, event_id: Option<&str>) -
             *all.dropped.entry(k).or_default() += v;
         }
     }
+    drop(collected);
     let scope_count: usize = config.jobs.iter().map(|j| j.regions.len() * j.roles.len()).sum();
     for f in &all.failures {
         tracing::warn!(job = %f.job, region = %f.region, role = %f.role, error = %f.error, "job failed");
