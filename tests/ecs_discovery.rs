@@ -418,7 +418,7 @@ async fn reconcile_repairs_missed_events_a_corrupted_file_and_a_damaged_record()
 
     // No event was ever received: the reconcile finds both tasks.
     let out = w.reconcile().await;
-    let Outcome::Reconciled { clusters } = &out else { panic!("{out:?}") };
+    let Outcome::Reconciled { clusters, .. } = &out else { panic!("{out:?}") };
     assert_eq!((clusters[0].running_tasks, clusters[0].targets), (2, 4), "{out:?}");
     w.expect_targets(want_all(&ips)).await;
 
@@ -432,7 +432,7 @@ async fn reconcile_repairs_missed_events_a_corrupted_file_and_a_damaged_record()
     // writes it whole again.
     std::fs::write(w.file(), b"[{\"targets\": [\"10.").unwrap();
     let out = w.reconcile().await;
-    let Outcome::Reconciled { clusters } = &out else { panic!("{out:?}") };
+    let Outcome::Reconciled { clusters, .. } = &out else { panic!("{out:?}") };
     assert!(clusters[0].file_written, "{out:?}");
     let parsed: Value = serde_json::from_str(&w.file_text()).expect("the file is JSON again");
     assert_eq!(parsed.as_array().unwrap().len(), 2);
@@ -450,6 +450,39 @@ async fn reconcile_repairs_missed_events_a_corrupted_file_and_a_damaged_record()
     w.reconcile().await;
     w.deps.store.read_state(CLUSTER).expect("the record is readable again");
     w.expect_targets(want_all(&ips[1..])).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_that_is_no_longer_covered_loses_its_file_at_the_next_reconcile() {
+    let w = World::start().await;
+    let def = w.register_awsvpc_definition().await;
+    let ip = eni_ip(&w.run_fargate(&def, 1).await[0]);
+    // A deployment that covers every cluster (CLUSTERS unset) writes this one's file.
+    let sdk = w.moto.sdk_config().await;
+    let every = Deps::new(AwsApi::new(&sdk, 2), Config { clusters: Vec::new(), ..w.deps.config.clone() });
+    let out = ecs_discovery::reconcile(&every).await.unwrap();
+    let Outcome::Reconciled { clusters, retired } = &out else { panic!("{out:?}") };
+    assert_eq!((clusters.len(), retired.len()), (1, 0), "{out:?}");
+    let both = BTreeMap::from([(format!("{ip}:9100"), labels(&[("cluster", CLUSTER)])), (format!("{ip}:9200"), labels(&[("cluster", CLUSTER)]))]);
+    w.expect_targets(both.clone()).await;
+
+    // CLUSTERS now names another cluster only: this one's file and record go, and Prometheus
+    // drops its targets instead of scraping them forever.
+    w.ecs.create_cluster().cluster_name("batch").send().await.unwrap();
+    let narrowed = Deps::new(AwsApi::new(&sdk, 2), Config { clusters: vec!["batch".into()], ..w.deps.config.clone() });
+    let out = ecs_discovery::reconcile(&narrowed).await.unwrap();
+    let Outcome::Reconciled { retired, .. } = &out else { panic!("{out:?}") };
+    assert_eq!(retired, &[CLUSTER.to_string()], "{out:?}");
+    assert!(!w.file().exists());
+    assert!(!w.deps.store.state_path(CLUSTER).exists());
+    assert!(w.file_sd_dir.join("batch.json").exists(), "the covered cluster's (empty) file is written");
+    w.expect_targets(BTreeMap::new()).await;
+
+    // Covered again: the next reconcile brings the targets back.
+    let out = ecs_discovery::reconcile(&every).await.unwrap();
+    let Outcome::Reconciled { retired, .. } = &out else { panic!("{out:?}") };
+    assert!(retired.is_empty(), "{out:?}");
+    w.expect_targets(both).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -649,7 +682,7 @@ async fn reconcile_of_1000_tasks_makes_the_minimum_of_aws_calls() {
     let started = std::time::Instant::now();
     let out = ecs_discovery::reconcile(&deps).await.unwrap();
     let elapsed = started.elapsed();
-    let Outcome::Reconciled { clusters } = &out else { panic!("{out:?}") };
+    let Outcome::Reconciled { clusters, .. } = &out else { panic!("{out:?}") };
     assert_eq!((clusters[0].running_tasks, clusters[0].targets), (1000, 2000));
     // The minimum: ListTasks pages (moto answers all 1,000 ARNs in one page; AWS in 10 of
     // 100), DescribeTasks in batches of 100, the one task definition once, no instance lookups

@@ -202,6 +202,60 @@ impl FileSdStore {
         Ok(Ok(Written { state_changed, file_written, targets: state.targets().count(), extra }))
     }
 
+    /// The clusters that have a record here, each with its record's `seq` (`None`: damaged).
+    pub fn recorded_clusters(&self) -> io::Result<Vec<(String, Option<u64>)>> {
+        let entries = match std::fs::read_dir(self.dir.join(STATE_DIR)) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            let Some(cluster) = name.strip_suffix(STATE_SUFFIX) else { continue };
+            if cluster.is_empty() || cluster.starts_with('.') {
+                continue;
+            }
+            let seq = match self.read_state(cluster) {
+                Ok(s) => Some(s.seq),
+                Err(ReadStateError::Damaged(_)) => None,
+                Err(ReadStateError::Io(e)) => return Err(e),
+            };
+            out.push((cluster.to_string(), seq));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Removes a cluster's file and then its record, under its lock, for a cluster this
+    /// deployment no longer covers. Only if the record is still as it was seen (`seq`, or still
+    /// damaged for `None`): a record an event changed since belongs to a live cluster and stays.
+    /// Returns whether the cluster was removed.
+    pub fn retire_blocking(&self, cluster: &str, seen: Option<u64>) -> io::Result<bool> {
+        let _lock = FileLock::acquire(&self.lock_path(cluster), self.lock_timeout)?;
+        let now = match self.read_state(cluster) {
+            Ok(s) => Some(s.seq),
+            Err(ReadStateError::Damaged(_)) => None,
+            Err(ReadStateError::Io(e)) => return Err(e),
+        };
+        if now != seen || !self.state_path(cluster).exists() {
+            return Ok(false);
+        }
+        self.remove_own_temps(cluster);
+        // The file first: once it is gone Prometheus drops the targets; a failure before the
+        // record goes leaves the record, and the next reconcile retires the cluster again.
+        for path in [self.file_path(cluster), self.state_path(cluster)] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // The lock file stays: removing it while others may wait on it would let two writers
+        // hold "the" lock on different inodes.
+        Ok(true)
+    }
+
     /// Temp files a crashed writer of this cluster left behind. Only this cluster's, and only
     /// under its lock, so no live writer's temp file is removed.
     fn remove_own_temps(&self, cluster: &str) {
@@ -313,5 +367,35 @@ mod tests {
         std::fs::create_dir_all(store.state_path("p").parent().unwrap()).unwrap();
         std::fs::write(store.state_path("p"), b"not json").unwrap();
         assert!(matches!(store.read_state("p"), Err(ReadStateError::Damaged(_))));
+    }
+
+    #[test]
+    fn a_cluster_is_retired_only_if_its_record_did_not_change_since_it_was_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileSdStore::new(dir.path(), Duration::from_secs(1));
+        let put = |cluster: &str, addr: &str| {
+            store
+                .update_blocking(cluster, |current| {
+                    let mut s = current.unwrap();
+                    s.seq += 1;
+                    s.tasks.insert(addr.into(), TaskRecord { version: 1, running: true, seq: s.seq, changed_at: 0, targets: vec![target(addr)] });
+                    Ok::<_, ()>((Some(s), ()))
+                })
+                .unwrap()
+                .unwrap();
+        };
+        put("old", "a:1");
+        put("live", "b:1");
+        let seen = store.recorded_clusters().unwrap();
+        assert_eq!(seen, [("live".to_string(), Some(1)), ("old".to_string(), Some(1))]);
+        // An event changes "live" after the listing: it stays.
+        put("live", "c:1");
+        assert!(!store.retire_blocking("live", seen[0].1).unwrap());
+        assert!(store.file_path("live").exists());
+        assert!(store.retire_blocking("old", seen[1].1).unwrap());
+        assert!(!store.file_path("old").exists() && !store.state_path("old").exists());
+        assert_eq!(store.recorded_clusters().unwrap(), [("live".to_string(), Some(2))]);
+        // Nothing left to retire is not an error.
+        assert!(!store.retire_blocking("old", Some(1)).unwrap());
     }
 }

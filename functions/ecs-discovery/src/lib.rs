@@ -52,7 +52,8 @@ pub enum Outcome {
     Applied { task_arn: String, cluster: String, version: i64, running: bool, task_targets: usize, file_targets: usize },
     /// The event was old, repeated, or for a cluster this deployment does not cover.
     Ignored { task_arn: String, reason: String },
-    Reconciled { clusters: Vec<ClusterReport> },
+    /// `retired`: clusters no longer covered, whose files were removed.
+    Reconciled { clusters: Vec<ClusterReport>, retired: Vec<String> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -162,8 +163,33 @@ fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
 
 /// Rebuilds every configured cluster's file from what ECS reports. A cluster whose AWS calls
 /// fail keeps its file; the others are still written, and the invocation then fails.
+///
+/// Then the files of clusters this deployment no longer covers (taken out of `CLUSTERS`) are
+/// removed with their records, so Prometheus stops scraping targets that cannot come back. (A
+/// deleted cluster stays listed as INACTIVE for a while and cannot have had tasks when it was
+/// deleted, so its file is already empty.) Only records seen before the clusters were listed,
+/// and unchanged since, are removed: an event for a cluster created meanwhile keeps its file.
 pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Error> {
+    let store_err = |source: std::io::Error| Error::Io { cluster: "(file_sd directory)".into(), source };
+    let store = deps.store.clone();
+    let recorded = tokio::task::spawn_blocking(move || store.recorded_clusters())
+        .await
+        .map_err(|e| store_err(std::io::Error::other(e)))?
+        .map_err(store_err)?;
     let clusters = if deps.config.clusters.is_empty() { list_clusters(&deps.api).await? } else { deps.config.clusters.clone() };
+    let mut retired = Vec::new();
+    for (cluster, seen) in recorded.into_iter().filter(|(c, _)| !clusters.contains(c)) {
+        let store = deps.store.clone();
+        let name = cluster.clone();
+        let removed = tokio::task::spawn_blocking(move || store.retire_blocking(&name, seen))
+            .await
+            .map_err(|e| store_err(std::io::Error::other(e)))?
+            .map_err(|source| Error::Io { cluster: cluster.clone(), source })?;
+        if removed {
+            tracing::info!(%cluster, "cluster no longer covered: its file_sd file and record removed");
+            retired.push(cluster);
+        }
+    }
     let mut reports = Vec::new();
     let mut failures = Vec::new();
     for cluster in clusters {
@@ -179,7 +205,7 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
         }
     }
     if failures.is_empty() {
-        Ok(Outcome::Reconciled { clusters: reports })
+        Ok(Outcome::Reconciled { clusters: reports, retired })
     } else {
         Err(Error::Reconcile(failures))
     }
