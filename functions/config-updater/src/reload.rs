@@ -74,7 +74,7 @@ async fn resolve(base: &str) -> Result<Vec<String>, String> {
 /// Reloads every replica and confirms each one reports a successful load.
 pub async fn reload_all(urls: &[String]) -> ReloadReport {
     let (replicas, mut failed) = replicas(urls).await;
-    let results = futures_join(replicas.iter().map(|r| reload_one(r.clone()))).await;
+    let results = futures_util::future::join_all(replicas.iter().map(|r| reload_one(r.clone()))).await;
     let mut reloaded = Vec::new();
     for (replica, result) in replicas.into_iter().zip(results) {
         match result {
@@ -95,19 +95,6 @@ async fn reload_one(base: String) -> Result<(), String> {
     } else {
         Err("the reload returned, but Prometheus reports the last config load failed".into())
     }
-}
-
-/// Runs futures concurrently and returns their outputs in order (no extra crate for join_all).
-async fn futures_join<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await.expect("reload task panicked"));
-    }
-    out
 }
 
 #[cfg(test)]
