@@ -398,8 +398,20 @@ customNamespace:
     put(&west, "MyApp", "Orders", &[("Shop", "dublin")], &[(m - 60, 7.0)]).await;
 
     let deps = deps(&s, None).await;
+    s.moto.start_recording().await;
     let summary = handle(event("partial"), &deps).await.unwrap();
     assert_eq!(summary.jobs_failed.len(), 1, "{summary:?}");
+    // The 500 is a transient error: the SDK's standard retry (the policy that also backs off on
+    // throttling, which moto cannot produce) tried it 5 times before the job was given up.
+    let attempts: Vec<String> = s
+        .moto
+        .recording()
+        .await
+        .into_iter()
+        .filter(|r| r.body.contains("Action=GetMetricData") && r.body.contains("p99"))
+        .map(|r| r.headers.get("amz-sdk-request").cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(attempts, (1..=5).map(|n| format!("attempt={n}; max=5")).collect::<Vec<_>>());
     assert_eq!(summary.jobs_failed[0].job, "customNamespace[0]");
     assert_eq!(summary.jobs_failed[0].region, "us-east-1");
     assert!(summary.jobs_failed[0].error.contains("GetMetricData"), "{:?}", summary.jobs_failed[0]);

@@ -14,7 +14,7 @@ mod moto;
 mod process;
 pub mod prometheus;
 
-pub use moto::Moto;
+pub use moto::{Moto, RecordedRequest};
 pub use process::{free_port, ServerProcess};
 pub use prometheus::{Prometheus, PrometheusBuilder};
 

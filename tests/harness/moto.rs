@@ -69,6 +69,41 @@ impl Moto {
             .await
     }
 
+    /// Starts moto's request recorder: every later request is kept, with its headers and body,
+    /// so a test can see each attempt the SDK made (`amz-sdk-request: attempt=N; max=M`).
+    pub async fn start_recording(&self) {
+        self.control("/moto-api/recorder/start-recording", serde_json::json!({})).await
+    }
+
+    /// The requests recorded since [`Moto::start_recording`], in order.
+    pub async fn recording(&self) -> Vec<RecordedRequest> {
+        use base64::Engine as _;
+        let url = format!("{}/moto-api/recorder/download-recording", self.endpoint());
+        let text = match reqwest::get(&url).await {
+            Ok(r) if r.status().is_success() => r.text().await.unwrap_or_else(|e| self.fail(format!("GET {url}: {e}"))),
+            Ok(r) => self.fail(format!("GET {url}: HTTP {}", r.status())),
+            Err(e) => self.fail(format!("GET {url}: {e}")),
+        };
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| self.fail(format!("recording line {line:?}: {e}")));
+                let raw = entry["body"].as_str().unwrap_or_default();
+                let body = if entry["body_encoded"] == true {
+                    let bytes = base64::engine::general_purpose::STANDARD.decode(raw).unwrap_or_default();
+                    String::from_utf8_lossy(&bytes).into_owned()
+                } else {
+                    raw.to_string()
+                };
+                let headers = entry["headers"]
+                    .as_object()
+                    .map(|h| h.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_string())).collect())
+                    .unwrap_or_default();
+                RecordedRequest { method: entry["method"].as_str().unwrap_or_default().to_string(), headers, body }
+            })
+            .collect()
+    }
+
     /// `POST /moto-api/...` with a JSON body (moto's own control API, e.g. the state manager).
     pub async fn control(&self, path: &str, body: serde_json::Value) {
         let url = format!("{}{}", self.endpoint(), path);
@@ -79,4 +114,12 @@ impl Moto {
             Err(e) => self.fail(format!("POST {url}: {e}")),
         }
     }
+}
+
+/// One request as moto's recorder kept it; header names are lower case.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: String,
 }
