@@ -3,7 +3,7 @@
 //! moto for Secrets Manager, and a local Bitbucket status API that records what it is sent.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use config_updater::check::check_dir;
 use config_updater::deploy::{self, Applied};
@@ -111,7 +111,7 @@ async fn example_repo_deploys_and_a_rejected_release_is_rolled_back() {
 use config_updater::fetch::GitAuth;
 use config_updater::handler::{handle_value, HttpResponse};
 use config_updater::settings::Flavor;
-use config_updater::{Deps, Settings};
+use config_updater::Deps;
 use harness::git::GitServer;
 use harness::config_updater::{cloud_push, Stack, REPOSITORY, TOKEN, WEBHOOK_SECRET};
 

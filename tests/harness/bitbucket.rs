@@ -70,7 +70,7 @@ impl BitbucketApi {
 
     /// The last status posted on `commit`.
     pub fn last_for(&self, commit: &str) -> Option<ReceivedStatus> {
-        self.statuses().into_iter().filter(|s| s.commit == commit).last()
+        self.statuses().into_iter().rfind(|s| s.commit == commit)
     }
 }
 

@@ -411,7 +411,7 @@ fn cgi(root: &Path, request: Request, stream: &mut TcpStream, log: &std::sync::M
     for line in head.lines() {
         let Some((k, v)) = line.split_once(':') else { continue };
         if k.eq_ignore_ascii_case("status") {
-            status = v.trim().split_whitespace().next().and_then(|s| s.parse().ok()).unwrap_or(500);
+            status = v.split_whitespace().next().and_then(|s| s.parse().ok()).unwrap_or(500);
         } else {
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }

@@ -84,7 +84,7 @@ pub fn parse(event_key: &str, body: &Value, repository: &str, branch: &str) -> D
             let changes = body["changes"].as_array().map(Vec::as_slice).unwrap_or_default();
             let ours = |c: &&Value| c["ref"]["type"] == "BRANCH" && (c["ref"]["displayId"] == branch || c["refId"] == format!("refs/heads/{branch}").as_str());
             let deleted = changes.iter().filter(ours).any(|c| c["type"] == "DELETE");
-            let hit = changes.iter().filter(ours).filter(|c| c["type"] != "DELETE").last().map(|c| c["toHash"].as_str().unwrap_or_default());
+            let hit = changes.iter().filter(ours).rfind(|c| c["type"] != "DELETE").map(|c| c["toHash"].as_str().unwrap_or_default());
             push(hit, deleted, branch)
         }
         "pullrequest:created" | "pullrequest:updated" => {
