@@ -16,8 +16,7 @@ cd "$(dirname "$0")/.."
 : "${MOTO_URL:?set MOTO_URL}" "${PROMETHEUS_URL:?set PROMETHEUS_URL}" "${EFS_MOUNT:?set EFS_MOUNT}"
 VENV="${PROMSTACK_VENV:-$HOME/.cache/promstack/venv}"
 WORK="$(mktemp -d /tmp/promstack-config-demo.XXXXXX)"
-export AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_REGION:-us-east-1}"
-export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-testing}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-testing}"
+source scripts/demo-aws-env.sh
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 WEBHOOK_SECRET="demo-webhook-secret" TOKEN="demo-access-token"
 git_() { git -c user.name=demo -c user.email=demo@promstack.invalid -c commit.gpgsign=false "$@"; }

@@ -15,8 +15,7 @@ cd "$(dirname "$0")/.."
 : "${MOTO_URL:?set MOTO_URL}" "${PROMETHEUS_URL:?set PROMETHEUS_URL}" "${EFS_MOUNT:?set EFS_MOUNT}"
 VENV="${PROMSTACK_VENV:-$HOME/.cache/promstack/venv}"
 WORK="$(mktemp -d /tmp/promstack-ecs-demo.XXXXXX)"
-export AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_REGION:-us-east-1}"
-export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-testing}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-testing}"
+source scripts/demo-aws-env.sh
 export PROMETHEUS_CONFIG_DIR="$EFS_MOUNT" CLUSTERS=demo RUST_LOG="${RUST_LOG:-info}"
 
 # Tasks stay RUNNING however often moto is asked about them.
