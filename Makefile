@@ -6,11 +6,16 @@ export PROMSTACK_VENV ?= $(HOME)/.cache/promstack/venv
 VENV_BIN := $(PROMSTACK_VENV)/bin
 CARGO ?= cargo
 
-.PHONY: setup test unit build build-check bench bench-reload demo deploy lint-template clean
+.PHONY: setup lint test unit build build-check bench bench-reload demo deploy lint-template clean
 
 ## setup: install what a fresh Debian machine lacks (Prometheus, moto server, cargo-lambda, linters)
 setup:
 	bash scripts/setup.sh
+
+## lint: formatting (rustfmt.toml) and clippy on every target and feature, warnings as errors
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 ## test: setup, then every test (unit, handler, integration against real servers) and the template checks
 test: setup
