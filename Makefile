@@ -12,10 +12,12 @@ CARGO ?= cargo
 setup:
 	bash scripts/setup.sh
 
-## lint: formatting (rustfmt.toml) and clippy on every target and feature, warnings as errors
+## lint: formatting (rustfmt.toml), clippy on every target and feature (warnings are errors), and one
+## feature set for every build (scripts/check-feature-sets.py)
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	python3 scripts/check-feature-sets.py
 
 ## test: setup, then every test (unit, handler, integration against real servers) and the template checks
 test: setup
