@@ -341,3 +341,232 @@ fn series_of(out: &mut Collected, t: &Target, points: &[(i64, f64)], ctx: Contex
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The cache, pruning and exactly-once rules through a small in-test [`CloudWatchApi`];
+    //! tests/cloudwatch_exporter.rs proves the same against moto and Prometheus.
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::aws::{Counted, Page};
+    use crate::cache::referenced_keys;
+    use crate::discovery::Resource;
+    use crate::query::Call;
+    use crate::state::Update;
+
+    const OWN_ACCOUNT: &str = "111111111111";
+    const MINUTE_MS: i64 = 60_000;
+    /// 2023-11-14T22:13:00Z, on a minute boundary.
+    const T0: i64 = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE_MS;
+
+    /// CloudWatch with the given metrics in every region, each answering `points`; a session is
+    /// its region. ListMetrics answers one metric per page, so paging is exercised too.
+    #[derive(Default)]
+    struct FakeCloudWatch {
+        metrics: Vec<MetricRef>,
+        points: Mutex<Vec<(i64, f64)>>,
+        /// Role ARNs whose AssumeRole is refused.
+        refused_roles: Mutex<HashSet<String>>,
+    }
+
+    fn refused(api: &'static str, subject: &str) -> ApiError {
+        ApiError { api, subject: subject.to_string(), message: "AccessDenied".into() }
+    }
+
+    impl CloudWatchApi for FakeCloudWatch {
+        type Session = String;
+
+        fn own_session(&self, region: &str) -> String {
+            region.to_string()
+        }
+
+        async fn assume_role(&self, region: &str, _sts_region: &str, role: &Role) -> Result<(String, Option<String>), ApiError> {
+            if self.refused_roles.lock().unwrap().contains(&role.role_arn) {
+                return Err(refused("AssumeRole", &role.role_arn));
+            }
+            Ok((region.to_string(), role.role_arn.split(':').nth(4).map(str::to_string)))
+        }
+
+        async fn caller_account(&self, _session: &String) -> Result<String, ApiError> {
+            Ok(OWN_ACCOUNT.into())
+        }
+
+        async fn list_metrics(&self, _session: &String, request: ListMetrics<'_>, next_token: Option<String>) -> Result<Page<MetricRef>, ApiError> {
+            let matching: Vec<&MetricRef> =
+                self.metrics.iter().filter(|m| m.namespace == request.namespace && m.name == request.metric_name).collect();
+            let at: usize = next_token.map_or(0, |t| t.parse().unwrap());
+            let items = matching.get(at).map(|m| vec![(*m).clone()]).unwrap_or_default();
+            let next_token = (at + 1 < matching.len()).then(|| (at + 1).to_string());
+            Ok(Page { items, next_token })
+        }
+
+        async fn get_resources(&self, _session: &String, _types: &[&str], _next_token: Option<String>) -> Result<Page<Resource>, ApiError> {
+            Ok(Page { items: vec![], next_token: None })
+        }
+
+        async fn get_metric_data(
+            &self,
+            _session: &String,
+            call: &Call,
+            _wanted: &[Wanted],
+            _next_token: Option<String>,
+        ) -> Result<Page<(usize, Datapoints)>, ApiError> {
+            let (start, end) = (call.window.start * 1000, call.window.end * 1000);
+            let points: Datapoints =
+                self.points.lock().unwrap().iter().copied().filter(|(ts, _)| (start..end).contains(ts)).collect();
+            Ok(Page { items: (0..call.queries.len()).map(|p| (p, points.clone())).collect(), next_token: None })
+        }
+    }
+
+    fn fake(metric_names: &[&str]) -> FakeCloudWatch {
+        let metrics = metric_names
+            .iter()
+            .flat_map(|n| ["a", "b"].map(|shop| MetricRef::new("MyApp", n, vec![("Shop".into(), shop.into())])))
+            .collect();
+        FakeCloudWatch { metrics, ..Default::default() }
+    }
+
+    fn config(yaml: &str) -> ExporterConfig {
+        ExporterConfig::from_yaml(yaml).unwrap()
+    }
+
+    /// A job over the metrics `names`, with its own credentials or `role`.
+    fn job(names: &[&str], role: Option<&str>) -> String {
+        let metrics: Vec<String> = names.iter().map(|n| format!("{{name: {n}}}")).collect();
+        let roles = role.map_or(String::new(), |r| format!("    roles: [{{roleArn: '{r}'}}]\n"));
+        format!(
+            "  - name: shop\n    namespace: MyApp\n    regions: [us-east-1]\n{roles}    period: 60\n    statistics: [Sum]\n    addCloudwatchTimestamp: true\n    exportAllDataPoints: true\n    metrics: [{}]\n",
+            metrics.join(", ")
+        )
+    }
+
+    /// One run's collection and the state it leaves, as `run::run` commits it after a push.
+    struct Runner<'a> {
+        api: Counted<'a, FakeCloudWatch>,
+        state: State,
+        own_account: OnceCell<String>,
+    }
+
+    impl<'a> Runner<'a> {
+        fn new(api: &'a FakeCloudWatch) -> Self {
+            Self { api: Counted::new(api), state: State::default(), own_account: OnceCell::new() }
+        }
+
+        async fn run(&mut self, config: &ExporterConfig, run_ms: i64) -> Collected {
+            let ctx = Context {
+                state: &self.state,
+                cache: true,
+                run_ms,
+                discovery_refresh_ms: 5 * MINUTE_MS,
+                max_backfill_s: 3600,
+                get_metric_data_concurrency: 2,
+                sts_region: None,
+                own_account: &self.own_account,
+            };
+            let mut c = collect_all(&self.api, config, ctx).await;
+            self.state.apply(Update {
+                discovery: std::mem::take(&mut c.discovery),
+                referenced: referenced_keys(config),
+                watermarks: c.watermarks.clone(),
+                horizon_ms: run_ms - 2 * 3600 * 1000,
+            });
+            c
+        }
+
+        fn requests(&self, api: &str) -> u64 {
+            self.api.requests().get(api).copied().unwrap_or(0)
+        }
+    }
+
+    fn samples(c: &Collected) -> Vec<(i64, f64)> {
+        let mut out: Vec<(i64, f64)> =
+            c.series.iter().flat_map(|s| s.to_proto().samples.into_iter().map(|x| (x.timestamp, x.value))).collect();
+        out.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        out
+    }
+
+    #[tokio::test]
+    async fn discovery_is_reused_while_fresh_and_in_the_same_account() {
+        let api = fake(&["Orders"]);
+        let mut r = Runner::new(&api);
+        let c = config(&format!("customNamespace:\n{}", job(&["Orders"], None)));
+        let first = r.run(&c, T0).await;
+        assert_eq!((first.cached, first.queries), (0, 2), "{first:?}");
+        assert_eq!(r.requests("ListMetrics"), 2, "two pages of one metric each");
+        let second = r.run(&c, T0 + MINUTE_MS).await;
+        assert_eq!((second.cached, second.queries), (1, 2), "{second:?}");
+        assert_eq!(r.requests("ListMetrics"), 2, "no ListMetrics while the cache is fresh");
+        r.run(&c, T0 + 6 * MINUTE_MS).await;
+        assert_eq!(r.requests("ListMetrics"), 4, "asked again after DISCOVERY_REFRESH_SECONDS");
+        assert_eq!(r.requests("GetCallerIdentity"), 1, "the own account once per process");
+
+        // The same key found in another account (the state object moved) is not reused.
+        for entry in r.state.discovery.values_mut() {
+            entry.account_id = "999999999999".into();
+        }
+        let moved = r.run(&c, T0 + 7 * MINUTE_MS).await;
+        assert_eq!(moved.cached, 0);
+        assert_eq!(r.requests("ListMetrics"), 6);
+    }
+
+    #[tokio::test]
+    async fn each_datapoint_is_collected_once_across_runs() {
+        let api = fake(&["Orders"]);
+        *api.points.lock().unwrap() = vec![(T0 - 3 * MINUTE_MS, 1.0), (T0 - 2 * MINUTE_MS, 2.0)];
+        let mut r = Runner::new(&api);
+        let c = config(&format!("customNamespace:\n{}", job(&["Orders"], None)));
+        let first = r.run(&c, T0).await;
+        let both = [(T0 - 3 * MINUTE_MS, 1.0), (T0 - 3 * MINUTE_MS, 1.0), (T0 - 2 * MINUTE_MS, 2.0), (T0 - 2 * MINUTE_MS, 2.0)];
+        assert_eq!(samples(&first), both, "two series (Shop a, b), two datapoints each");
+        let again = r.run(&c, T0 + 10_000).await;
+        assert_eq!(samples(&again), [], "nothing after the watermarks");
+        api.points.lock().unwrap().push((T0 - MINUTE_MS, 3.0));
+        let next = r.run(&c, T0 + MINUTE_MS).await;
+        assert_eq!(samples(&next), [(T0 - MINUTE_MS, 3.0), (T0 - MINUTE_MS, 3.0)]);
+    }
+
+    #[tokio::test]
+    async fn a_scope_that_fails_keeps_its_cached_discovery_and_a_removed_job_loses_it() {
+        let api = fake(&["Orders"]);
+        let mut r = Runner::new(&api);
+        let role = "arn:aws:iam::222222222222:role/exporter";
+        let both = config(&format!("customNamespace:\n{}{}", job(&["Orders"], None), job(&["Orders"], Some(role))));
+        r.run(&both, T0).await;
+        assert_eq!(r.state.discovery.len(), 2);
+        assert_eq!(r.state.discovery.values().filter(|d| d.account_id == "222222222222").count(), 1);
+
+        api.refused_roles.lock().unwrap().insert(role.into());
+        let failed = r.run(&both, T0 + MINUTE_MS).await;
+        assert_eq!(failed.failures.len(), 1, "{failed:?}");
+        assert!(failed.failures[0].error.contains("AssumeRole arn:aws:iam::222222222222:role/exporter: AccessDenied"));
+        assert_eq!(r.state.discovery.len(), 2, "the unreachable scope's entry is still referenced");
+
+        let own_only = config(&format!("customNamespace:\n{}", job(&["Orders"], None)));
+        r.run(&own_only, T0 + 2 * MINUTE_MS).await;
+        assert_eq!(r.state.discovery.len(), 1, "no job references the role's entry any more");
+        assert!(r.state.discovery.values().all(|d| d.account_id == OWN_ACCOUNT));
+    }
+
+    #[tokio::test]
+    async fn the_state_stays_bounded_over_100_runs_with_config_edits() {
+        let names: Vec<String> = (0..100).map(|i| format!("Edit{i}")).chain(["M0".into(), "M1".into()]).collect();
+        let api = fake(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut r = Runner::new(&api);
+        let mut sizes = Vec::new();
+        for i in 0..100 {
+            // Each run edits the first job (another metric) and, every other run, puts it last.
+            let edited = job(&["M0", &names[i]], None);
+            let fixed = job(&["M1"], Some("arn:aws:iam::222222222222:role/exporter"));
+            let jobs = if i % 2 == 0 { format!("{edited}{fixed}") } else { format!("{fixed}{edited}") };
+            let c = config(&format!("customNamespace:\n{jobs}"));
+            let collected = r.run(&c, T0 + i as i64 * MINUTE_MS).await;
+            assert!(collected.failures.is_empty(), "{collected:?}");
+            assert_eq!(r.state.discovery.len(), 2, "run {i}: one entry per (job, scope) of the config");
+            sizes.push(serde_json::to_vec(&r.state).unwrap().len());
+        }
+        let (first, max) = (sizes[0], *sizes.iter().max().unwrap());
+        assert!(max <= first + first / 4, "the state grew from {first} to {max} bytes: {sizes:?}");
+    }
+}
