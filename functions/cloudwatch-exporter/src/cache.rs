@@ -114,8 +114,12 @@ discovery:
     #[test]
     fn the_key_of_a_fixed_job_is_pinned() {
         // A change here means every deployed cache entry is discovered afresh once (and the old
-        // ones pruned): make it on purpose, never as a side effect.
-        assert_eq!(key_of(JOB), "KEY");
+        // ones pruned): make it on purpose, never as a side effect. The digest is SHA-256 of
+        // {"kind":"discovery","namespace":"AWS/EC2","metric_names":["CPUUtilization","NetworkIn"],
+        // "search_tags":[["team","^core$"]],"dimension_name_requirements":["InstanceId"],
+        // "recently_active_only":false,"static_dimensions":[],"region":"us-east-1",
+        // "role_arn":"arn:aws:iam::111111111111:role/exporter"} (no whitespace).
+        assert_eq!(key_of(JOB), "d7d3165669c0a3fe4de981e0a9cb91dcd228c38c461cc1a86a0aced960fa3473");
     }
 
     #[test]

@@ -119,7 +119,6 @@ pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job
     let mut names: Vec<&str> = job.metrics.iter().map(|m| m.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    let list = |name| ListMetrics { namespace: &job.namespace, metric_name: name, recently_active: job.recently_active_only };
     match &job.kind {
         JobKind::Static { dimensions, .. } => Ok(Discovered {
             resources: vec![],
@@ -129,10 +128,7 @@ pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job
                 .collect(),
         }),
         JobKind::CustomNamespace { .. } => {
-            let mut metrics = Vec::new();
-            for name in names {
-                metrics.extend(aws::list_all_metrics(api, session, list(name)).await?);
-            }
+            let metrics = list_metrics(api, session, job, &names).await?;
             Ok(discovery::associate_all(vec![], vec![], metrics, &job.dimension_name_requirements, false))
         }
         JobKind::Discovery { service, search_tags, .. } => {
@@ -142,10 +138,7 @@ pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job
                 let all = aws::get_all_resources(api, session, service.resource_filters).await?;
                 discovery::filter_by_search_tags(all, search_tags)
             };
-            let mut metrics = Vec::new();
-            for name in names {
-                metrics.extend(aws::list_all_metrics(api, session, list(name)).await?);
-            }
+            let metrics = list_metrics(api, session, job, &names).await?;
             Ok(discovery::associate_all(
                 service.compiled_regexps(),
                 resources,
@@ -155,6 +148,16 @@ pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job
             ))
         }
     }
+}
+
+/// ListMetrics (every page) for each of the job's metric names.
+async fn list_metrics<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job, names: &[&str]) -> Result<Vec<MetricRef>, ApiError> {
+    let mut metrics = Vec::new();
+    for name in names {
+        let request = ListMetrics { namespace: &job.namespace, metric_name: name, recently_active: job.recently_active_only };
+        metrics.extend(aws::list_all_metrics(api, session, request).await?);
+    }
+    Ok(metrics)
 }
 
 /// The series wanted from one scope, before GetMetricData is asked.
