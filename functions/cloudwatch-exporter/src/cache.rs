@@ -36,12 +36,14 @@ pub fn discovery_key(job: &Job, region: &str, role: &Role) -> String {
     let mut metric_names: Vec<&str> = job.metrics.iter().map(|m| m.name.as_str()).collect();
     metric_names.sort_unstable();
     metric_names.dedup();
-    let (kind, mut search_tags, static_dimensions): (_, Vec<(&str, &str)>, &[(String, String)]) = match &job.kind {
-        JobKind::Discovery { search_tags, .. } => {
-            ("discovery", search_tags.iter().map(|t| (t.key.as_str(), t.source.as_str())).collect(), &[])
-        }
-        JobKind::CustomNamespace { .. } => ("customNamespace", vec![], &[]),
-        JobKind::Static { dimensions, .. } => ("static", vec![], dimensions),
+    let (kind, static_dimensions) = match &job.kind {
+        JobKind::Discovery { .. } => ("discovery", &[][..]),
+        JobKind::CustomNamespace { .. } => ("customNamespace", &[][..]),
+        JobKind::Static { dimensions, .. } => ("static", &dimensions[..]),
+    };
+    let mut search_tags: Vec<(&str, &str)> = match &job.kind {
+        JobKind::Discovery { search_tags, .. } => search_tags.iter().map(|t| (t.key.as_str(), t.source.as_str())).collect(),
+        _ => vec![],
     };
     search_tags.sort_unstable();
     let mut dimension_name_requirements: Vec<&str> =

@@ -558,9 +558,9 @@ mod tests {
         let api = fake(&names.iter().map(String::as_str).collect::<Vec<_>>());
         let mut r = Runner::new(&api);
         let mut sizes = Vec::new();
-        for i in 0..100 {
+        for (i, name) in names.iter().take(100).enumerate() {
             // Each run edits the first job (another metric) and, every other run, puts it last.
-            let edited = job(&["M0", &names[i]], None);
+            let edited = job(&["M0", name], None);
             let fixed = job(&["M1"], Some("arn:aws:iam::222222222222:role/exporter"));
             let jobs = if i % 2 == 0 { format!("{edited}{fixed}") } else { format!("{fixed}{edited}") };
             let c = config(&format!("customNamespace:\n{jobs}"));
