@@ -579,7 +579,7 @@ fn edited_config(i: usize) -> String {
         "  - name: edited\n    namespace: MyApp\n    regions: [us-east-1]\n    period: 60\n    metrics: [{{name: Orders, statistics: [Sum]}}, {{name: Edit{i}, statistics: [Sum]}}]\n"
     );
     let fixed = "  - name: fixed\n    namespace: MyApp\n    regions: [us-east-1]\n    period: 60\n    metrics: [{name: Orders, statistics: [Average]}]\n";
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         format!("customNamespace:\n{edited}{fixed}")
     } else {
         format!("customNamespace:\n{fixed}{edited}")
