@@ -101,3 +101,29 @@ pub fn self_series(s: &Summary, ts: i64) -> Vec<Series> {
     one("duration_seconds", vec![], s.duration_ms as f64 / 1000.0);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_refusals_map_to_a_few_reasons() {
+        assert_eq!(rejection_reason("out of bounds"), "too_old");
+        assert_eq!(rejection_reason("sample timestamp too old"), "too_old");
+        assert_eq!(rejection_reason("out of order sample"), "out_of_order");
+        assert_eq!(rejection_reason("duplicate sample for timestamp"), "duplicate");
+        assert_eq!(rejection_reason("label name invalid"), "rejected");
+    }
+
+    #[test]
+    fn every_drop_reason_has_a_series_even_at_zero() {
+        let summary = Summary { samples_dropped: BTreeMap::from([("too_old".into(), 2)]), ..Default::default() };
+        let dropped: Vec<(String, f64)> = self_series(&summary, 1)
+            .iter()
+            .filter(|s| s.name() == "cloudwatch_exporter_run_samples_dropped")
+            .map(|s| (s.label("reason").unwrap().to_string(), s.to_proto().samples[0].value))
+            .collect();
+        assert_eq!(dropped.len(), 6, "{dropped:?}");
+        assert!(dropped.contains(&("too_old".into(), 2.0)) && dropped.contains(&("duplicate_query".into(), 0.0)));
+    }
+}
