@@ -6,7 +6,11 @@ use std::time::Duration;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use cloudwatch_exporter::aws::{ApiError, AwsApi, CloudWatchApi, Datapoints, ListMetrics, Page};
+use cloudwatch_exporter::discovery::{MetricRef, Resource};
+use cloudwatch_exporter::query::{Call, Wanted};
 use cloudwatch_exporter::settings::{AuthSetting, ConfigSource, Settings, StateLocation};
+use cloudwatch_exporter::yace::Role;
 use cloudwatch_exporter::{handle, Deps, Error, Summary};
 use harness::{now_secs, Moto, Prometheus};
 use lambda_runtime::{Context, LambdaEvent};
@@ -517,4 +521,106 @@ async fn the_config_can_come_from_s3() {
     put_config("static: [{name: b, namespace: AWS/S3, regions: [us-east-1], metrics: [{name: X, statistics: [Avg]}]}]\n").await.unwrap();
     let e = handle(event("s3-2"), &deps).await.unwrap_err();
     assert!(e.to_string().contains("config s3://configs/exporter/yace.yml: static[0].metrics[0].statistics[0]"), "{e}");
+}
+
+/// Counts the AWS requests of the runs (each `CloudWatchApi` method is one request).
+struct Counting {
+    inner: AwsApi,
+    calls: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+}
+
+impl Counting {
+    fn count(&self, api: &'static str) {
+        *self.calls.lock().unwrap().entry(api).or_default() += 1;
+    }
+    fn take(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+impl CloudWatchApi for Counting {
+    type Session = <AwsApi as CloudWatchApi>::Session;
+
+    fn own_session(&self, region: &str) -> Self::Session {
+        self.inner.own_session(region)
+    }
+    async fn assume_role(&self, region: &str, sts_region: &str, role: &Role) -> Result<(Self::Session, Option<String>), ApiError> {
+        self.count("AssumeRole");
+        self.inner.assume_role(region, sts_region, role).await
+    }
+    async fn caller_account(&self, session: &Self::Session) -> Result<String, ApiError> {
+        self.count("GetCallerIdentity");
+        self.inner.caller_account(session).await
+    }
+    async fn list_metrics(&self, session: &Self::Session, request: ListMetrics<'_>, next_token: Option<String>) -> Result<Page<MetricRef>, ApiError> {
+        self.count("ListMetrics");
+        self.inner.list_metrics(session, request, next_token).await
+    }
+    async fn get_resources(&self, session: &Self::Session, types: &[&str], next_token: Option<String>) -> Result<Page<Resource>, ApiError> {
+        self.count("GetResources");
+        self.inner.get_resources(session, types, next_token).await
+    }
+    async fn get_metric_data(
+        &self,
+        session: &Self::Session,
+        call: &Call,
+        wanted: &[Wanted],
+        next_token: Option<String>,
+    ) -> Result<Page<(usize, Datapoints)>, ApiError> {
+        self.count("GetMetricData");
+        self.inner.get_metric_data(session, call, wanted, next_token).await
+    }
+}
+
+/// Run `i` of the edit series: a job whose metrics change every run, and a fixed job that
+/// moves between first and last place.
+fn edited_config(i: usize) -> String {
+    let edited = format!(
+        "  - name: edited\n    namespace: MyApp\n    regions: [us-east-1]\n    period: 60\n    metrics: [{{name: Orders, statistics: [Sum]}}, {{name: Edit{i}, statistics: [Sum]}}]\n"
+    );
+    let fixed = "  - name: fixed\n    namespace: MyApp\n    regions: [us-east-1]\n    period: 60\n    metrics: [{name: Orders, statistics: [Average]}]\n";
+    if i.is_multiple_of(2) {
+        format!("customNamespace:\n{edited}{fixed}")
+    } else {
+        format!("customNamespace:\n{fixed}{edited}")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_state_object_stays_bounded_over_100_runs_with_config_edits() {
+    let s = setup(&edited_config(0));
+    let sdk = s.moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    s3.create_bucket().bucket("state").send().await.unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let m = minute().await;
+    put(&cw, "MyApp", "Orders", &[("Shop", "berlin")], &[(m - 60, 3.0)]).await;
+    let mut settings = settings(&s, Some("state"));
+    // Longer than the test: every ListMetrics below is a cache miss, none an expiry.
+    settings.discovery_refresh = Duration::from_secs(3600);
+    let counting = Counting { inner: AwsApi::new(&sdk), calls: Default::default() };
+    let deps = Deps::with_api(counting, settings, &sdk).unwrap();
+
+    let mut sizes = Vec::new();
+    for i in 0..100 {
+        std::fs::write(&s.config_path, edited_config(i)).unwrap();
+        let summary = handle(event(&format!("edit-{i}")), &deps).await.unwrap();
+        assert!(summary.skipped.is_none() && summary.jobs_failed.is_empty(), "run {i}: {summary:?}");
+        let calls = deps.api.take();
+        // The edited job is discovered afresh (its two names); the fixed one, wherever it stands
+        // in the file, only in the first run.
+        let expected = if i == 0 { 3 } else { 2 };
+        assert_eq!(calls.get("ListMetrics"), Some(&expected), "run {i}: {calls:?}");
+        assert_eq!(summary.api_requests.get("ListMetrics"), Some(&expected), "the run's own count agrees");
+        assert_eq!(summary.discovery_cached, usize::from(i > 0), "run {i}: {summary:?}");
+        let head = s3.head_object().bucket("state").key("cloudwatch-exporter/state.json").send().await.unwrap();
+        sizes.push(head.content_length().unwrap());
+    }
+    let (first, max) = (sizes[0], *sizes.iter().max().unwrap());
+    assert!(max <= first + first / 4, "the state object grew from {first} to {max} bytes: {sizes:?}");
+    let state: Value = serde_json::from_slice(
+        &s3.get_object().bucket("state").key("cloudwatch-exporter/state.json").send().await.unwrap().body.collect().await.unwrap().into_bytes(),
+    )
+    .unwrap();
+    assert_eq!(state["discovery"].as_object().unwrap().len(), 2, "one entry per job of the last config: {state}");
 }

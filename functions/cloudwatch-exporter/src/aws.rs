@@ -1,73 +1,181 @@
-//! The AWS calls of a run: credentials per (region, role), ListMetrics, the tagging API and
-//! GetMetricData, each counted by API for the run's own figures. Throttling is retried with
-//! backoff by the SDK's standard retry policy; errors carry the SDK's full context.
+//! What a run asks AWS, as one trait with one API request per method (pagination is the
+//! caller's loop), the SDK-backed type that implements it, and [`Counted`], the decorator that
+//! gives the run its own `api_requests` figures. Connecting a (region, role) scope is built
+//! from those requests in [`connect`]. Throttling is retried with backoff by the SDK's standard
+//! retry policy; errors carry the SDK's full context.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::sync::Mutex;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat, RecentlyActive};
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, RecentlyActive};
 use tokio::sync::OnceCell;
 
 use crate::discovery::{MetricRef, Resource};
 use crate::query::{position_of, query_id, Call, Wanted};
 use crate::yace::Role;
 
-/// API requests made during a run, by API name.
-#[derive(Debug, Clone, Default)]
-pub struct ApiCounter(Arc<Mutex<BTreeMap<&'static str, u64>>>);
+/// Attempts per request (the SDK's standard retry mode: throttling and transient errors).
+pub const MAX_ATTEMPTS: u32 = 5;
 
-impl ApiCounter {
-    pub fn add(&self, api: &'static str) {
-        *self.0.lock().expect("counter lock").entry(api).or_default() += 1;
-    }
-    pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
-        self.0.lock().expect("counter lock").clone()
+/// A failed AWS request, after the SDK's retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The API (`GetMetricData`).
+    pub api: &'static str,
+    /// What was asked (`MyApp Orders`, the role ARN), so the failure names the thing at fault.
+    pub subject: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.subject.is_empty() {
+            write!(f, "{}: {}", self.api, self.message)
+        } else {
+            write!(f, "{} {}: {}", self.api, self.subject, self.message)
+        }
     }
 }
 
-/// The clients for one (region, role): where a job's calls go.
+/// One page of a paginated answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// Datapoints of one query: (timestamp ms, value), oldest first.
+pub type Datapoints = Vec<(i64, f64)>;
+
+/// A ListMetrics request for one metric name.
+#[derive(Debug, Clone, Copy)]
+pub struct ListMetrics<'a> {
+    pub namespace: &'a str,
+    pub metric_name: &'a str,
+    /// Only metrics with a datapoint in the last 3 hours (`recentlyActiveOnly`).
+    pub recently_active: bool,
+}
+
+/// What a run asks AWS. `Session` is one (region, credentials) pair: the clients a scope's
+/// requests go through.
+pub trait CloudWatchApi: Send + Sync {
+    type Session: Send + Sync;
+
+    /// The function's own credentials in `region` (no request).
+    fn own_session(&self, region: &str) -> Self::Session;
+    /// STS AssumeRole (sent to `sts_region`): the role's credentials in `region`, and the role's
+    /// account when the answer's ARN carries it.
+    fn assume_role(
+        &self,
+        region: &str,
+        sts_region: &str,
+        role: &Role,
+    ) -> impl Future<Output = Result<(Self::Session, Option<String>), ApiError>> + Send;
+    /// STS GetCallerIdentity: the account of the session's credentials.
+    fn caller_account(&self, session: &Self::Session) -> impl Future<Output = Result<String, ApiError>> + Send;
+    /// CloudWatch ListMetrics, one page. Duplicates are left for `discovery::dedupe`.
+    fn list_metrics(
+        &self,
+        session: &Self::Session,
+        request: ListMetrics<'_>,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page<MetricRef>, ApiError>> + Send;
+    /// tag:GetResources for the given resource types, one page, with the resources' tags.
+    fn get_resources(
+        &self,
+        session: &Self::Session,
+        resource_types: &[&str],
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page<Resource>, ApiError>> + Send;
+    /// CloudWatch GetMetricData, one page of one call: datapoints by position in `call.queries`
+    /// (unsorted; a query's datapoints may span pages).
+    fn get_metric_data(
+        &self,
+        session: &Self::Session,
+        call: &Call,
+        wanted: &[Wanted],
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page<(usize, Datapoints)>, ApiError>> + Send;
+}
+
+/// The SDK clients, built from the function's base config; each request is retried by the
+/// standard retry mode ([`MAX_ATTEMPTS`] attempts).
 #[derive(Debug, Clone)]
-pub struct ScopeClients {
-    pub region: String,
-    pub account_id: String,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub tagging: aws_sdk_resourcegroupstagging::Client,
+pub struct AwsApi {
+    base: SdkConfig,
 }
 
-/// Clients for `region`, with `role` assumed (an empty role: the function's own credentials).
-/// `sts_region` (YACE's `sts-region`) is where AssumeRole goes; by default the job's region.
-///
-/// The `account_id` label costs no call per run: an assumed role's account is in the ARN that
-/// AssumeRole returns, and the function's own account is asked once (GetCallerIdentity) and kept
-/// in `own_account` for the life of the process (a warm Lambda's later runs).
-pub async fn connect(
-    base: &SdkConfig,
-    region: &str,
-    sts_region: Option<&str>,
-    role: &Role,
-    own_account: &OnceCell<String>,
-    counter: &ApiCounter,
-) -> Result<ScopeClients, String> {
-    let mut builder = base.to_builder().region(Region::new(region.to_string()));
-    let mut role_account = None;
-    let sts_region = sts_region.unwrap_or(region).to_string();
-    let sts = aws_sdk_sts::Client::new(&base.to_builder().region(Region::new(sts_region)).build());
-    if !role.role_arn.is_empty() {
-        let mut req = sts.assume_role().role_arn(&role.role_arn).role_session_name("promstack-cloudwatch-exporter");
+/// The clients of one (region, credentials) pair.
+#[derive(Debug, Clone)]
+pub struct AwsSession {
+    region: String,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
+    sts: aws_sdk_sts::Client,
+}
+
+impl AwsApi {
+    pub fn new(base: &SdkConfig) -> Self {
+        Self { base: base.clone() }
+    }
+
+    fn session(&self, region: &str, credentials: Option<SharedCredentialsProvider>) -> AwsSession {
+        let mut builder = self
+            .base
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+        if let Some(c) = credentials {
+            builder = builder.credentials_provider(c);
+        }
+        let config = builder.build();
+        AwsSession {
+            region: region.to_string(),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+        }
+    }
+}
+
+fn api_error<E: std::error::Error>(api: &'static str, subject: impl Into<String>) -> impl FnOnce(E) -> ApiError {
+    let subject = subject.into();
+    move |e| ApiError { api, subject, message: DisplayErrorContext(&e).to_string() }
+}
+
+/// An empty or absent token ends the pages.
+fn next(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+impl CloudWatchApi for AwsApi {
+    type Session = AwsSession;
+
+    fn own_session(&self, region: &str) -> AwsSession {
+        self.session(region, None)
+    }
+
+    async fn assume_role(&self, region: &str, sts_region: &str, role: &Role) -> Result<(AwsSession, Option<String>), ApiError> {
+        let sts_config = self.base.to_builder().region(Region::new(sts_region.to_string())).build();
+        let mut req = aws_sdk_sts::Client::new(&sts_config)
+            .assume_role()
+            .role_arn(&role.role_arn)
+            .role_session_name("promstack-cloudwatch-exporter");
         if !role.external_id.is_empty() {
             req = req.external_id(&role.external_id);
         }
-        counter.add("AssumeRole");
-        let out = req
-            .send()
-            .await
-            .map_err(|e| format!("AssumeRole {}: {}", role.role_arn, DisplayErrorContext(&e)))?;
-        let c = out.credentials().ok_or_else(|| format!("AssumeRole {}: no credentials in the answer", role.role_arn))?;
+        let out = req.send().await.map_err(api_error("AssumeRole", &role.role_arn))?;
+        let c = out.credentials().ok_or_else(|| ApiError {
+            api: "AssumeRole",
+            subject: role.role_arn.clone(),
+            message: "no credentials in the answer".into(),
+        })?;
         let credentials = aws_credential_types::Credentials::new(
             c.access_key_id(),
             c.secret_access_key(),
@@ -75,107 +183,109 @@ pub async fn connect(
             std::time::SystemTime::try_from(*c.expiration()).ok(),
             "AssumeRole",
         );
-        builder = builder.credentials_provider(SharedCredentialsProvider::new(credentials));
-        role_account = out.assumed_role_user().and_then(|u| account_of_arn(u.arn())).map(str::to_string);
+        let account = out.assumed_role_user().and_then(|u| account_of_arn(u.arn())).map(str::to_string);
+        Ok((self.session(region, Some(SharedCredentialsProvider::new(credentials))), account))
     }
-    let config = builder.retry_config(RetryConfig::standard().with_max_attempts(5)).build();
-    let account_id = match role_account {
-        Some(account) => account,
-        None if role.role_arn.is_empty() => {
-            own_account.get_or_try_init(|| caller_account(&config, region, counter)).await?.clone()
-        }
-        None => caller_account(&config, region, counter).await?,
-    };
-    Ok(ScopeClients {
-        region: region.to_string(),
-        account_id,
-        cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-        tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
-    })
-}
 
-async fn caller_account(config: &SdkConfig, region: &str, counter: &ApiCounter) -> Result<String, String> {
-    counter.add("GetCallerIdentity");
-    let identity = aws_sdk_sts::Client::new(config)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| format!("GetCallerIdentity in {region}: {}", DisplayErrorContext(&e)))?;
-    Ok(identity.account().unwrap_or_default().to_string())
-}
+    async fn caller_account(&self, session: &AwsSession) -> Result<String, ApiError> {
+        let out = session
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(api_error("GetCallerIdentity", format!("in {}", session.region)))?;
+        Ok(out.account().unwrap_or_default().to_string())
+    }
 
-/// The account field of an ARN (`arn:aws:sts::123456789012:assumed-role/...`), if it has one.
-pub fn account_of_arn(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// ListMetrics for one metric name (every page). Duplicates are left for `discovery::dedupe`.
-pub async fn list_metrics(
-    clients: &ScopeClients,
-    namespace: &str,
-    metric_name: &str,
-    dimensions: &[(String, String)],
-    recently_active: bool,
-    counter: &ApiCounter,
-) -> Result<Vec<MetricRef>, String> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut req = clients.cloudwatch.list_metrics().namespace(namespace).metric_name(metric_name);
-        for (name, value) in dimensions {
-            req = req.dimensions(DimensionFilter::builder().name(name).value(value).build());
-        }
+    async fn list_metrics(
+        &self,
+        session: &AwsSession,
+        request: ListMetrics<'_>,
+        next_token: Option<String>,
+    ) -> Result<Page<MetricRef>, ApiError> {
+        let ListMetrics { namespace, metric_name, recently_active } = request;
+        let mut req = session.cloudwatch.list_metrics().namespace(namespace).metric_name(metric_name);
         if recently_active {
             req = req.recently_active(RecentlyActive::Pt3H);
         }
-        counter.add("ListMetrics");
         let page = req
-            .set_next_token(token.take())
+            .set_next_token(next_token)
             .send()
             .await
-            .map_err(|e| format!("ListMetrics {namespace} {metric_name}: {}", DisplayErrorContext(&e)))?;
-        for m in page.metrics() {
-            let dims = m
-                .dimensions()
-                .iter()
-                .map(|d| (d.name().unwrap_or_default().to_string(), d.value().unwrap_or_default().to_string()))
-                .collect();
-            out.push(MetricRef::new(
-                m.namespace().unwrap_or(namespace),
-                m.metric_name().unwrap_or(metric_name),
-                dims,
-            ));
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(out),
-        }
+            .map_err(api_error("ListMetrics", format!("{namespace} {metric_name}")))?;
+        let items = page
+            .metrics()
+            .iter()
+            .map(|m| {
+                let dims = m
+                    .dimensions()
+                    .iter()
+                    .map(|d| (d.name().unwrap_or_default().to_string(), d.value().unwrap_or_default().to_string()))
+                    .collect();
+                MetricRef::new(m.namespace().unwrap_or(namespace), m.metric_name().unwrap_or(metric_name), dims)
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.next_token()) })
     }
-}
 
-/// The resources of the given types, with their tags (tag:GetResources, every page).
-pub async fn get_resources(clients: &ScopeClients, filters: &[&str], counter: &ApiCounter) -> Result<Vec<Resource>, String> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        counter.add("GetResources");
-        let page = clients
+    async fn get_resources(
+        &self,
+        session: &AwsSession,
+        resource_types: &[&str],
+        next_token: Option<String>,
+    ) -> Result<Page<Resource>, ApiError> {
+        let page = session
             .tagging
             .get_resources()
-            .set_resource_type_filters(Some(filters.iter().map(|f| f.to_string()).collect()))
-            .set_pagination_token(token.take())
+            .set_resource_type_filters(Some(resource_types.iter().map(|f| f.to_string()).collect()))
+            .set_pagination_token(next_token)
             .send()
             .await
-            .map_err(|e| format!("tag:GetResources {filters:?}: {}", DisplayErrorContext(&e)))?;
-        for r in page.resource_tag_mapping_list() {
-            let Some(arn) = r.resource_arn() else { continue };
-            let tags = r.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
-            out.push(Resource { arn: arn.to_string(), tags });
+            .map_err(api_error("tag:GetResources", format!("{resource_types:?}")))?;
+        let items = page
+            .resource_tag_mapping_list()
+            .iter()
+            .filter_map(|r| {
+                let tags = r.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+                Some(Resource { arn: r.resource_arn()?.to_string(), tags })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.pagination_token()) })
+    }
+
+    async fn get_metric_data(
+        &self,
+        session: &AwsSession,
+        call: &Call,
+        wanted: &[Wanted],
+        next_token: Option<String>,
+    ) -> Result<Page<(usize, Datapoints)>, ApiError> {
+        let subject = || format!("({} queries)", call.queries.len());
+        let page = session
+            .cloudwatch
+            .get_metric_data()
+            .set_metric_data_queries(Some(metric_data_queries(call, wanted)))
+            .start_time(DateTime::from_secs(call.window.start))
+            .end_time(DateTime::from_secs(call.window.end))
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(api_error("GetMetricData", subject()))?;
+        let mut items = Vec::with_capacity(page.metric_data_results().len());
+        for result in page.metric_data_results() {
+            let Some(position) = result.id().and_then(position_of).filter(|p| *p < call.queries.len()) else { continue };
+            let mut points = Vec::with_capacity(result.values().len());
+            for (ts, value) in result.timestamps().iter().zip(result.values()) {
+                let ms = ts.to_millis().map_err(|e| ApiError {
+                    api: "GetMetricData",
+                    subject: subject(),
+                    message: format!("bad timestamp {ts}: {e}"),
+                })?;
+                points.push((ms, *value));
+            }
+            items.push((position, points));
         }
-        match page.pagination_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(out),
-        }
+        Ok(Page { items, next_token: next(page.next_token()) })
     }
 }
 
@@ -203,41 +313,99 @@ pub fn metric_data_queries(call: &Call, wanted: &[Wanted]) -> Vec<MetricDataQuer
         .collect()
 }
 
-/// Datapoints of one query: (timestamp ms, value), oldest first.
-pub type Datapoints = Vec<(i64, f64)>;
+/// The account field of an ARN (`arn:aws:sts::123456789012:assumed-role/...`), if it has one.
+pub fn account_of_arn(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+}
 
-/// Runs one call (every page); the datapoints per index into `wanted`.
-pub async fn get_metric_data(
-    clients: &ScopeClients,
+/// A connected scope: the session its requests go through and the account for its labels.
+pub struct Connected<S> {
+    pub session: S,
+    pub account_id: String,
+}
+
+/// The session for `region` with `role` assumed (an empty role: the function's own credentials).
+/// `sts_region` (YACE's `sts-region`) is where AssumeRole goes; by default the scope's region.
+///
+/// The `account_id` label costs no request per run: an assumed role's account is in the ARN
+/// that AssumeRole returns, and the function's own account is asked once (GetCallerIdentity) and
+/// kept in `own_account` for the life of the process (a warm Lambda's later runs).
+pub async fn connect<A: CloudWatchApi>(
+    api: &A,
+    region: &str,
+    sts_region: Option<&str>,
+    role: &Role,
+    own_account: &OnceCell<String>,
+) -> Result<Connected<A::Session>, ApiError> {
+    if role.role_arn.is_empty() {
+        let session = api.own_session(region);
+        let account_id = own_account.get_or_try_init(|| api.caller_account(&session)).await?.clone();
+        return Ok(Connected { session, account_id });
+    }
+    let (session, account) = api.assume_role(region, sts_region.unwrap_or(region), role).await?;
+    let account_id = match account {
+        Some(account) => account,
+        None => api.caller_account(&session).await?,
+    };
+    Ok(Connected { session, account_id })
+}
+
+/// Every page of ListMetrics for one metric name.
+pub async fn list_all_metrics<A: CloudWatchApi>(
+    api: &A,
+    session: &A::Session,
+    request: ListMetrics<'_>,
+) -> Result<Vec<MetricRef>, ApiError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = api.list_metrics(session, request, token).await?;
+        out.extend(page.items);
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every page of tag:GetResources for the given resource types.
+pub async fn get_all_resources<A: CloudWatchApi>(
+    api: &A,
+    session: &A::Session,
+    resource_types: &[&str],
+) -> Result<Vec<Resource>, ApiError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = api.get_resources(session, resource_types, token).await?;
+        out.extend(page.items);
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every page of one GetMetricData call: the datapoints per index into `wanted`, sorted by
+/// time, one per timestamp.
+pub async fn get_all_metric_data<A: CloudWatchApi>(
+    api: &A,
+    session: &A::Session,
     call: &Call,
     wanted: &[Wanted],
-    counter: &ApiCounter,
-) -> Result<Vec<(usize, Datapoints)>, String> {
-    let queries = metric_data_queries(call, wanted);
+) -> Result<Vec<(usize, Datapoints)>, ApiError> {
     let mut points: Vec<Datapoints> = vec![Vec::new(); call.queries.len()];
-    let mut token: Option<String> = None;
+    let mut token = None;
     loop {
-        counter.add("GetMetricData");
-        let page = clients
-            .cloudwatch
-            .get_metric_data()
-            .set_metric_data_queries(Some(queries.clone()))
-            .start_time(DateTime::from_secs(call.window.start))
-            .end_time(DateTime::from_secs(call.window.end))
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| format!("GetMetricData ({} queries): {}", call.queries.len(), DisplayErrorContext(&e)))?;
-        for result in page.metric_data_results() {
-            let Some(position) = result.id().and_then(position_of).filter(|p| *p < points.len()) else { continue };
-            for (ts, value) in result.timestamps().iter().zip(result.values()) {
-                let ms = ts.to_millis().map_err(|e| format!("GetMetricData: bad timestamp {ts}: {e}"))?;
-                points[position].push((ms, *value));
+        let page = api.get_metric_data(session, call, wanted, token).await?;
+        for (position, p) in page.items {
+            if let Some(slot) = points.get_mut(position) {
+                slot.extend(p);
             }
         }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => break,
         }
     }
     Ok(call
@@ -250,6 +418,77 @@ pub async fn get_metric_data(
             (w, p)
         })
         .collect())
+}
+
+/// Counts each request by API name (the run's `cloudwatch_exporter_run_api_requests{api}`) and
+/// passes it on.
+pub struct Counted<'a, A> {
+    inner: &'a A,
+    requests: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl<'a, A> Counted<'a, A> {
+    pub fn new(inner: &'a A) -> Self {
+        Self { inner, requests: Mutex::default() }
+    }
+
+    fn count(&self, api: &'static str) {
+        *self.requests.lock().expect("request counter lock").entry(api).or_default() += 1;
+    }
+
+    /// Requests so far, by API.
+    pub fn requests(&self) -> BTreeMap<&'static str, u64> {
+        self.requests.lock().expect("request counter lock").clone()
+    }
+}
+
+impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
+    type Session = A::Session;
+
+    fn own_session(&self, region: &str) -> Self::Session {
+        self.inner.own_session(region)
+    }
+
+    async fn assume_role(&self, region: &str, sts_region: &str, role: &Role) -> Result<(Self::Session, Option<String>), ApiError> {
+        self.count("AssumeRole");
+        self.inner.assume_role(region, sts_region, role).await
+    }
+
+    async fn caller_account(&self, session: &Self::Session) -> Result<String, ApiError> {
+        self.count("GetCallerIdentity");
+        self.inner.caller_account(session).await
+    }
+
+    async fn list_metrics(
+        &self,
+        session: &Self::Session,
+        request: ListMetrics<'_>,
+        next_token: Option<String>,
+    ) -> Result<Page<MetricRef>, ApiError> {
+        self.count("ListMetrics");
+        self.inner.list_metrics(session, request, next_token).await
+    }
+
+    async fn get_resources(
+        &self,
+        session: &Self::Session,
+        resource_types: &[&str],
+        next_token: Option<String>,
+    ) -> Result<Page<Resource>, ApiError> {
+        self.count("GetResources");
+        self.inner.get_resources(session, resource_types, next_token).await
+    }
+
+    async fn get_metric_data(
+        &self,
+        session: &Self::Session,
+        call: &Call,
+        wanted: &[Wanted],
+        next_token: Option<String>,
+    ) -> Result<Page<(usize, Datapoints)>, ApiError> {
+        self.count("GetMetricData");
+        self.inner.get_metric_data(session, call, wanted, next_token).await
+    }
 }
 
 #[cfg(test)]
@@ -289,5 +528,13 @@ mod tests {
         assert_eq!(account_of_arn("arn:aws-cn:sts::210987654321:assumed-role/r/s"), Some("210987654321"));
         assert_eq!(account_of_arn("arn:aws:sts:::assumed-role/r/s"), None);
         assert_eq!(account_of_arn("not an arn"), None);
+    }
+
+    #[test]
+    fn errors_name_the_api_and_what_was_asked() {
+        let e = ApiError { api: "ListMetrics", subject: "MyApp Orders".into(), message: "denied".into() };
+        assert_eq!(e.to_string(), "ListMetrics MyApp Orders: denied");
+        let e = ApiError { api: "GetCallerIdentity", subject: String::new(), message: "denied".into() };
+        assert_eq!(e.to_string(), "GetCallerIdentity: denied");
     }
 }

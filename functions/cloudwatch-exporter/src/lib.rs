@@ -2,13 +2,17 @@
 //! for YACE (same config file, same metric names), run by an EventBridge schedule.
 //!
 //! `handle` loads the YACE config, runs the jobs ([`run::run`]) and returns the run's summary;
-//! `verify_config` is the CLI's `verify-config FILE`.
+//! `verify_config` is the CLI's `verify-config FILE`. AWS is reached through
+//! [`aws::CloudWatchApi`] (`Deps::api`), so tests can wrap or replace it.
 
 pub mod aws;
+pub mod cache;
+pub mod collect;
 pub mod discovery;
 pub mod export;
 pub mod naming;
 pub mod query;
+pub mod report;
 pub mod run;
 pub mod services;
 pub mod settings;
@@ -21,7 +25,8 @@ use aws_sdk_s3::error::DisplayErrorContext;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use promstack::remote_write;
 
-pub use run::Summary;
+use aws::{AwsApi, CloudWatchApi};
+pub use report::Summary;
 use settings::{ConfigSource, Settings};
 use state::{StateError, StateStore};
 use yace::{ConfigError, ExporterConfig};
@@ -64,10 +69,10 @@ impl From<Error> for Diagnostic {
     }
 }
 
-/// What the handler needs, built once per container.
-pub struct Deps {
+/// What the handler needs, built once per container. `api` is what the runs ask AWS.
+pub struct Deps<A = AwsApi> {
     pub settings: Settings,
-    pub sdk: SdkConfig,
+    pub api: A,
     pub s3: aws_sdk_s3::Client,
     pub remote_write: remote_write::Client,
     pub state: Option<StateStore>,
@@ -75,24 +80,32 @@ pub struct Deps {
     pub own_account: tokio::sync::OnceCell<String>,
 }
 
-impl Deps {
+impl Deps<AwsApi> {
+    /// The SDK-backed deps.
     pub fn new(settings: Settings, sdk: SdkConfig) -> Result<Self, Error> {
-        let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(promstack::aws::uses_custom_endpoint(&sdk))
-            .build();
-        let s3 = aws_sdk_s3::Client::from_conf(s3_config);
-        let mut rw = remote_write::Config::new(settings.remote_write_url.clone());
-        rw.auth = settings.remote_write_auth(&sdk).map_err(Error::Settings)?;
-        rw.retry.max_retries = settings.remote_write_max_retries;
-        let remote_write = remote_write::Client::new(rw)?;
-        let state = settings.state.as_ref().map(|l| StateStore::new(s3.clone(), &l.bucket, &l.key));
-        Ok(Self { settings, sdk, s3, remote_write, state, own_account: tokio::sync::OnceCell::new() })
+        Self::with_api(AwsApi::new(&sdk), settings, &sdk)
     }
 
     /// From the environment (see `settings`).
     pub async fn from_env() -> Result<Self, Error> {
         let settings = Settings::from_env().map_err(Error::Settings)?;
         Self::new(settings, promstack::aws::sdk_config().await)
+    }
+}
+
+impl<A: CloudWatchApi> Deps<A> {
+    /// Deps whose runs ask `api` (the state, config and remote write still go through `sdk`).
+    pub fn with_api(api: A, settings: Settings, sdk: &SdkConfig) -> Result<Self, Error> {
+        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(promstack::aws::uses_custom_endpoint(sdk))
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(s3_config);
+        let mut rw = remote_write::Config::new(settings.remote_write_url.clone());
+        rw.auth = settings.remote_write_auth(sdk).map_err(Error::Settings)?;
+        rw.retry.max_retries = settings.remote_write_max_retries;
+        let remote_write = remote_write::Client::new(rw)?;
+        let state = settings.state.as_ref().map(|l| StateStore::new(s3.clone(), &l.bucket, &l.key));
+        Ok(Self { settings, api, s3, remote_write, state, own_account: tokio::sync::OnceCell::new() })
     }
 
     /// Reads and checks the YACE config (every invocation, so an edit on EFS or S3 takes effect
@@ -124,7 +137,7 @@ impl Deps {
 }
 
 /// The Lambda handler: one run per scheduled event.
-pub async fn handle(event: LambdaEvent<EventBridgeEvent>, deps: &Deps) -> Result<Summary, Error> {
+pub async fn handle<A: CloudWatchApi>(event: LambdaEvent<EventBridgeEvent>, deps: &Deps<A>) -> Result<Summary, Error> {
     let config = deps.load_config().await?;
     run::run(deps, &config, event.payload.id.as_deref()).await
 }

@@ -1,11 +1,15 @@
-//! The run's state in S3: per-series watermarks (the newest datapoint already pushed, for
-//! `addCloudwatchTimestamp: true`), the discovery cache, the last event handled, and a lease.
+//! The run's state in S3, and the lease protocol around it. One object holds the per-series
+//! watermarks (the newest datapoint already pushed, for `addCloudwatchTimestamp: true`), the
+//! discovery cache, the last event handled, and a lease.
 //!
-//! Every write is conditional on the version read (`If-Match` on the ETag, `If-None-Match: *`
-//! for the first), so two overlapping runs cannot both take the lease, and a run whose lease was
-//! taken over cannot overwrite the newer state.
+//! A run [`acquire`](StateStore::acquire)s the state (or is told why to stand down), and gives it
+//! back with [`commit`](StateStore::commit) once its samples landed, or
+//! [`release`](StateStore::release) when the push failed (no watermark moves). Every write is
+//! conditional on the version read (`If-Match` on the ETag, `If-None-Match: *` for the first), so
+//! two overlapping runs cannot both take the lease, and a run whose lease was taken over cannot
+//! overwrite the newer state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
@@ -29,6 +33,50 @@ pub struct State {
     pub discovery: BTreeMap<String, CachedDiscovery>,
 }
 
+impl State {
+    /// Why a run starting at `now_ms` for `event_id` must leave the state alone, if it must.
+    pub fn reason_to_skip(&self, event_id: Option<&str>, now_ms: i64) -> Option<String> {
+        if let (Some(id), Some(last)) = (event_id, self.last_event_id.as_deref()) {
+            if id == last {
+                return Some(format!("duplicate invocation: event {id} was already handled"));
+            }
+        }
+        match &self.lease {
+            Some(lease) if lease.until_ms > now_ms => {
+                Some(format!("another run ({}) holds the state until {} ms", lease.owner, lease.until_ms))
+            }
+            _ => None,
+        }
+    }
+
+    /// Takes in what a run leaves: fresh discovery replaces the cached entry, entries no job
+    /// references any more are dropped (so the object does not grow with every edit of the
+    /// config), watermarks move forward only, and those older than the horizon are dropped.
+    pub fn apply(&mut self, update: Update) {
+        self.discovery.extend(update.discovery);
+        self.discovery.retain(|key, _| update.referenced.contains(key));
+        for (key, ts) in update.watermarks {
+            let e = self.watermarks.entry(key).or_insert(ts);
+            *e = (*e).max(ts);
+        }
+        self.watermarks.retain(|_, ts| *ts >= update.horizon_ms);
+    }
+}
+
+/// What a run gives back with the state.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    /// Discovery done this run, by cache key.
+    pub discovery: Vec<(String, CachedDiscovery)>,
+    /// The cache keys of the current config's jobs (`cache::referenced_keys`); a scope that
+    /// failed this run is still referenced and keeps its entry.
+    pub referenced: HashSet<String>,
+    /// Series key → newest timestamp pushed; empty when the push failed.
+    pub watermarks: Vec<(String, i64)>,
+    /// A watermark older than this (ms) bounds nothing any more: the run never reaches back so far.
+    pub horizon_ms: i64,
+}
+
 /// A run holds the state until `until_ms`: runs starting before then leave it alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
@@ -39,6 +87,9 @@ pub struct Lease {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CachedDiscovery {
     pub fetched_ms: i64,
+    /// The account it was found in: reused only for the same account.
+    #[serde(default)]
+    pub account_id: String,
     pub found: Discovered,
 }
 
@@ -113,5 +164,109 @@ impl StateStore {
                 }
             }
         }
+    }
+}
+
+/// The outcome of [`StateStore::acquire`].
+#[derive(Debug)]
+pub enum Acquired {
+    /// This run holds the lease.
+    Held(Held),
+    /// Why this run does nothing (a duplicate invocation, another run in progress).
+    Skipped(String),
+}
+
+/// The state as this run took it, and the version its lease was written at.
+#[derive(Debug)]
+pub struct Held {
+    state: State,
+    etag: String,
+}
+
+impl Held {
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+}
+
+impl StateStore {
+    /// Takes the lease for `lease_ms` from `now_ms`, unless the event was handled already or
+    /// another run holds it (then, or if another run wrote first, the reason to stand down).
+    pub async fn acquire(&self, owner: &str, now_ms: i64, lease_ms: i64, event_id: Option<&str>) -> Result<Acquired, StateError> {
+        let v = self.load().await?;
+        if let Some(reason) = v.state.reason_to_skip(event_id, now_ms) {
+            return Ok(Acquired::Skipped(reason));
+        }
+        let mut state = v.state;
+        state.lease = Some(Lease { owner: owner.to_string(), until_ms: now_ms + lease_ms });
+        match self.save(&state, v.etag.as_deref()).await {
+            Ok(etag) => Ok(Acquired::Held(Held { state, etag })),
+            Err(StateError::Conflict { .. }) => Ok(Acquired::Skipped("another run took the state first".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives the lease back after a run whose samples did not land: the event is not recorded as
+    /// handled, so the next run retries the same datapoints at once (`update` carries no watermark).
+    pub async fn release(&self, held: Held, update: Update) -> Result<(), StateError> {
+        let Held { mut state, etag } = held;
+        state.apply(update);
+        state.lease = None;
+        self.save(&state, Some(&etag)).await.map(drop)
+    }
+
+    /// Records a completed run: its update, the event as handled, the lease given back.
+    pub async fn commit(&self, held: Held, update: Update, event_id: Option<&str>) -> Result<(), StateError> {
+        let Held { mut state, etag } = held;
+        state.apply(update);
+        state.lease = None;
+        state.last_event_id = event_id.map(str::to_string);
+        self.save(&state, Some(&etag)).await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(fetched_ms: i64) -> CachedDiscovery {
+        CachedDiscovery { fetched_ms, account_id: "123456789012".into(), found: Discovered::default() }
+    }
+
+    #[test]
+    fn a_run_stands_down_for_a_handled_event_or_a_held_lease() {
+        let mut state = State { last_event_id: Some("e1".into()), ..Default::default() };
+        assert!(state.reason_to_skip(Some("e1"), 0).unwrap().contains("duplicate invocation: event e1"));
+        assert_eq!(state.reason_to_skip(Some("e2"), 0), None);
+        assert_eq!(state.reason_to_skip(None, 0), None, "an event without id is never a duplicate");
+        state.lease = Some(Lease { owner: "run-a".into(), until_ms: 1_000 });
+        assert!(state.reason_to_skip(Some("e2"), 999).unwrap().contains("another run (run-a)"));
+        assert_eq!(state.reason_to_skip(Some("e2"), 1_000), None, "an expired lease is taken over");
+    }
+
+    #[test]
+    fn watermarks_only_move_forward_and_expire_at_the_horizon() {
+        let mut state = State::default();
+        state.watermarks.insert("a".into(), 500);
+        state.watermarks.insert("old".into(), 10);
+        state.apply(Update {
+            watermarks: vec![("a".into(), 400), ("b".into(), 600)],
+            horizon_ms: 100,
+            ..Default::default()
+        });
+        assert_eq!(state.watermarks, BTreeMap::from([("a".into(), 500), ("b".into(), 600)]));
+    }
+
+    #[test]
+    fn discovery_no_job_references_is_pruned_and_fresh_discovery_replaces_the_cached() {
+        let mut state = State::default();
+        state.discovery.insert("kept".into(), cached(1));
+        state.discovery.insert("edited-away".into(), cached(1));
+        state.apply(Update {
+            discovery: vec![("kept".into(), cached(2)), ("new".into(), cached(2))],
+            referenced: HashSet::from(["kept".into(), "new".into(), "unreachable-this-run".into()]),
+            ..Default::default()
+        });
+        assert_eq!(state.discovery, BTreeMap::from([("kept".into(), cached(2)), ("new".into(), cached(2))]));
     }
 }

@@ -56,7 +56,7 @@ pub struct RawDiscovery {
     pub jobs: Vec<RawDiscoveryJob>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Role {
     #[serde(default)]
@@ -79,64 +79,98 @@ pub struct Dimension {
     pub value: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawDiscoveryJob {
-    #[serde(rename = "type", default)]
-    pub namespace: String,
-    #[serde(default)]
-    pub regions: Vec<String>,
-    #[serde(default)]
-    pub roles: Vec<Role>,
-    #[serde(default)]
-    pub search_tags: Vec<Tag>,
-    #[serde(default)]
-    pub custom_tags: Vec<Tag>,
-    #[serde(default)]
-    pub dimension_name_requirements: Vec<String>,
-    #[serde(default)]
-    pub recently_active_only: bool,
-    #[serde(default)]
-    pub metrics: Vec<RawMetric>,
-    #[serde(default)]
-    pub statistics: Vec<String>,
-    pub period: Option<i64>,
-    pub length: Option<i64>,
-    pub delay: Option<i64>,
-    pub nil_to_zero: Option<bool>,
-    pub add_cloudwatch_timestamp: Option<bool>,
-    pub export_all_data_points: Option<bool>,
+/// YACE's job-level metric fields (`JobLevelMetricFields`): set on a metric, or on its job as
+/// the default of the job's metrics. One list, added to each struct that carries them: serde's
+/// `flatten` cannot be used for this, as it turns off `deny_unknown_fields` and loses the path
+/// and line of a field's type error.
+///
+/// A job also gets `metric_defaults`, its fields as a nameless [`RawMetric`] that its metrics
+/// inherit from.
+macro_rules! with_metric_fields {
+    (@fields [$($meta:tt)*] $name:ident { $($body:tt)* } [$($defaults:tt)*]) => {
+        with_metric_fields! { @emit [$($meta)*] $name { $($body)* } [$($defaults)*]
+            #[serde(default)]
+            statistics: Vec<String>,
+            period: Option<i64>,
+            length: Option<i64>,
+            delay: Option<i64>,
+            nil_to_zero: Option<bool>,
+            add_cloudwatch_timestamp: Option<bool>,
+            export_all_data_points: Option<bool>,
+        }
+    };
+    (@emit [$($meta:tt)*] $name:ident { $($body:tt)* } [$($defaults:tt)*] $($(#[$fmeta:meta])* $field:ident: $ty:ty,)*) => {
+        $($meta)*
+        pub struct $name {
+            $($body)*
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+        with_metric_fields! { @defaults $name [$($defaults)*] $($field)* }
+    };
+    (@defaults $name:ident [] $($field:ident)*) => {};
+    (@defaults $name:ident [job] $($field:ident)*) => {
+        impl $name {
+            /// The job-level metric fields: what the job's metrics inherit where unset.
+            fn metric_defaults(&self) -> RawMetric {
+                RawMetric { name: String::new(), $($field: self.$field.clone(),)* }
+            }
+        }
+    };
+    ($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        with_metric_fields! { @fields [$(#[$meta])*] $name { $($body)* } [] }
+    };
+    (job: $(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        with_metric_fields! { @fields [$(#[$meta])*] $name { $($body)* } [job] }
+    };
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawCustomNamespaceJob {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub namespace: String,
-    #[serde(default)]
-    pub regions: Vec<String>,
-    #[serde(default)]
-    pub roles: Vec<Role>,
-    #[serde(default)]
-    pub custom_tags: Vec<Tag>,
-    #[serde(default)]
-    pub dimension_name_requirements: Vec<String>,
-    #[serde(default)]
-    pub recently_active_only: bool,
-    #[serde(default)]
-    pub metrics: Vec<RawMetric>,
-    #[serde(default)]
-    pub statistics: Vec<String>,
-    pub period: Option<i64>,
-    pub length: Option<i64>,
-    pub delay: Option<i64>,
-    pub nil_to_zero: Option<bool>,
-    pub add_cloudwatch_timestamp: Option<bool>,
-    pub export_all_data_points: Option<bool>,
+with_metric_fields! { job:
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct RawDiscoveryJob {
+        #[serde(rename = "type", default)]
+        pub namespace: String,
+        #[serde(default)]
+        pub regions: Vec<String>,
+        #[serde(default)]
+        pub roles: Vec<Role>,
+        #[serde(default)]
+        pub search_tags: Vec<Tag>,
+        #[serde(default)]
+        pub custom_tags: Vec<Tag>,
+        #[serde(default)]
+        pub dimension_name_requirements: Vec<String>,
+        #[serde(default)]
+        pub recently_active_only: bool,
+        #[serde(default)]
+        pub metrics: Vec<RawMetric>,
+    }
 }
 
+with_metric_fields! { job:
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct RawCustomNamespaceJob {
+        #[serde(default)]
+        pub name: String,
+        #[serde(default)]
+        pub namespace: String,
+        #[serde(default)]
+        pub regions: Vec<String>,
+        #[serde(default)]
+        pub roles: Vec<Role>,
+        #[serde(default)]
+        pub custom_tags: Vec<Tag>,
+        #[serde(default)]
+        pub dimension_name_requirements: Vec<String>,
+        #[serde(default)]
+        pub recently_active_only: bool,
+        #[serde(default)]
+        pub metrics: Vec<RawMetric>,
+    }
+}
+
+/// A static job has no job-level metric fields in YACE: each metric sets its own.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawStaticJob {
@@ -156,31 +190,13 @@ pub struct RawStaticJob {
     pub metrics: Vec<RawMetric>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawMetric {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub statistics: Vec<String>,
-    pub period: Option<i64>,
-    pub length: Option<i64>,
-    pub delay: Option<i64>,
-    pub nil_to_zero: Option<bool>,
-    pub add_cloudwatch_timestamp: Option<bool>,
-    pub export_all_data_points: Option<bool>,
-}
-
-/// Job-level defaults a metric inherits (`JobLevelMetricFields` in YACE).
-#[derive(Debug, Clone, Default)]
-struct JobDefaults {
-    statistics: Vec<String>,
-    period: Option<i64>,
-    length: Option<i64>,
-    delay: Option<i64>,
-    nil_to_zero: Option<bool>,
-    add_cloudwatch_timestamp: Option<bool>,
-    export_all_data_points: Option<bool>,
+with_metric_fields! {
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct RawMetric {
+        #[serde(default)]
+        pub name: String,
+    }
 }
 
 // ---- the validated model the exporter runs ---------------------------------------------------
@@ -213,7 +229,8 @@ pub enum JobKind {
     Static { name: String, dimensions: Vec<(String, String)> },
 }
 
-/// A search tag: the key, and a regex the value must match (anchored, as YACE does).
+/// A search tag: the key, and a regex the value must match somewhere (unanchored, as in YACE:
+/// `core` matches `score`; write `^core$` for the whole value).
 #[derive(Debug, Clone)]
 pub struct SearchTag {
     pub key: String,
@@ -329,15 +346,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             })?;
             search_tags.push(SearchTag { key: tag.key.clone(), value, source: tag.value.clone() });
         }
-        let defaults = JobDefaults {
-            statistics: job.statistics,
-            period: job.period,
-            length: job.length,
-            delay: job.delay,
-            nil_to_zero: job.nil_to_zero,
-            add_cloudwatch_timestamp: job.add_cloudwatch_timestamp,
-            export_all_data_points: job.export_all_data_points,
-        };
+        let defaults = job.metric_defaults();
         let exported_tags =
             raw.discovery.exported_tags_on_metrics.get(service.namespace).cloned().unwrap_or_default();
         jobs.push(Job {
@@ -347,7 +356,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: job.dimension_name_requirements,
             recently_active_only: job.recently_active_only,
-            metrics: check_metrics(job.metrics, Some(&defaults), &at)?,
+            metrics: check_metrics(job.metrics, &defaults, &at)?,
             kind: JobKind::Discovery { service, search_tags, exported_tags },
             location: at,
         });
@@ -361,15 +370,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         if job.namespace.is_empty() {
             return Err(ConfigError::at(format!("{at}.namespace"), "missing"));
         }
-        let defaults = JobDefaults {
-            statistics: job.statistics,
-            period: job.period,
-            length: job.length,
-            delay: job.delay,
-            nil_to_zero: job.nil_to_zero,
-            add_cloudwatch_timestamp: job.add_cloudwatch_timestamp,
-            export_all_data_points: job.export_all_data_points,
-        };
+        let defaults = job.metric_defaults();
         jobs.push(Job {
             namespace: job.namespace,
             regions: check_regions(job.regions, &at)?,
@@ -377,7 +378,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: job.dimension_name_requirements,
             recently_active_only: job.recently_active_only,
-            metrics: check_metrics(job.metrics, Some(&defaults), &at)?,
+            metrics: check_metrics(job.metrics, &defaults, &at)?,
             kind: JobKind::CustomNamespace { name: job.name },
             location: at,
         });
@@ -401,7 +402,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: Vec::new(),
             recently_active_only: false,
-            metrics: check_metrics(job.metrics, None, &at)?,
+            metrics: check_metrics(job.metrics, &RawMetric::default(), &at)?,
             kind: JobKind::Static { name: job.name, dimensions },
             location: at,
         });
@@ -444,15 +445,11 @@ fn tags(tags: Vec<Tag>) -> Vec<(String, String)> {
     tags.into_iter().map(|t| (t.key, t.value)).collect()
 }
 
-fn check_metrics(
-    metrics: Vec<RawMetric>,
-    defaults: Option<&JobDefaults>,
-    at: &str,
-) -> Result<Vec<MetricSpec>, ConfigError> {
+/// The job's metrics with `defaults` (the job-level fields) and then YACE's defaults applied.
+fn check_metrics(metrics: Vec<RawMetric>, d: &RawMetric, at: &str) -> Result<Vec<MetricSpec>, ConfigError> {
     if metrics.is_empty() {
         return Err(ConfigError::at(format!("{at}.metrics"), "must list at least one metric"));
     }
-    let d = defaults.cloned().unwrap_or_default();
     let mut out = Vec::with_capacity(metrics.len());
     for (i, m) in metrics.into_iter().enumerate() {
         let at = format!("{at}.metrics[{i}]");
@@ -663,6 +660,45 @@ static:
         assert_eq!(e.location, "discovery.exportedTagsOnMetrics.AWS/S3");
         let e = err("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      searchTags: [{key: a, value: '('}]\n      metrics: [{name: X, statistics: [Sum]}]\n");
         assert_eq!(e.location, "discovery.jobs[0].searchTags[0].value");
+    }
+
+    #[test]
+    fn search_tag_values_are_unanchored_regexes_as_in_yace() {
+        let c = ExporterConfig::from_yaml("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      searchTags: [{key: team, value: core}, {key: env, value: ^prod$}]\n      metrics: [{name: X, statistics: [Sum]}]\n").unwrap();
+        let JobKind::Discovery { search_tags, .. } = &c.jobs[0].kind else { panic!("{:?}", c.jobs[0].kind) };
+        assert!(search_tags[0].value.is_match("score"), "a match anywhere in the value");
+        assert!(search_tags[1].value.is_match("prod") && !search_tags[1].value.is_match("preprod"));
+    }
+
+    #[test]
+    fn a_metric_inherits_each_job_level_field_it_does_not_set() {
+        for (job_field, metric_field, expect) in [
+            ("statistics: [Sum]", "statistics: [Maximum]", "statistics"),
+            ("period: 60", "period: 120", "period"),
+            ("length: 600", "length: 900", "length"),
+            ("delay: 30", "delay: 45", "delay"),
+            ("nilToZero: true", "nilToZero: false", "nilToZero"),
+            ("addCloudwatchTimestamp: true", "addCloudwatchTimestamp: false", "addCloudwatchTimestamp"),
+        ] {
+            for kind in ["discovery:\n  jobs:\n    - type: AWS/EC2\n", "customNamespace:\n    - name: c\n      namespace: N\n"] {
+                let stats = if expect == "statistics" { "" } else { "      statistics: [Average]\n" };
+                let yaml = format!(
+                    "{kind}      regions: [r]\n{stats}      {job_field}\n      metrics:\n        - name: inherits\n        - name: overrides\n          {metric_field}\n"
+                );
+                let c = ExporterConfig::from_yaml(&yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+                let [inherits, overrides] = &c.jobs[0].metrics[..] else { panic!("{:?}", c.jobs[0].metrics) };
+                let value = |m: &MetricSpec| match expect {
+                    "statistics" => m.statistics.join(","),
+                    "period" => m.period.to_string(),
+                    "length" => m.length.to_string(),
+                    "delay" => m.delay.to_string(),
+                    "nilToZero" => m.nil_to_zero.to_string(),
+                    _ => m.add_cloudwatch_timestamp.to_string(),
+                };
+                assert_eq!(value(inherits), job_field.split_once(": ").unwrap().1.trim_matches(['[', ']']), "{expect} inherited");
+                assert_eq!(value(overrides), metric_field.split_once(": ").unwrap().1.trim_matches(['[', ']']), "{expect} overridden");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,575 @@
+//! What a run collects, scope by scope: the config's jobs grouped by (region, role); for each
+//! scope, connect, discover each job (or reuse the cached discovery), plan GetMetricData, ask it
+//! with bounded concurrency, and turn the datapoints into series and watermarks. Generic over
+//! [`CloudWatchApi`], so the cache and exactly-once rules run the same against moto, AWS, or a
+//! test's own implementation. A job that fails (a role that cannot be assumed, a region down) is
+//! reported and the others go on.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use futures_util::stream::{self, StreamExt};
+use promstack::remote_write::Series;
+use tokio::sync::OnceCell;
+
+use crate::aws::{self, ApiError, CloudWatchApi, Connected, Datapoints, ListMetrics};
+use crate::cache::{discovery_key, is_cached};
+use crate::discovery::{self, Discovered, Found, MetricRef};
+use crate::export::{self, LabelContext, Target};
+use crate::naming::info_metric_name;
+use crate::query::{self, Wanted, Window};
+use crate::report::JobFailure;
+use crate::state::{CachedDiscovery, State};
+use crate::yace::{ExporterConfig, Job, JobKind, Role};
+
+/// How many (region, role) scopes are collected at once. GetMetricData's own concurrency
+/// (`GET_METRIC_DATA_CONCURRENCY`) applies within each scope: CloudWatch's rate limits are per
+/// account and region.
+pub const SCOPE_CONCURRENCY: usize = 4;
+
+/// What collection reads besides the config.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Watermarks and discovery cache as the run found them (empty without a state bucket).
+    pub state: &'a State,
+    /// Whether discovery is cached (there is a state bucket to keep it in).
+    pub cache: bool,
+    pub run_ms: i64,
+    pub discovery_refresh_ms: i64,
+    pub max_backfill_s: i64,
+    pub get_metric_data_concurrency: usize,
+    /// YACE's `sts-region`.
+    pub sts_region: Option<&'a str>,
+    /// The function's own account, asked once per process.
+    pub own_account: &'a OnceCell<String>,
+}
+
+/// Everything a run's scopes produced.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub series: Vec<Series>,
+    /// Watermark key → newest timestamp pushed (moved only once the push succeeded).
+    pub watermarks: Vec<(String, i64)>,
+    /// Discovery done this run, by cache key.
+    pub discovery: Vec<(String, CachedDiscovery)>,
+    pub failures: Vec<JobFailure>,
+    pub queries: usize,
+    pub calls: usize,
+    pub minimum_calls: usize,
+    /// Jobs whose discovery came from the cache.
+    pub cached: usize,
+    pub dropped: BTreeMap<String, u64>,
+}
+
+impl Collected {
+    fn absorb(&mut self, c: Collected) {
+        self.series.extend(c.series);
+        self.watermarks.extend(c.watermarks);
+        self.discovery.extend(c.discovery);
+        self.failures.extend(c.failures);
+        self.queries += c.queries;
+        self.calls += c.calls;
+        self.minimum_calls += c.minimum_calls;
+        self.cached += c.cached;
+        for (k, v) in c.dropped {
+            *self.dropped.entry(k).or_default() += v;
+        }
+    }
+
+    fn drop_samples(&mut self, reason: &str, n: u64) {
+        *self.dropped.entry(reason.to_string()).or_default() += n;
+    }
+}
+
+/// A region and the credentials used there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Scope {
+    pub region: String,
+    pub role: Role,
+}
+
+/// Jobs by (region, role): each scope has its own session and GetMetricData plan.
+pub fn scopes(config: &ExporterConfig) -> BTreeMap<Scope, Vec<&Job>> {
+    let mut out: BTreeMap<Scope, Vec<&Job>> = BTreeMap::new();
+    for job in &config.jobs {
+        for region in &job.regions {
+            for role in &job.roles {
+                out.entry(Scope { region: region.clone(), role: role.clone() }).or_default().push(job);
+            }
+        }
+    }
+    out
+}
+
+/// Collects every scope of the config, a few at a time; `buffered` keeps their order, so the
+/// merged result does not depend on which answered first.
+pub async fn collect_all<A: CloudWatchApi>(api: &A, config: &ExporterConfig, ctx: Context<'_>) -> Collected {
+    let mut all = Collected::default();
+    let mut collected = stream::iter(scopes(config))
+        .map(|(scope, jobs)| async move { collect_scope(api, &scope, &jobs, ctx).await })
+        .buffered(SCOPE_CONCURRENCY);
+    while let Some(c) = collected.next().await {
+        all.absorb(c);
+    }
+    all
+}
+
+/// A job's discovery: the metrics ListMetrics finds for its metric names, tied to the resources
+/// the tagging API finds (a static job's are its fixed dimensions, without a request).
+pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job) -> Result<Discovered, ApiError> {
+    let mut names: Vec<&str> = job.metrics.iter().map(|m| m.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    match &job.kind {
+        JobKind::Static { dimensions, .. } => Ok(Discovered {
+            resources: vec![],
+            metrics: names
+                .iter()
+                .map(|n| Found { metric: MetricRef::new(&job.namespace, n, dimensions.clone()), resource: None })
+                .collect(),
+        }),
+        JobKind::CustomNamespace { .. } => {
+            let metrics = list_metrics(api, session, job, &names).await?;
+            Ok(discovery::associate_all(vec![], vec![], metrics, &job.dimension_name_requirements, false))
+        }
+        JobKind::Discovery { service, search_tags, .. } => {
+            let resources = if service.resource_filters.is_empty() {
+                vec![]
+            } else {
+                let all = aws::get_all_resources(api, session, service.resource_filters).await?;
+                discovery::filter_by_search_tags(all, search_tags)
+            };
+            let metrics = list_metrics(api, session, job, &names).await?;
+            Ok(discovery::associate_all(
+                service.compiled_regexps(),
+                resources,
+                metrics,
+                &job.dimension_name_requirements,
+                !search_tags.is_empty(),
+            ))
+        }
+    }
+}
+
+/// ListMetrics (every page) for each of the job's metric names.
+async fn list_metrics<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job, names: &[&str]) -> Result<Vec<MetricRef>, ApiError> {
+    let mut metrics = Vec::new();
+    for name in names {
+        let request = ListMetrics { namespace: &job.namespace, metric_name: name, recently_active: job.recently_active_only };
+        metrics.extend(aws::list_all_metrics(api, session, request).await?);
+    }
+    Ok(metrics)
+}
+
+/// The series wanted from one scope, before GetMetricData is asked.
+#[derive(Default)]
+struct Wants {
+    targets: Vec<Target>,
+    wanted: Vec<Wanted>,
+    /// Which job (index into the scope's jobs) each target belongs to, so a failed call is
+    /// reported against its jobs.
+    target_job: Vec<usize>,
+}
+
+/// One scope: connect, discover (or reuse), then GetMetricData and the series.
+pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Job], ctx: Context<'_>) -> Collected {
+    let mut out = Collected::default();
+    let fail = |job: &Job, error: String| JobFailure {
+        job: job.location.clone(),
+        region: scope.region.clone(),
+        role: scope.role.role_arn.clone(),
+        error,
+    };
+    let connected = match aws::connect(api, &scope.region, ctx.sts_region, &scope.role, ctx.own_account).await {
+        Ok(c) => c,
+        Err(e) => {
+            out.failures.extend(jobs.iter().map(|j| fail(j, e.to_string())));
+            return out;
+        }
+    };
+
+    let mut wants = Wants::default();
+    let mut info_seen: HashSet<(String, String)> = HashSet::new();
+    for (ji, job) in jobs.iter().enumerate() {
+        let found = match discovery_of(api, &connected, scope, job, ctx, &mut out).await {
+            Ok(found) => found,
+            Err(e) => {
+                out.failures.push(fail(job, e.to_string()));
+                continue;
+            }
+        };
+        want(&mut wants, ji, job, &found, scope, &connected.account_id, ctx);
+        info_series(&mut out, &mut info_seen, job, &found, scope, &connected.account_id, ctx.run_ms);
+    }
+
+    let plan = query::plan(wants.wanted);
+    if plan.duplicates > 0 {
+        out.drop_samples("duplicate_query", plan.duplicates as u64);
+    }
+    out.queries = plan.wanted.len();
+    out.calls = plan.calls.len();
+    out.minimum_calls = plan.minimum_calls();
+
+    // GET_METRIC_DATA_CONCURRENCY calls in flight per scope.
+    let mut answers = stream::iter(plan.calls.iter().enumerate())
+        .map(|(ci, call)| {
+            let (plan, session) = (&plan, &connected.session);
+            async move { (ci, aws::get_all_metric_data(api, session, call, &plan.wanted).await) }
+        })
+        .buffer_unordered(ctx.get_metric_data_concurrency.max(1));
+    let mut points: HashMap<usize, Datapoints> = HashMap::with_capacity(plan.wanted.len());
+    let mut failed_jobs: BTreeMap<usize, String> = BTreeMap::new();
+    while let Some((ci, result)) = answers.next().await {
+        match result {
+            Ok(results) => points.extend(results),
+            Err(e) => {
+                for &q in &plan.calls[ci].queries {
+                    failed_jobs.entry(wants.target_job[plan.kept[q]]).or_insert_with(|| e.to_string());
+                }
+            }
+        }
+    }
+    drop(answers);
+    for (ji, e) in failed_jobs {
+        out.failures.push(fail(jobs[ji], e));
+    }
+
+    for (wi, &ti) in plan.kept.iter().enumerate() {
+        let Some(p) = points.get(&wi) else { continue };
+        series_of(&mut out, &wants.targets[ti], p, ctx);
+    }
+    out
+}
+
+/// The job's discovery from the cache when fresh and found in the same account; otherwise asked
+/// afresh (and kept for the next runs).
+async fn discovery_of<A: CloudWatchApi>(
+    api: &A,
+    connected: &Connected<A::Session>,
+    scope: &Scope,
+    job: &Job,
+    ctx: Context<'_>,
+    out: &mut Collected,
+) -> Result<Discovered, ApiError> {
+    let cached = ctx.cache && is_cached(job);
+    let key = cached.then(|| discovery_key(job, &scope.region, &scope.role));
+    let fresh = key.as_ref().and_then(|k| ctx.state.discovery.get(k)).filter(|c| {
+        ctx.run_ms - c.fetched_ms < ctx.discovery_refresh_ms && c.account_id == connected.account_id
+    });
+    if let Some(c) = fresh {
+        out.cached += 1;
+        return Ok(c.found.clone());
+    }
+    let found = discover(api, &connected.session, job).await?;
+    if let Some(key) = key {
+        let entry = CachedDiscovery { fetched_ms: ctx.run_ms, account_id: connected.account_id.clone(), found: found.clone() };
+        out.discovery.push((key, entry));
+    }
+    Ok(found)
+}
+
+/// The series a job's discovery asks for: one per found metric, metric spec and statistic.
+fn want(wants: &mut Wants, ji: usize, job: &Job, found: &Discovered, scope: &Scope, account_id: &str, ctx: Context<'_>) {
+    let (exported_tags, static_name): (&[String], Option<&str>) = match &job.kind {
+        JobKind::Discovery { exported_tags, .. } => (exported_tags, None),
+        JobKind::CustomNamespace { .. } => (&[], None),
+        JobKind::Static { name, .. } => (&[], Some(name.as_str())),
+    };
+    let labels = LabelContext { region: &scope.region, account_id, custom_tags: &job.custom_tags, exported_tags };
+    let now_s = ctx.run_ms.div_euclid(1000);
+    for f in &found.metrics {
+        let resource = f.resource.and_then(|i| found.resources.get(i));
+        let resource_name = match (static_name, resource) {
+            (Some(n), _) => n,
+            (None, Some(r)) => r.arn.as_str(),
+            (None, None) => "global",
+        };
+        for spec in job.metrics.iter().filter(|m| m.name == f.metric.name) {
+            for stat in &spec.statistics {
+                let t = export::target(&f.metric, spec, stat, resource_name, resource, labels);
+                let watermark = if spec.add_cloudwatch_timestamp { ctx.state.watermarks.get(&t.key).copied() } else { None };
+                let window = Window::at(now_s, spec.period, spec.length, spec.delay, watermark, ctx.max_backfill_s);
+                wants.wanted.push(Wanted { metric: f.metric.clone(), stat: stat.clone(), window });
+                wants.targets.push(t);
+                wants.target_job.push(ji);
+            }
+        }
+    }
+}
+
+/// `aws_<namespace>_info`: one per resource of a discovery job, carrying its tags.
+fn info_series(
+    out: &mut Collected,
+    seen: &mut HashSet<(String, String)>,
+    job: &Job,
+    found: &Discovered,
+    scope: &Scope,
+    account_id: &str,
+    run_ms: i64,
+) {
+    let JobKind::Discovery { exported_tags, .. } = &job.kind else { return };
+    let labels = LabelContext { region: &scope.region, account_id, custom_tags: &job.custom_tags, exported_tags };
+    let name = info_metric_name(&job.namespace);
+    for r in &found.resources {
+        if seen.insert((name.clone(), r.arn.clone())) {
+            match Series::new(&name, export::info_labels(r, labels)) {
+                Ok(mut s) => {
+                    s.push(run_ms, 0.0);
+                    out.series.push(s);
+                }
+                Err(_) => out.drop_samples("invalid_labels", 1),
+            }
+        }
+    }
+}
+
+/// The samples of one target from its datapoints, and its watermark when it keeps CloudWatch's
+/// timestamps.
+fn series_of(out: &mut Collected, t: &Target, points: &[(i64, f64)], ctx: Context<'_>) {
+    let watermark = ctx.state.watermarks.get(&t.key).copied();
+    let samples = export::samples(t, points, ctx.run_ms, watermark);
+    let Some(&(newest, _)) = samples.last() else { return };
+    if t.add_cloudwatch_timestamp {
+        out.watermarks.push((t.key.clone(), newest));
+    }
+    match Series::new(&t.name, t.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        Ok(mut s) => {
+            for (ts, v) in samples {
+                s.push(ts, v);
+            }
+            out.series.push(s);
+        }
+        Err(e) => {
+            tracing::warn!(series = %t.name, error = %e, "series dropped");
+            out.drop_samples("invalid_labels", samples.len() as u64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The cache, pruning and exactly-once rules through a small in-test [`CloudWatchApi`];
+    //! tests/cloudwatch_exporter.rs proves the same against moto and Prometheus.
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::aws::{Counted, Page};
+    use crate::cache::referenced_keys;
+    use crate::discovery::Resource;
+    use crate::query::Call;
+    use crate::state::Update;
+
+    const OWN_ACCOUNT: &str = "111111111111";
+    const MINUTE_MS: i64 = 60_000;
+    /// 2023-11-14T22:13:00Z, on a minute boundary.
+    const T0: i64 = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE_MS;
+
+    /// CloudWatch with the given metrics in every region, each answering `points`; a session is
+    /// its region. ListMetrics answers one metric per page, so paging is exercised too.
+    #[derive(Default)]
+    struct FakeCloudWatch {
+        metrics: Vec<MetricRef>,
+        points: Mutex<Vec<(i64, f64)>>,
+        /// Role ARNs whose AssumeRole is refused.
+        refused_roles: Mutex<HashSet<String>>,
+    }
+
+    fn refused(api: &'static str, subject: &str) -> ApiError {
+        ApiError { api, subject: subject.to_string(), message: "AccessDenied".into() }
+    }
+
+    impl CloudWatchApi for FakeCloudWatch {
+        type Session = String;
+
+        fn own_session(&self, region: &str) -> String {
+            region.to_string()
+        }
+
+        async fn assume_role(&self, region: &str, _sts_region: &str, role: &Role) -> Result<(String, Option<String>), ApiError> {
+            if self.refused_roles.lock().unwrap().contains(&role.role_arn) {
+                return Err(refused("AssumeRole", &role.role_arn));
+            }
+            Ok((region.to_string(), role.role_arn.split(':').nth(4).map(str::to_string)))
+        }
+
+        async fn caller_account(&self, _session: &String) -> Result<String, ApiError> {
+            Ok(OWN_ACCOUNT.into())
+        }
+
+        async fn list_metrics(&self, _session: &String, request: ListMetrics<'_>, next_token: Option<String>) -> Result<Page<MetricRef>, ApiError> {
+            let matching: Vec<&MetricRef> =
+                self.metrics.iter().filter(|m| m.namespace == request.namespace && m.name == request.metric_name).collect();
+            let at: usize = next_token.map_or(0, |t| t.parse().unwrap());
+            let items = matching.get(at).map(|m| vec![(*m).clone()]).unwrap_or_default();
+            let next_token = (at + 1 < matching.len()).then(|| (at + 1).to_string());
+            Ok(Page { items, next_token })
+        }
+
+        async fn get_resources(&self, _session: &String, _types: &[&str], _next_token: Option<String>) -> Result<Page<Resource>, ApiError> {
+            Ok(Page { items: vec![], next_token: None })
+        }
+
+        async fn get_metric_data(
+            &self,
+            _session: &String,
+            call: &Call,
+            _wanted: &[Wanted],
+            _next_token: Option<String>,
+        ) -> Result<Page<(usize, Datapoints)>, ApiError> {
+            let (start, end) = (call.window.start * 1000, call.window.end * 1000);
+            let points: Datapoints =
+                self.points.lock().unwrap().iter().copied().filter(|(ts, _)| (start..end).contains(ts)).collect();
+            Ok(Page { items: (0..call.queries.len()).map(|p| (p, points.clone())).collect(), next_token: None })
+        }
+    }
+
+    fn fake(metric_names: &[&str]) -> FakeCloudWatch {
+        let metrics = metric_names
+            .iter()
+            .flat_map(|n| ["a", "b"].map(|shop| MetricRef::new("MyApp", n, vec![("Shop".into(), shop.into())])))
+            .collect();
+        FakeCloudWatch { metrics, ..Default::default() }
+    }
+
+    fn config(yaml: &str) -> ExporterConfig {
+        ExporterConfig::from_yaml(yaml).unwrap()
+    }
+
+    /// A job over the metrics `names`, with its own credentials or `role`.
+    fn job(names: &[&str], role: Option<&str>) -> String {
+        let metrics: Vec<String> = names.iter().map(|n| format!("{{name: {n}}}")).collect();
+        let roles = role.map_or(String::new(), |r| format!("    roles: [{{roleArn: '{r}'}}]\n"));
+        format!(
+            "  - name: shop\n    namespace: MyApp\n    regions: [us-east-1]\n{roles}    period: 60\n    statistics: [Sum]\n    addCloudwatchTimestamp: true\n    exportAllDataPoints: true\n    metrics: [{}]\n",
+            metrics.join(", ")
+        )
+    }
+
+    /// One run's collection and the state it leaves, as `run::run` commits it after a push.
+    struct Runner<'a> {
+        api: Counted<'a, FakeCloudWatch>,
+        state: State,
+        own_account: OnceCell<String>,
+    }
+
+    impl<'a> Runner<'a> {
+        fn new(api: &'a FakeCloudWatch) -> Self {
+            Self { api: Counted::new(api), state: State::default(), own_account: OnceCell::new() }
+        }
+
+        async fn run(&mut self, config: &ExporterConfig, run_ms: i64) -> Collected {
+            let ctx = Context {
+                state: &self.state,
+                cache: true,
+                run_ms,
+                discovery_refresh_ms: 5 * MINUTE_MS,
+                max_backfill_s: 3600,
+                get_metric_data_concurrency: 2,
+                sts_region: None,
+                own_account: &self.own_account,
+            };
+            let mut c = collect_all(&self.api, config, ctx).await;
+            self.state.apply(Update {
+                discovery: std::mem::take(&mut c.discovery),
+                referenced: referenced_keys(config),
+                watermarks: c.watermarks.clone(),
+                horizon_ms: run_ms - 2 * 3600 * 1000,
+            });
+            c
+        }
+
+        fn requests(&self, api: &str) -> u64 {
+            self.api.requests().get(api).copied().unwrap_or(0)
+        }
+    }
+
+    fn samples(c: &Collected) -> Vec<(i64, f64)> {
+        let mut out: Vec<(i64, f64)> =
+            c.series.iter().flat_map(|s| s.to_proto().samples.into_iter().map(|x| (x.timestamp, x.value))).collect();
+        out.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        out
+    }
+
+    #[tokio::test]
+    async fn discovery_is_reused_while_fresh_and_in_the_same_account() {
+        let api = fake(&["Orders"]);
+        let mut r = Runner::new(&api);
+        let c = config(&format!("customNamespace:\n{}", job(&["Orders"], None)));
+        let first = r.run(&c, T0).await;
+        assert_eq!((first.cached, first.queries), (0, 2), "{first:?}");
+        assert_eq!(r.requests("ListMetrics"), 2, "two pages of one metric each");
+        let second = r.run(&c, T0 + MINUTE_MS).await;
+        assert_eq!((second.cached, second.queries), (1, 2), "{second:?}");
+        assert_eq!(r.requests("ListMetrics"), 2, "no ListMetrics while the cache is fresh");
+        r.run(&c, T0 + 6 * MINUTE_MS).await;
+        assert_eq!(r.requests("ListMetrics"), 4, "asked again after DISCOVERY_REFRESH_SECONDS");
+        assert_eq!(r.requests("GetCallerIdentity"), 1, "the own account once per process");
+
+        // The same key found in another account (the state object moved) is not reused.
+        for entry in r.state.discovery.values_mut() {
+            entry.account_id = "999999999999".into();
+        }
+        let moved = r.run(&c, T0 + 7 * MINUTE_MS).await;
+        assert_eq!(moved.cached, 0);
+        assert_eq!(r.requests("ListMetrics"), 6);
+    }
+
+    #[tokio::test]
+    async fn each_datapoint_is_collected_once_across_runs() {
+        let api = fake(&["Orders"]);
+        *api.points.lock().unwrap() = vec![(T0 - 3 * MINUTE_MS, 1.0), (T0 - 2 * MINUTE_MS, 2.0)];
+        let mut r = Runner::new(&api);
+        let c = config(&format!("customNamespace:\n{}", job(&["Orders"], None)));
+        let first = r.run(&c, T0).await;
+        let both = [(T0 - 3 * MINUTE_MS, 1.0), (T0 - 3 * MINUTE_MS, 1.0), (T0 - 2 * MINUTE_MS, 2.0), (T0 - 2 * MINUTE_MS, 2.0)];
+        assert_eq!(samples(&first), both, "two series (Shop a, b), two datapoints each");
+        let again = r.run(&c, T0 + 10_000).await;
+        assert_eq!(samples(&again), [], "nothing after the watermarks");
+        api.points.lock().unwrap().push((T0 - MINUTE_MS, 3.0));
+        let next = r.run(&c, T0 + MINUTE_MS).await;
+        assert_eq!(samples(&next), [(T0 - MINUTE_MS, 3.0), (T0 - MINUTE_MS, 3.0)]);
+    }
+
+    #[tokio::test]
+    async fn a_scope_that_fails_keeps_its_cached_discovery_and_a_removed_job_loses_it() {
+        let api = fake(&["Orders"]);
+        let mut r = Runner::new(&api);
+        let role = "arn:aws:iam::222222222222:role/exporter";
+        let both = config(&format!("customNamespace:\n{}{}", job(&["Orders"], None), job(&["Orders"], Some(role))));
+        r.run(&both, T0).await;
+        assert_eq!(r.state.discovery.len(), 2);
+        assert_eq!(r.state.discovery.values().filter(|d| d.account_id == "222222222222").count(), 1);
+
+        api.refused_roles.lock().unwrap().insert(role.into());
+        let failed = r.run(&both, T0 + MINUTE_MS).await;
+        assert_eq!(failed.failures.len(), 1, "{failed:?}");
+        assert!(failed.failures[0].error.contains("AssumeRole arn:aws:iam::222222222222:role/exporter: AccessDenied"));
+        assert_eq!(r.state.discovery.len(), 2, "the unreachable scope's entry is still referenced");
+
+        let own_only = config(&format!("customNamespace:\n{}", job(&["Orders"], None)));
+        r.run(&own_only, T0 + 2 * MINUTE_MS).await;
+        assert_eq!(r.state.discovery.len(), 1, "no job references the role's entry any more");
+        assert!(r.state.discovery.values().all(|d| d.account_id == OWN_ACCOUNT));
+    }
+
+    #[tokio::test]
+    async fn the_state_stays_bounded_over_100_runs_with_config_edits() {
+        let names: Vec<String> = (0..100).map(|i| format!("Edit{i}")).chain(["M0".into(), "M1".into()]).collect();
+        let api = fake(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut r = Runner::new(&api);
+        let mut sizes = Vec::new();
+        for (i, name) in names.iter().take(100).enumerate() {
+            // Each run edits the first job (another metric) and, every other run, puts it last.
+            let edited = job(&["M0", name], None);
+            let fixed = job(&["M1"], Some("arn:aws:iam::222222222222:role/exporter"));
+            let jobs = if i % 2 == 0 { format!("{edited}{fixed}") } else { format!("{fixed}{edited}") };
+            let c = config(&format!("customNamespace:\n{jobs}"));
+            let collected = r.run(&c, T0 + i as i64 * MINUTE_MS).await;
+            assert!(collected.failures.is_empty(), "{collected:?}");
+            assert_eq!(r.state.discovery.len(), 2, "run {i}: one entry per (job, scope) of the config");
+            sizes.push(serde_json::to_vec(&r.state).unwrap().len());
+        }
+        let (first, max) = (sizes[0], *sizes.iter().max().unwrap());
+        assert!(max <= first + first / 4, "the state grew from {first} to {max} bytes: {sizes:?}");
+    }
+}
