@@ -220,7 +220,8 @@ async fn pings_ignored_events_and_bad_bodies() {
     // Not JSON (signed correctly): 400. Too big: 413, before the signature is even checked.
     let raw = "this is not json";
     let request = serde_json::json!({"headers": {"x-event-key": "repo:push",
-        "x-hub-signature": config_updater::webhook::sign(WEBHOOK_SECRET.as_bytes(), raw.as_bytes())}, "body": raw, "requestContext": {}});
+        "x-hub-signature": config_updater::webhook::sign(WEBHOOK_SECRET.as_bytes(), raw.as_bytes())}, "body": raw,
+        "requestContext": {"http": {"method": "POST"}}});
     let response: HttpResponse = serde_json::from_value(handle_value(request, &s.deps).await.unwrap()).unwrap();
     assert_eq!(response.status_code, 400, "{response:?}");
     assert!(response.body_json()["error"].as_str().unwrap().contains("not JSON"), "{response:?}");
@@ -346,7 +347,7 @@ async fn a_refused_token_is_a_clean_retryable_error() {
     settings.repo_url = git.url();
     let sdk = s.moto.sdk_config().await;
     let deps = Deps::new(settings, &sdk);
-    let err = config_updater::handler::sync(&deps).await.unwrap_err();
+    let err = config_updater::rollout::sync(&deps).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(err.to_string().contains("refused the access token (HTTP 401)"), "{err}");
     assert!(git.requests() >= 1);
@@ -388,7 +389,8 @@ async fn data_center_flavor_and_every_replica_reloads() {
     let commit = s.git.commit("disk alert");
     let body = data_center_push(&commit);
     let sig = config_updater::webhook::sign(WEBHOOK_SECRET.as_bytes(), body.to_string().as_bytes());
-    let request = serde_json::json!({"headers": {"x-event-key": "repo:refs_changed", "x-hub-signature": sig}, "body": body.to_string(), "requestContext": {}});
+    let request = serde_json::json!({"headers": {"x-event-key": "repo:refs_changed", "x-hub-signature": sig}, "body": body.to_string(),
+        "requestContext": {"http": {"method": "POST"}}});
     let response: HttpResponse = serde_json::from_value(handle_value(request, &deps).await.unwrap()).unwrap();
     assert_eq!(result_of(&response), "deployed", "{response:?}");
     assert_eq!(response.body_json()["replicas"].as_array().unwrap().len(), 2, "{response:?}");

@@ -1,11 +1,14 @@
 //! What promstack's three Lambdas share: the Prometheus remote-write client, atomic files and
-//! locks on the EFS volume, the Prometheus lifecycle client, and the AWS SDK and tracing setup.
+//! locks on the EFS volume, the Prometheus lifecycle client, Prometheus's rules for metric and
+//! label names, the file_sd target-group format, and the AWS SDK and tracing setup.
 //!
 //! Each module does one job; the contracts between the parts are in the project's DESIGN notes
 //! and the README.
 
 pub mod aws;
+pub mod file_sd;
 pub mod files;
+pub mod names;
 pub mod prometheus;
 pub mod remote_write;
 pub mod telemetry;

@@ -1,6 +1,9 @@
 //! YACE's metric and label names, so dashboards and alerts built on YACE keep working:
 //! `aws_<namespace>_<metric>_<statistic>` in YACE's snake case, `dimension_<Name>` and
 //! `tag_<Key>` with the name sanitised but its case kept (YACE's default, `labelsSnakeCase: false`).
+//! Which names are valid is Prometheus's rule, from [`promstack::names`].
+
+use promstack::names;
 
 /// YACE's `PromString`: separators to `_`, `%` to `_percent`, and a `_` before an upper-case
 /// letter that follows a lower-case letter or a digit; all lower case.
@@ -36,20 +39,11 @@ pub fn sanitize_label(text: &str) -> String {
     out
 }
 
-/// Whether `name` is a valid Prometheus label name (YACE drops, with a warning, those that aren't).
-pub fn is_valid_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
-        _ => return false,
-    }
-    chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// `prefix` + the sanitised `name`, if that is a valid label name.
+/// `prefix` + the sanitised `name`, if that is a valid label name (YACE drops, with a warning,
+/// those that aren't).
 pub fn label_name(prefix: &str, name: &str) -> Option<String> {
     let label = format!("{prefix}{}", sanitize_label(name));
-    is_valid_label_name(&label).then_some(label)
+    names::is_label_name(&label).then_some(label)
 }
 
 /// YACE's `BuildMetricName`: `aws_` + the namespace in snake case (no `aws_` twice) + the metric

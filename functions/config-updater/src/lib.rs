@@ -4,8 +4,9 @@
 //!
 //! The flow, one module each: [`webhook`] (signature, payload) → [`fetch`] (the commit, over git
 //! smart HTTP) → [`validate`] (before anything is written) → [`deploy`] (atomic writes under a
-//! lock, [`reload`], rollback) → [`status`] (Bitbucket build status). [`handler`] ties them
-//! together for the two invocations: a Function URL request and `{"action": "sync"}`.
+//! lock, [`reload`], rollback) → [`status`] (Bitbucket build status). [`rollout`] ties them
+//! together for a push, a sync and a pull request; [`handler`] is the HTTP side, for the two
+//! invocations: a Function URL request and `{"action": "sync"}`.
 
 pub mod check;
 pub mod deploy;
@@ -15,6 +16,7 @@ pub mod handler;
 pub mod layout;
 pub mod reload;
 pub mod render;
+pub mod rollout;
 pub mod secrets;
 pub mod settings;
 pub mod status;
@@ -22,5 +24,6 @@ pub mod validate;
 pub mod webhook;
 
 pub use error::Error;
-pub use handler::{handle, Deps, Outcome};
+pub use handler::handle;
+pub use rollout::{Deps, Outcome};
 pub use settings::Settings;

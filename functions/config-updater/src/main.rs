@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use config_updater::{handle, Deps};
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_http::{service_fn, Request};
 use serde_json::Value;
 
 const USAGE: &str = "usage: config-updater [check DIR | invoke EVENT.json | sync]   (no arguments: run as a Lambda)";
@@ -42,7 +42,7 @@ async fn lambda() -> ExitCode {
         }
     };
     let deps = &deps;
-    match lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move { handle(event, deps).await })).await {
+    match lambda_http::run(service_fn(move |request: Request| handle(request, deps))).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "runtime stopped");

@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use promstack::files::{write_atomic, FileLock, TEMP_SUFFIX};
+use promstack::files::{remove_durable, write_atomic, FileLock, TEMP_SUFFIX};
 use serde::{Deserialize, Serialize};
 
 use crate::targets::Target;
@@ -69,19 +69,13 @@ impl ClusterState {
 
 /// Renders the file_sd JSON: one target group per line, so diffs and `grep` stay readable.
 pub fn render(state: &ClusterState) -> String {
-    #[derive(Serialize)]
-    struct Group<'a> {
-        targets: [&'a str; 1],
-        labels: &'a BTreeMap<String, String>,
-    }
     let mut out = String::from("[");
     let mut first = true;
     for t in state.targets() {
         out.push_str(if first { "\n" } else { ",\n" });
         first = false;
-        let group = Group { targets: [&t.address], labels: &t.labels };
         // Serialising strings and maps of strings cannot fail.
-        let _ = write!(out, "{}", serde_json::to_string(&group).unwrap_or_default());
+        let _ = write!(out, "{}", serde_json::to_string(&t.group()).unwrap_or_default());
     }
     out.push_str(if first { "]\n" } else { "\n]\n" });
     out
@@ -118,10 +112,6 @@ pub struct FileSdStore {
 impl FileSdStore {
     pub fn new(dir: impl Into<PathBuf>, lock_timeout: Duration) -> Self {
         Self { dir: dir.into(), lock_timeout }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// `<dir>/<cluster>.json`, what Prometheus reads.
@@ -244,13 +234,8 @@ impl FileSdStore {
         self.remove_own_temps(cluster);
         // The file first: once it is gone Prometheus drops the targets; a failure before the
         // record goes leaves the record, and the next reconcile retires the cluster again.
-        for path in [self.file_path(cluster), self.state_path(cluster)] {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
+        remove_durable(&self.file_path(cluster))?;
+        remove_durable(&self.state_path(cluster))?;
         // The lock file stays: removing it while others may wait on it would let two writers
         // hold "the" lock on different inodes.
         Ok(true)
@@ -306,6 +291,24 @@ mod tests {
         s.tasks.insert("b".into(), record(false, vec![target("10.0.0.2:9100")]));
         let v: serde_json::Value = serde_json::from_str(&render(&s)).unwrap();
         assert_eq!(v, serde_json::json!([{"targets": ["10.0.0.1:9100"], "labels": {"job": "x"}}]));
+    }
+
+    #[test]
+    fn renders_one_compact_group_per_line_that_config_updater_accepts() {
+        let mut s = ClusterState::new();
+        s.tasks.insert("a".into(), record(true, vec![target("10.0.0.1:9100"), target("10.0.0.1:9200")]));
+        s.tasks.insert("b".into(), record(true, vec![target("10.0.0.2:9100")]));
+        let text = render(&s);
+        assert_eq!(
+            text,
+            "[\n{\"targets\":[\"10.0.0.1:9100\"],\"labels\":{\"job\":\"x\"}},\n\
+             {\"targets\":[\"10.0.0.1:9200\"],\"labels\":{\"job\":\"x\"}},\n\
+             {\"targets\":[\"10.0.0.2:9100\"],\"labels\":{\"job\":\"x\"}}\n]\n"
+        );
+        // The shared target-group type reads back what was written, and finds nothing to refuse.
+        let groups: Vec<promstack::file_sd::TargetGroup> = serde_json::from_str(&text).unwrap();
+        assert_eq!(groups.len(), 3);
+        groups.iter().for_each(|g| g.check().unwrap());
     }
 
     #[test]

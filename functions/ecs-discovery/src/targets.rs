@@ -8,8 +8,10 @@
 //!   `_PATH`, `_SCHEME`, `_JOB_NAME`, `_SERVER_NAME` suffixes; such a target carries
 //!   `endpoint="<name>"` (lower case).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use promstack::file_sd::TargetGroup;
 use serde::{Deserialize, Serialize};
 
 use crate::task::{NetworkMode, TaskDefinition, TaskSnapshot};
@@ -33,6 +35,13 @@ pub const CW_ENDPOINT_NAME: &str = "cwagent";
 pub struct Target {
     pub address: String,
     pub labels: BTreeMap<String, String>,
+}
+
+impl Target {
+    /// The target as a file_sd target group of its own, borrowing its address and labels.
+    pub fn group(&self) -> TargetGroup<'_> {
+        TargetGroup { targets: vec![Cow::Borrowed(&self.address)], labels: Cow::Borrowed(&self.labels) }
+    }
 }
 
 /// The `FILTER_LABEL` setting: `NAME` (label present) or `NAME=VALUE` (label has that value).

@@ -2,17 +2,18 @@
 //! is a clear error at the caller instead of a 400 from Prometheus that rolls back a whole batch.
 
 use super::proto::{Label, Sample, TimeSeries};
+use crate::names::{self, Scheme, METRIC_NAME_LABEL};
 
 /// Why a label set cannot be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LabelError {
     #[error("the series has no metric name (label __name__)")]
     MissingName,
-    #[error("invalid metric name {0:?}: must match [a-zA-Z_:][a-zA-Z0-9_:]*")]
+    #[error("invalid metric name {0:?}: {rule}", rule = Scheme::CURRENT.metric_name_rule())]
     InvalidMetricName(String),
     #[error("empty label name")]
     EmptyName,
-    #[error("invalid label name {0:?}: must match [a-zA-Z_][a-zA-Z0-9_]*")]
+    #[error("invalid label name {0:?}: {rule}", rule = Scheme::CURRENT.label_name_rule())]
     InvalidName(String),
     #[error("label {0:?} has an empty value (remote write forbids empty values; leave the label out)")]
     EmptyValue(String),
@@ -37,7 +38,7 @@ impl Series {
         K: Into<String>,
         V: Into<String>,
     {
-        let mut all = vec![Label { name: "__name__".into(), value: name.into() }];
+        let mut all = vec![Label { name: METRIC_NAME_LABEL.into(), value: name.into() }];
         all.extend(labels.into_iter().map(|(k, v)| Label { name: k.into(), value: v.into() }));
         Self::from_labels(all)
     }
@@ -55,14 +56,14 @@ impl Series {
             if label.name.is_empty() {
                 return Err(LabelError::EmptyName);
             }
-            if label.name == "__name__" {
+            if label.name == METRIC_NAME_LABEL {
                 has_name = true;
-                if !is_metric_name(&label.value) {
+                if !names::is_metric_name(&label.value) {
                     return Err(LabelError::InvalidMetricName(label.value.clone()));
                 }
                 continue;
             }
-            if !is_label_name(&label.name) {
+            if !names::is_label_name(&label.name) {
                 return Err(LabelError::InvalidName(label.name.clone()));
             }
             if label.value.is_empty() {
@@ -89,7 +90,7 @@ impl Series {
 
     /// The metric name.
     pub fn name(&self) -> &str {
-        self.inner.labels.iter().find(|l| l.name == "__name__").map_or("", |l| l.value.as_str())
+        self.inner.labels.iter().find(|l| l.name == METRIC_NAME_LABEL).map_or("", |l| l.value.as_str())
     }
 
     /// Labels, sorted by name, `__name__` included.
@@ -144,18 +145,6 @@ impl Series {
         self.inner.samples = out;
         self.sorted = true;
     }
-}
-
-fn is_label_name(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-fn is_metric_name(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b':'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
 }
 
 #[cfg(test)]

@@ -1,19 +1,9 @@
 //! Static file_sd files: a list of target groups, `{targets: [host:port, ...], labels: {...}}`,
 //! as JSON (`.json`) or YAML (`.yml`, `.yaml`).
 
-use std::collections::BTreeMap;
+use promstack::file_sd::TargetGroup;
 
-use serde::Deserialize;
-
-use super::{is_label_name, yaml_problem, Problem};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TargetGroup {
-    targets: Vec<String>,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-}
+use super::{yaml_problem, Problem};
 
 pub fn check(file: &str, text: &str) -> Result<(), Problem> {
     let groups: Vec<TargetGroup> = if file.ends_with(".json") {
@@ -23,11 +13,8 @@ pub fn check(file: &str, text: &str) -> Result<(), Problem> {
         serde_norway::from_str(text).map_err(|e| yaml_problem(file, &e))?
     };
     for (i, group) in groups.iter().enumerate() {
-        if let Some(name) = group.labels.keys().find(|n| !is_label_name(n)) {
-            return Err(Problem::new(file, None, None, format!("target group {}: invalid label name {name:?}", i + 1)));
-        }
-        if let Some(t) = group.targets.iter().find(|t| t.trim().is_empty()) {
-            return Err(Problem::new(file, None, None, format!("target group {}: empty target {t:?}", i + 1)));
+        if let Err(e) = group.check() {
+            return Err(Problem::new(file, None, None, format!("target group {}: {e}", i + 1)));
         }
     }
     Ok(())
@@ -44,5 +31,20 @@ mod tests {
         assert!(check("a.json", r#"{"targets": []}"#).unwrap_err().to_string().starts_with("a.json:1: not a list"));
         assert!(check("a.yml", "- targets: ['h:1']\n  labels:\n    bad-name: x\n").is_err());
         assert!(check("a.yml", "- target: ['h:1']\n").unwrap_err().to_string().starts_with("a.yml:1:"));
+    }
+
+    #[test]
+    fn problems_name_the_group() {
+        let err = check("a.yml", "- targets: ['h:1']\n- targets: ['h:2']\n  labels:\n    bad-name: x\n").unwrap_err();
+        assert_eq!(err.to_string(), "a.yml: target group 2: invalid label name \"bad-name\"");
+        let err = check("a.json", r#"[{"targets": ["h:1", ""]}]"#).unwrap_err();
+        assert_eq!(err.to_string(), "a.json: target group 1: empty target \"\"");
+    }
+
+    #[test]
+    fn what_ecs_discovery_writes_passes() {
+        // The one-group-per-line JSON ecs-discovery renders, with its `__` labels.
+        let text = "[\n{\"targets\":[\"10.0.0.1:9100\"],\"labels\":{\"__metrics_path__\":\"/m\",\"job\":\"api\"}}\n]\n";
+        check("ecs.json", text).unwrap();
     }
 }

@@ -201,19 +201,6 @@ pub(crate) fn kind(value: &serde_norway::Value) -> &'static str {
     }
 }
 
-/// `[a-zA-Z_][a-zA-Z0-9_]*`
-pub fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
-pub fn is_metric_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
 /// Go's `filepath.Match` for the patterns Prometheus globs (`*` and `?` stop at `/`, `[...]`).
 pub fn glob_match(pattern: &str, path: &str) -> bool {
     fn go(p: &[char], s: &[char]) -> bool {

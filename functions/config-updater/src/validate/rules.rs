@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use promstack::names::{is_label_name, is_metric_name};
 use serde::Deserialize;
 
-use super::{duration, is_label_name, is_metric_name, promql, scalar_map, yaml_problem, Problem};
+use super::{duration, promql, scalar_map, yaml_problem, Problem};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
