@@ -39,6 +39,7 @@ fn settings(s: &Setup, state_bucket: Option<&str>) -> Settings {
         get_metric_data_concurrency: 4,
         lease: Duration::from_secs(900),
         remote_write_max_retries: 1,
+        aws_max_attempts: 5,
     }
 }
 

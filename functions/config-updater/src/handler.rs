@@ -6,7 +6,6 @@
 //! push arriving after a newer one finds the newer head already deployed.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use base64::Engine;
 use lambda_runtime::LambdaEvent;
@@ -22,9 +21,6 @@ use crate::status::{State, StatusClient};
 use crate::validate;
 use crate::webhook::{self, Delivery};
 use crate::{Error, Settings};
-
-/// How long a delivery waits for another one's deploy to finish.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything the handler uses, built once per cold start.
 pub struct Deps {
@@ -224,7 +220,7 @@ async fn deploy_head(deps: &Deps, token: &str, pushed: Option<&str>) -> Result<O
         post_status(deps, token, pushed, State::Inprogress, "validating and deploying").await;
     }
     deploy::prepare(root)?;
-    let lock = FileLock::acquire_async(deploy::lock_path(root), LOCK_TIMEOUT)
+    let lock = FileLock::acquire_async(deploy::lock_path(root), settings.lock_timeout)
         .await
         .map_err(|e| Error::Volume { path: deploy::lock_path(root).display().to_string(), source: e })?;
     let result = deploy_locked(deps, token, pushed).await;
