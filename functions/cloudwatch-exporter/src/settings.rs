@@ -76,6 +76,7 @@ impl Settings {
         Self::read(&Env::from_process()).map_err(|e| e.to_string())
     }
 
+    /// Reads `env`; unset variables take the defaults in the README's table.
     pub fn read(env: &Env) -> Result<Self, SettingError> {
         let config = env
             .parsed("EXPORTER_CONFIG", "a path or s3://BUCKET/KEY", |v| ConfigSource::parse(v).ok())?

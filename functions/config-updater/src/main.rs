@@ -88,9 +88,9 @@ fn check(args: &[String]) -> ExitCode {
         return ExitCode::from(2);
     };
     let env = Env::from_process();
-    let (layout, limits) = match settings::layout(&env).and_then(|layout| Ok((layout, settings::limits(&env)?))) {
-        Ok(read) => read,
-        Err(e) => {
+    let (layout, limits) = match (settings::layout(&env), settings::limits(&env)) {
+        (Ok(layout), Ok(limits)) => (layout, limits),
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }

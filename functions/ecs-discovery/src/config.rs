@@ -46,15 +46,15 @@ impl Config {
         Self::read(&Env::from_process())
     }
 
+    /// Reads `env`; unset variables take the defaults above.
     pub fn read(env: &Env) -> Result<Self, Error> {
         env.retired("LOCK_TIMEOUT_SECS", "LOCK_TIMEOUT_SECONDS")?;
-        let defaults = Config::default();
         let prometheus_dir = env.or("PROMETHEUS_CONFIG_DIR", PathBuf::from(DEFAULT_PROMETHEUS_CONFIG_DIR))?;
         Ok(Config {
             file_sd_dir: env.or("FILE_SD_DIR", prometheus_dir.join(FILE_SD_SUBDIR))?,
             clusters: env.optional::<String>("CLUSTERS")?.map(|list| parse_clusters(&list)).unwrap_or_default(),
             filter: env.parsed("FILTER_LABEL", "NAME or NAME=VALUE", |v| LabelFilter::parse(v).ok())?,
-            lock_timeout: env.seconds("LOCK_TIMEOUT_SECONDS", defaults.lock_timeout)?,
+            lock_timeout: env.seconds("LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT)?,
             aws_max_attempts: aws_api_max_attempts(env)?,
         })
     }
