@@ -43,6 +43,7 @@ fn settings(s: &Setup, state_bucket: Option<&str>) -> Settings {
         get_metric_data_concurrency: 4,
         lease: Duration::from_secs(900),
         remote_write_max_retries: 1,
+        aws_max_attempts: 5,
     }
 }
 
@@ -598,7 +599,7 @@ async fn the_state_object_stays_bounded_over_100_runs_with_config_edits() {
     let mut settings = settings(&s, Some("state"));
     // Longer than the test: every ListMetrics below is a cache miss, none an expiry.
     settings.discovery_refresh = Duration::from_secs(3600);
-    let counting = Counting { inner: AwsApi::new(&sdk), calls: Default::default() };
+    let counting = Counting { inner: AwsApi::new(&sdk, promstack::settings::DEFAULT_AWS_API_MAX_ATTEMPTS), calls: Default::default() };
     let deps = Deps::with_api(counting, settings, &sdk).unwrap();
 
     let mut sizes = Vec::new();

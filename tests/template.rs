@@ -1,11 +1,13 @@
 //! template.yaml against the functions' code: every environment variable a function reads is set
 //! for it in the template, and every variable the template sets is read.
 //!
-//! How "reads" is found (the convention the settings modules follow): a string literal passed to
-//! `env::var(..)` / `env::var_os(..)` (any path prefix, e.g. `std::env::var("NAME")`) in the
-//! function's crate (`functions/<name>/src`) or in the shared crate (`shared/src`), outside
-//! comments and outside `#[cfg(test)]` modules (everything after the first `#[cfg(test)]` line of a
-//! file). Three kinds of names are handled apart, each in a short list below with its reason:
+//! How "reads" is found (the convention the settings modules follow): a string literal passed as
+//! the name to one of the reading methods of `promstack::settings::Env` (`env.or("NAME", ..)`,
+//! `env.optional::<T>("NAME")`, ...: [`ENV_READERS`]), or to `env::var(..)` / `env::var_os(..)`
+//! (any path prefix, e.g. `std::env::var("NAME")`), in the function's crate
+//! (`functions/<name>/src`) or in the shared crate (`shared/src`), outside comments and outside
+//! `#[cfg(test)]` modules (everything after the first `#[cfg(test)]` line of a file). Three kinds
+//! of names are handled apart, each in a short list below with its reason:
 //! - names the Lambda runtime sets (reading them needs nothing from the template; setting them is
 //!   an error, since Lambda reserves them);
 //! - names read on purpose but left unset by this stack (per function), e.g. credentials that must
@@ -178,16 +180,27 @@ fn runtime_code(src: &str) -> Code {
     Code { text, literals }
 }
 
-/// Names passed as string literals to `env::var(` / `env::var_os(`, with the line of each.
+/// The methods of `promstack::settings::Env` that read a variable; the name is their first argument.
+/// (`retired` is not one: it only refuses an old name that is still set.)
+const ENV_READERS: &[&str] = &["optional", "or", "required", "seconds", "list", "parsed"];
+
+/// Names passed as string literals to a reading method of `Env` or to `env::var(` /
+/// `env::var_os(`, with the line of each.
 fn env_reads(code: &Code) -> Vec<(String, usize)> {
     let text = &code.text;
     let mut found = Vec::new();
-    for pat in ["env::var(", "env::var_os("] {
+    let patterns = ["env::var".to_string(), "env::var_os".to_string()];
+    let methods = ENV_READERS.iter().map(|m| format!(".{m}"));
+    for pat in patterns.into_iter().chain(methods) {
         let mut from = 0;
-        while let Some(k) = text[from..].find(pat) {
+        while let Some(k) = text[from..].find(&pat) {
             let at = from + k;
             from = at + pat.len();
-            let Some(rest) = text[from..].trim_start().strip_prefix("\"#") else { continue };
+            if text[from..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                continue; // a longer name (`env::var_os` while looking for `env::var`)
+            }
+            let Some(rest) = skip_turbofish(text[from..].trim_start()).strip_prefix('(') else { continue };
+            let Some(rest) = rest.trim_start().strip_prefix("\"#") else { continue };
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
             let Some(name) = digits.parse::<usize>().ok().and_then(|n| code.literals.get(n)) else { continue };
             if !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
@@ -197,6 +210,23 @@ fn env_reads(code: &Code) -> Vec<(String, usize)> {
     }
     found.sort_by_key(|(_, line)| *line);
     found
+}
+
+/// `::<T>` (nested generics included) at the start of `s` skipped: `optional::<u32>(` is a call.
+fn skip_turbofish(s: &str) -> &str {
+    let Some(rest) = s.strip_prefix("::<") else { return s };
+    let mut depth = 1;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return rest[i + 1..].trim_start();
+        }
+    }
+    s
 }
 
 /// Whether the code hands the whole environment to something (`env::vars()`).
@@ -349,7 +379,8 @@ fn mismatches(f: &TemplateFunction, reads: &CodeReads, read_but_not_set: &[(&str
         } else if !reads.names.contains_key(name) && !f.template_variables.contains(name) {
             problems.push(format!(
                 "{who}: template.yaml sets {name} but the function never reads it \
-                 (no env::var(\"{name}\") in functions/{krate}/src or shared/src)"
+                 (no env.or(\"{name}\", ..) or other Env read, nor env::var(\"{name}\"), \
+                 in functions/{krate}/src or shared/src)"
             ));
         }
     }
@@ -617,6 +648,39 @@ mod tests { fn t() { std::env::var("TEST_ONLY").ok(); } }
 "##;
     let reads = env_reads(&runtime_code(src));
     assert_eq!(reads, [("REAL".to_string(), 7)]);
+}
+
+#[test]
+fn reads_through_the_settings_helper_are_found_with_or_without_a_turbofish() {
+    let src = r#"
+fn read(env: &Env) -> Result<Settings, SettingError> {
+    let dir = env.or("PROMETHEUS_CONFIG_DIR", PathBuf::from("/mnt/prometheus"))?;
+    let n = env.optional::<NonZeroU32>( "MAX_ATTEMPTS")?;
+    let urls: Vec<_> = env
+        .list("PROMETHEUS_URL")?;
+    let m = env.required::<Vec<Option<u8>>>("NESTED")?;
+    env.seconds("LOCK_TIMEOUT_SECONDS", DEFAULT)?;
+    env.parsed("FILTER_LABEL", "NAME or NAME=VALUE", |v| LabelFilter::parse(v).ok())?;
+    env.retired("OLD_NAME", "NEW_NAME")?;
+    let text = some.or(other).unwrap_or("NOT_A_READ");
+    env.optionally("NOT_A_READER_EITHER");
+    let k = std::env::var_os(name);
+}
+#[cfg(test)]
+mod tests { fn t() { env.or("TEST_ONLY", 1); } }
+"#;
+    let names: Vec<_> = env_reads(&runtime_code(src)).into_iter().map(|(n, line)| format!("{n}:{line}")).collect();
+    assert_eq!(
+        names,
+        [
+            "PROMETHEUS_CONFIG_DIR:3",
+            "MAX_ATTEMPTS:4",
+            "PROMETHEUS_URL:6",
+            "NESTED:7",
+            "LOCK_TIMEOUT_SECONDS:8",
+            "FILTER_LABEL:9"
+        ]
+    );
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! What promstack's three Lambdas share: the Prometheus remote-write client, atomic files and
 //! locks on the EFS volume, the Prometheus lifecycle client, Prometheus's rules for metric and
-//! label names, the file_sd target-group format, and the AWS SDK and tracing setup.
+//! label names, the file_sd target-group format, the AWS SDK and tracing setup, and the way
+//! settings are read from environment variables.
 //!
-//! Each module does one job; the contracts between the parts are in the project's DESIGN notes
-//! and the README.
+//! Each module does one job; the contracts between the parts are in the README.
 
 pub mod aws;
 pub mod file_sd;
@@ -11,4 +11,5 @@ pub mod files;
 pub mod names;
 pub mod prometheus;
 pub mod remote_write;
+pub mod settings;
 pub mod telemetry;

@@ -74,6 +74,8 @@ impl Stack {
             git_auth: GitAuth::Basic { user: "x-token-auth".into() },
             layout: Layout::default(),
             limits: Limits::default(),
+            lock_timeout: config_updater::settings::DEFAULT_LOCK_TIMEOUT,
+            aws_max_attempts: promstack::settings::DEFAULT_AWS_API_MAX_ATTEMPTS,
             template_vars: vars(),
         };
         let deps = Deps::new(settings, &sdk);

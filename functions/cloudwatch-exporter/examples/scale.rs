@@ -166,6 +166,7 @@ async fn run(sdk: SdkConfig, n: usize) {
         get_metric_data_concurrency: 5,
         lease: Duration::from_secs(900),
         remote_write_max_retries: 2,
+        aws_max_attempts: 5,
     };
     let deps = cloudwatch_exporter::Deps::new(settings, sdk).unwrap();
     let cpu_before = cpu_seconds();

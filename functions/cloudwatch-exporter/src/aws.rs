@@ -20,9 +20,6 @@ use crate::discovery::{MetricRef, Resource};
 use crate::query::{position_of, query_id, Call, Wanted};
 use crate::yace::Role;
 
-/// Attempts per request (the SDK's standard retry mode: throttling and transient errors).
-pub const MAX_ATTEMPTS: u32 = 5;
-
 /// A failed AWS request, after the SDK's retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -105,10 +102,11 @@ pub trait CloudWatchApi: Send + Sync {
 }
 
 /// The SDK clients, built from the function's base config; each request is retried by the
-/// standard retry mode ([`MAX_ATTEMPTS`] attempts).
+/// standard retry mode (`AWS_API_MAX_ATTEMPTS` attempts: throttling and transient errors).
 #[derive(Debug, Clone)]
 pub struct AwsApi {
     base: SdkConfig,
+    max_attempts: u32,
 }
 
 /// The clients of one (region, credentials) pair.
@@ -121,8 +119,8 @@ pub struct AwsSession {
 }
 
 impl AwsApi {
-    pub fn new(base: &SdkConfig) -> Self {
-        Self { base: base.clone() }
+    pub fn new(base: &SdkConfig, max_attempts: u32) -> Self {
+        Self { base: base.clone(), max_attempts }
     }
 
     fn session(&self, region: &str, credentials: Option<SharedCredentialsProvider>) -> AwsSession {
@@ -130,7 +128,7 @@ impl AwsApi {
             .base
             .to_builder()
             .region(Region::new(region.to_string()))
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+            .retry_config(RetryConfig::standard().with_max_attempts(self.max_attempts));
         if let Some(c) = credentials {
             builder = builder.credentials_provider(c);
         }

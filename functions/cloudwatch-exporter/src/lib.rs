@@ -83,7 +83,7 @@ pub struct Deps<A = AwsApi> {
 impl Deps<AwsApi> {
     /// The SDK-backed deps.
     pub fn new(settings: Settings, sdk: SdkConfig) -> Result<Self, Error> {
-        Self::with_api(AwsApi::new(&sdk), settings, &sdk)
+        Self::with_api(AwsApi::new(&sdk, settings.aws_max_attempts), settings, &sdk)
     }
 
     /// From the environment (see `settings`).

@@ -1,9 +1,11 @@
-//! The function's settings, all from environment variables, all read here (the README's table and
-//! `template.yaml` list the same names).
+//! The function's settings, all from environment variables, all read here through
+//! `promstack::settings::Env` (the README's table and `template.yaml` list the same names).
 
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use promstack::remote_write::Auth;
+use promstack::settings::{aws_api_max_attempts, Env, SettingError};
 
 /// Where the YACE config comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,98 +64,53 @@ pub struct Settings {
     pub lease: Duration,
     /// Retries of one remote-write request before the invocation fails.
     pub remote_write_max_retries: u32,
+    /// Attempts per AWS call (CloudWatch, tagging, STS), the SDK's standard retry mode.
+    pub aws_max_attempts: u32,
 }
 
-fn var(name: &str, value: Result<String, std::env::VarError>) -> Result<Option<String>, String> {
-    match value {
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => Ok(Some(v.trim().to_string())),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(e) => Err(format!("{name}: {e}")),
-    }
-}
-
-fn seconds(name: &str, value: Option<String>, default: u64) -> Result<Duration, String> {
-    match value {
-        None => Ok(Duration::from_secs(default)),
-        Some(v) => v
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| format!("{name}: {v:?} is not a whole number of seconds")),
-    }
-}
-
-fn required(name: &str, value: Option<String>) -> Result<String, String> {
-    value.ok_or_else(|| format!("{name} is not set"))
-}
+const DEFAULT_GET_METRIC_DATA_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(5).unwrap();
 
 impl Settings {
-    /// Reads every variable; the error names the variable at fault.
+    /// Reads the process environment; the error names the variable at fault.
     pub fn from_env() -> Result<Self, String> {
-        let config = required("EXPORTER_CONFIG", var("EXPORTER_CONFIG", std::env::var("EXPORTER_CONFIG"))?)?;
-        let config = ConfigSource::parse(&config).map_err(|e| format!("EXPORTER_CONFIG: {e}"))?;
-        let remote_write_url =
-            required("REMOTE_WRITE_URL", var("REMOTE_WRITE_URL", std::env::var("REMOTE_WRITE_URL"))?)?;
-        let auth_kind = var("REMOTE_WRITE_AUTH", std::env::var("REMOTE_WRITE_AUTH"))?.unwrap_or_else(|| "none".into());
-        let auth = match auth_kind.as_str() {
+        Self::read(&Env::from_process()).map_err(|e| e.to_string())
+    }
+
+    /// Reads `env`; unset variables take the defaults in the README's table.
+    pub fn read(env: &Env) -> Result<Self, SettingError> {
+        let config = env
+            .parsed("EXPORTER_CONFIG", "a path or s3://BUCKET/KEY", |v| ConfigSource::parse(v).ok())?
+            .ok_or_else(|| SettingError::missing("EXPORTER_CONFIG"))?;
+        let auth = match env.or("REMOTE_WRITE_AUTH", "none".to_string())?.as_str() {
             "none" => AuthSetting::None,
             "basic" => AuthSetting::Basic {
-                username: required(
-                    "REMOTE_WRITE_USERNAME",
-                    var("REMOTE_WRITE_USERNAME", std::env::var("REMOTE_WRITE_USERNAME"))?,
-                )?,
-                password: required(
-                    "REMOTE_WRITE_PASSWORD",
-                    var("REMOTE_WRITE_PASSWORD", std::env::var("REMOTE_WRITE_PASSWORD"))?,
-                )?,
+                username: env.required("REMOTE_WRITE_USERNAME")?,
+                password: env.required("REMOTE_WRITE_PASSWORD")?,
             },
-            "bearer" => AuthSetting::Bearer(required(
-                "REMOTE_WRITE_BEARER_TOKEN",
-                var("REMOTE_WRITE_BEARER_TOKEN", std::env::var("REMOTE_WRITE_BEARER_TOKEN"))?,
-            )?),
-            "sigv4" => AuthSetting::SigV4 {
-                region: var("REMOTE_WRITE_SIGV4_REGION", std::env::var("REMOTE_WRITE_SIGV4_REGION"))?,
-            },
-            other => return Err(format!("REMOTE_WRITE_AUTH: {other:?} is not one of none, basic, bearer, sigv4")),
+            "bearer" => AuthSetting::Bearer(env.required("REMOTE_WRITE_BEARER_TOKEN")?),
+            "sigv4" => AuthSetting::SigV4 { region: env.optional("REMOTE_WRITE_SIGV4_REGION")? },
+            other => return Err(SettingError::invalid("REMOTE_WRITE_AUTH", other, "none, basic, bearer or sigv4")),
         };
-        let state = match var("STATE_BUCKET", std::env::var("STATE_BUCKET"))? {
+        let state = match env.optional("STATE_BUCKET")? {
             None => None,
             Some(bucket) => Some(StateLocation {
                 bucket,
-                key: var("STATE_KEY", std::env::var("STATE_KEY"))?
-                    .unwrap_or_else(|| "cloudwatch-exporter/state.json".into()),
+                key: env.or("STATE_KEY", "cloudwatch-exporter/state.json".to_string())?,
             }),
-        };
-        let concurrency = var("GET_METRIC_DATA_CONCURRENCY", std::env::var("GET_METRIC_DATA_CONCURRENCY"))?;
-        let get_metric_data_concurrency = match concurrency {
-            None => 5,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("GET_METRIC_DATA_CONCURRENCY: {v:?} is not a positive number"))?,
         };
         Ok(Settings {
             config,
-            remote_write_url,
+            remote_write_url: env.required("REMOTE_WRITE_URL")?,
             auth,
             state,
-            discovery_refresh: seconds(
-                "DISCOVERY_REFRESH_SECONDS",
-                var("DISCOVERY_REFRESH_SECONDS", std::env::var("DISCOVERY_REFRESH_SECONDS"))?,
-                300,
-            )?,
-            max_backfill: seconds(
-                "MAX_BACKFILL_SECONDS",
-                var("MAX_BACKFILL_SECONDS", std::env::var("MAX_BACKFILL_SECONDS"))?,
-                3600,
-            )?,
-            get_metric_data_concurrency,
-            lease: seconds("STATE_LEASE_SECONDS", var("STATE_LEASE_SECONDS", std::env::var("STATE_LEASE_SECONDS"))?, 900)?,
-            remote_write_max_retries: match var("REMOTE_WRITE_MAX_RETRIES", std::env::var("REMOTE_WRITE_MAX_RETRIES"))? {
-                None => 8,
-                Some(v) => v.parse().map_err(|_| format!("REMOTE_WRITE_MAX_RETRIES: {v:?} is not a whole number"))?,
-            },
+            discovery_refresh: env.seconds("DISCOVERY_REFRESH_SECONDS", Duration::from_secs(300))?,
+            max_backfill: env.seconds("MAX_BACKFILL_SECONDS", Duration::from_secs(3600))?,
+            get_metric_data_concurrency: env
+                .or("GET_METRIC_DATA_CONCURRENCY", DEFAULT_GET_METRIC_DATA_CONCURRENCY)?
+                .get(),
+            lease: env.seconds("STATE_LEASE_SECONDS", Duration::from_secs(900))?,
+            remote_write_max_retries: env.or("REMOTE_WRITE_MAX_RETRIES", 8)?,
+            aws_max_attempts: aws_api_max_attempts(env)?,
         })
     }
 
@@ -191,5 +148,65 @@ mod tests {
         );
         assert!(ConfigSource::parse("s3://bucket-only").is_err());
         assert!(ConfigSource::parse("").is_err());
+    }
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
+        Settings::read(&Env::from_pairs(pairs.iter().copied()))
+    }
+
+    const REQUIRED: [(&str, &str); 2] =
+        [("EXPORTER_CONFIG", "s3://cfg/yace.yml"), ("REMOTE_WRITE_URL", "http://prometheus:9090/api/v1/write")];
+
+    #[test]
+    fn unset_variables_take_the_documented_defaults() {
+        let s = read(&REQUIRED).unwrap();
+        assert_eq!(s.config, ConfigSource::S3 { bucket: "cfg".into(), key: "yace.yml".into() });
+        assert_eq!(s.auth, AuthSetting::None);
+        assert_eq!(s.state, None);
+        assert_eq!(s.discovery_refresh, Duration::from_secs(300));
+        assert_eq!(s.max_backfill, Duration::from_secs(3600));
+        assert_eq!(s.get_metric_data_concurrency, 5);
+        assert_eq!(s.lease, Duration::from_secs(900));
+        assert_eq!(s.remote_write_max_retries, 8);
+        assert_eq!(s.aws_max_attempts, 5);
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend([
+            ("REMOTE_WRITE_AUTH", "basic"),
+            ("REMOTE_WRITE_USERNAME", "u"),
+            ("REMOTE_WRITE_PASSWORD", "p"),
+            ("STATE_BUCKET", "data"),
+            ("STATE_LEASE_SECONDS", "360"),
+            ("GET_METRIC_DATA_CONCURRENCY", "2"),
+            ("AWS_API_MAX_ATTEMPTS", "3"),
+        ]);
+        let s = read(&pairs).unwrap();
+        assert_eq!(s.auth, AuthSetting::Basic { username: "u".into(), password: "p".into() });
+        let state = StateLocation { bucket: "data".into(), key: "cloudwatch-exporter/state.json".into() };
+        assert_eq!(s.state, Some(state));
+        assert_eq!(s.lease, Duration::from_secs(360));
+        assert_eq!(s.get_metric_data_concurrency, 2);
+        assert_eq!(s.aws_max_attempts, 3);
+    }
+
+    #[test]
+    fn a_missing_or_bad_variable_is_named() {
+        assert_eq!(read(&REQUIRED[1..]).unwrap_err(), SettingError::missing("EXPORTER_CONFIG"));
+        let cases = [
+            ("EXPORTER_CONFIG", "s3://bucket-only", "a path or s3://BUCKET/KEY"),
+            ("REMOTE_WRITE_AUTH", "oauth", "none, basic, bearer or sigv4"),
+            ("GET_METRIC_DATA_CONCURRENCY", "0", "a whole number above 0"),
+            ("MAX_BACKFILL_SECONDS", "1h", "a whole number of seconds"),
+        ];
+        for (name, value, expected) in cases {
+            let mut pairs = REQUIRED.to_vec();
+            pairs.push((name, value));
+            assert_eq!(read(&pairs).unwrap_err(), SettingError::invalid(name, value, expected));
+        }
+        let bearer = [REQUIRED[0], REQUIRED[1], ("REMOTE_WRITE_AUTH", "bearer")];
+        assert_eq!(read(&bearer).unwrap_err(), SettingError::missing("REMOTE_WRITE_BEARER_TOKEN"));
     }
 }

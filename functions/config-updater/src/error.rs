@@ -6,7 +6,7 @@ use lambda_runtime::Diagnostic;
 pub enum Error {
     /// The environment is missing something: nothing works until the template is fixed.
     #[error("configuration: {0}")]
-    Settings(String),
+    Settings(#[from] promstack::settings::SettingError),
     /// A secret could not be read from Secrets Manager.
     #[error("reading secret {arn}: {message}")]
     Secret { arn: String, message: String },

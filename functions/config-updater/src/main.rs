@@ -2,8 +2,10 @@
 
 use std::process::ExitCode;
 
-use config_updater::{handle, Deps};
+use aws_config::retry::RetryConfig;
+use config_updater::{handle, settings, Deps};
 use lambda_http::{service_fn, Request};
+use promstack::settings::Env;
 use serde_json::Value;
 
 const USAGE: &str = "usage: config-updater [check DIR | invoke EVENT.json | sync]   (no arguments: run as a Lambda)";
@@ -28,7 +30,8 @@ fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 
 async fn deps() -> Result<Deps, config_updater::Error> {
     let settings = config_updater::Settings::from_env()?;
-    let sdk = promstack::aws::sdk_config().await;
+    let retry = RetryConfig::standard().with_max_attempts(settings.aws_max_attempts);
+    let sdk = promstack::aws::sdk_config().await.into_builder().retry_config(retry).build();
     Ok(Deps::new(settings, &sdk))
 }
 
@@ -84,15 +87,21 @@ fn check(args: &[String]) -> ExitCode {
         eprintln!("usage: config-updater check DIR");
         return ExitCode::from(2);
     };
-    let layout = config_updater::settings::layout_from_env();
-    let limits = match config_updater::settings::limits_from_env() {
-        Ok(l) => l,
+    let env = Env::from_process();
+    let (layout, limits) = match (settings::layout(&env), settings::limits(&env)) {
+        (Ok(layout), Ok(limits)) => (layout, limits),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let vars = match env.all() {
+        Ok(vars) => vars.into_iter().collect(),
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
-    let vars = std::env::vars().collect();
     match config_updater::check::check_dir(std::path::Path::new(dir), &layout, limits, &vars) {
         Ok(release) => {
             println!("{dir}: OK: {}", release.summary);

@@ -6,8 +6,6 @@
 //! push arriving after a newer one finds the newer head already deployed. A pull request is
 //! only validated; nothing is written.
 
-use std::time::Duration;
-
 use promstack::files::FileLock;
 use serde::{Deserialize, Serialize};
 
@@ -18,9 +16,6 @@ use crate::secrets::Secrets;
 use crate::status::{State, StatusClient};
 use crate::validate;
 use crate::{Error, Settings};
-
-/// How long a delivery waits for another one's deploy to finish.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything the function uses, built once per cold start.
 pub struct Deps {
@@ -102,7 +97,7 @@ pub async fn deploy_head(deps: &Deps, token: &str, pushed: Option<&str>) -> Resu
         post_status(deps, token, pushed, State::Inprogress, "validating and deploying").await;
     }
     deploy::prepare(root)?;
-    let lock = FileLock::acquire_async(deploy::lock_path(root), LOCK_TIMEOUT)
+    let lock = FileLock::acquire_async(deploy::lock_path(root), settings.lock_timeout)
         .await
         .map_err(|e| Error::Volume { path: deploy::lock_path(root).display().to_string(), source: e })?;
     let result = deploy_locked(deps, token, pushed).await;

@@ -1,8 +1,11 @@
-//! The function's configuration, read from environment variables in this one place (each with a
-//! literal `std::env::var("NAME")`, so the names can be checked against the SAM template).
+//! The function's configuration, read from environment variables in this one place through
+//! `promstack::settings::Env` (the README's table and `template.yaml` list the same names).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use promstack::settings::{aws_api_max_attempts, Env, SettingError, DEFAULT_PROMETHEUS_CONFIG_DIR};
 
 use crate::fetch::GitAuth;
 use crate::layout::Layout;
@@ -22,7 +25,7 @@ impl Flavor {
         match s.trim().to_ascii_lowercase().as_str() {
             "cloud" => Ok(Flavor::Cloud),
             "datacenter" | "data-center" | "server" => Ok(Flavor::DataCenter),
-            other => Err(Error::Settings(format!("BITBUCKET_FLAVOR must be cloud or datacenter, not {other:?}"))),
+            _ => Err(Error::Settings(SettingError::invalid("BITBUCKET_FLAVOR", s, "cloud or datacenter"))),
         }
     }
 }
@@ -39,6 +42,9 @@ impl Default for Limits {
         Limits { max_files: 2_000, max_bytes: 32 * 1024 * 1024 }
     }
 }
+
+/// How long a delivery waits for another one's deploy to finish (`LOCK_TIMEOUT_SECONDS`).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything the handler needs to know, built once per cold start.
 #[derive(Debug, Clone)]
@@ -66,72 +72,63 @@ pub struct Settings {
     pub git_auth: GitAuth,
     pub layout: Layout,
     pub limits: Limits,
+    /// How long a delivery waits for the volume's lock while another one deploys.
+    pub lock_timeout: Duration,
+    /// Attempts per AWS call (Secrets Manager), the SDK's standard retry mode.
+    pub aws_max_attempts: u32,
     /// Variables available to `$(VAR)` in the template: the function's environment.
     pub template_vars: BTreeMap<String, String>,
 }
 
-fn var(value: Result<String, std::env::VarError>) -> Option<String> {
-    value.ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-fn required(name: &str, value: Result<String, std::env::VarError>) -> Result<String, Error> {
-    var(value).ok_or_else(|| Error::Settings(format!("environment variable {name} is not set")))
-}
-
-fn number<T: std::str::FromStr>(name: &str, value: Result<String, std::env::VarError>, default: T) -> Result<T, Error> {
-    match var(value) {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|_| Error::Settings(format!("{name} must be a number, not {v:?}"))),
-    }
-}
-
 impl Settings {
-    /// Reads the environment. Missing required variables are an error that names them.
+    /// Reads the process environment. Missing required variables are an error that names them.
     pub fn from_env() -> Result<Self, Error> {
-        let repo_url = required("CONFIG_REPO_URL", std::env::var("CONFIG_REPO_URL"))?;
-        let branch = var(std::env::var("CONFIG_REPO_BRANCH")).unwrap_or_else(|| "main".into());
-        let repository = required("BITBUCKET_REPOSITORY", std::env::var("BITBUCKET_REPOSITORY"))?;
-        let flavor = Flavor::parse(&var(std::env::var("BITBUCKET_FLAVOR")).unwrap_or_else(|| "cloud".into()))?;
-        let api_url = var(std::env::var("BITBUCKET_API_URL")).unwrap_or_else(|| match flavor {
+        let env = Env::from_process();
+        let vars = env.all()?;
+        Self::read(&env, vars.into_iter())
+    }
+
+    /// Reads `env`; `vars` are the variables `$(VAR)` may use.
+    pub fn read(env: &Env, vars: impl Iterator<Item = (String, String)>) -> Result<Self, Error> {
+        let repo_url: String = env.required("CONFIG_REPO_URL")?;
+        let flavor = match env.optional::<String>("BITBUCKET_FLAVOR")? {
+            None => Flavor::Cloud,
+            Some(v) => Flavor::parse(&v)?,
+        };
+        let api_url = env.optional::<String>("BITBUCKET_API_URL")?.unwrap_or_else(|| match flavor {
             Flavor::Cloud => "https://api.bitbucket.org".into(),
             // Data Center has no default host: fall back to the clone URL's origin.
             Flavor::DataCenter => origin_of(&repo_url),
         });
-        let webhook_secret_arn = required("WEBHOOK_SECRET_ARN", std::env::var("WEBHOOK_SECRET_ARN"))?;
-        let token_secret_arn = required("BITBUCKET_TOKEN_SECRET_ARN", std::env::var("BITBUCKET_TOKEN_SECRET_ARN"))?;
-        let prometheus_dir =
-            PathBuf::from(var(std::env::var("PROMETHEUS_CONFIG_DIR")).unwrap_or_else(|| "/mnt/prometheus".into()));
-        let prometheus_urls: Vec<String> = required("PROMETHEUS_URL", std::env::var("PROMETHEUS_URL"))?
-            .split(',')
-            .map(|u| u.trim().to_string())
-            .filter(|u| !u.is_empty())
-            .collect();
-        let function = var(std::env::var("AWS_LAMBDA_FUNCTION_NAME")).unwrap_or_else(|| "config-updater".into());
-        let status_link = var(std::env::var("BUILD_STATUS_LINK"))
-            .unwrap_or_else(|| format!("https://console.aws.amazon.com/lambda/home#/functions/{function}"));
-        let git_auth = match var(std::env::var("CONFIG_REPO_AUTH")) {
+        let prometheus_urls = env.list("PROMETHEUS_URL")?;
+        if prometheus_urls.is_empty() {
+            return Err(SettingError::missing("PROMETHEUS_URL").into());
+        }
+        let function = env.or("AWS_LAMBDA_FUNCTION_NAME", "config-updater".to_string())?;
+        let status_link = env.optional("BUILD_STATUS_LINK")?;
+        let git_auth = match env.parsed("CONFIG_REPO_AUTH", "bearer, basic or basic:<user>", GitAuth::parse)? {
+            Some(auth) => auth,
             None if flavor == Flavor::Cloud => GitAuth::Basic { user: "x-token-auth".into() },
             None => GitAuth::Bearer,
-            Some(v) => GitAuth::parse(&v)
-                .ok_or_else(|| Error::Settings(format!("CONFIG_REPO_AUTH must be bearer, basic or basic:<user>, not {v:?}")))?,
         };
-        let layout = layout_from_env();
-        let limits = limits_from_env()?;
         Ok(Settings {
-            repo_url,
-            branch,
-            repository,
+            branch: env.or("CONFIG_REPO_BRANCH", "main".to_string())?,
+            repository: env.required("BITBUCKET_REPOSITORY")?,
             flavor,
             api_url: api_url.trim_end_matches('/').to_string(),
-            webhook_secret_arn,
-            token_secret_arn,
-            prometheus_dir,
+            webhook_secret_arn: env.required("WEBHOOK_SECRET_ARN")?,
+            token_secret_arn: env.required("BITBUCKET_TOKEN_SECRET_ARN")?,
+            prometheus_dir: env.or("PROMETHEUS_CONFIG_DIR", PathBuf::from(DEFAULT_PROMETHEUS_CONFIG_DIR))?,
             prometheus_urls,
-            status_link,
+            status_link: status_link
+                .unwrap_or_else(|| format!("https://console.aws.amazon.com/lambda/home#/functions/{function}")),
             git_auth,
-            layout,
-            limits,
-            template_vars: template_vars(std::env::vars()),
+            layout: layout(env)?,
+            limits: limits(env)?,
+            lock_timeout: env.seconds("LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT)?,
+            aws_max_attempts: aws_api_max_attempts(env)?,
+            template_vars: template_vars(vars),
+            repo_url,
         })
     }
 }
@@ -144,21 +141,21 @@ pub fn template_vars(env: impl Iterator<Item = (String, String)>) -> BTreeMap<St
 }
 
 /// The repo layout from `CONFIG_TEMPLATE_PATH`, `CONFIG_RULES_DIR`, `CONFIG_FILE_SD_DIR`.
-pub fn layout_from_env() -> Layout {
+pub fn layout(env: &Env) -> Result<Layout, Error> {
     let defaults = Layout::default();
-    Layout {
-        template: var(std::env::var("CONFIG_TEMPLATE_PATH")).unwrap_or(defaults.template),
-        rules_dir: var(std::env::var("CONFIG_RULES_DIR")).unwrap_or(defaults.rules_dir),
-        file_sd_dir: var(std::env::var("CONFIG_FILE_SD_DIR")).unwrap_or(defaults.file_sd_dir),
-    }
+    Ok(Layout {
+        template: env.or("CONFIG_TEMPLATE_PATH", defaults.template)?,
+        rules_dir: env.or("CONFIG_RULES_DIR", defaults.rules_dir)?,
+        file_sd_dir: env.or("CONFIG_FILE_SD_DIR", defaults.file_sd_dir)?,
+    })
 }
 
 /// Repo size limits from `CONFIG_MAX_FILES` and `CONFIG_MAX_BYTES`.
-pub fn limits_from_env() -> Result<Limits, Error> {
-    let d = Limits::default();
+pub fn limits(env: &Env) -> Result<Limits, Error> {
+    let defaults = Limits::default();
     Ok(Limits {
-        max_files: number("CONFIG_MAX_FILES", std::env::var("CONFIG_MAX_FILES"), d.max_files)?,
-        max_bytes: number("CONFIG_MAX_BYTES", std::env::var("CONFIG_MAX_BYTES"), d.max_bytes)?,
+        max_files: env.or("CONFIG_MAX_FILES", defaults.max_files)?,
+        max_bytes: env.or("CONFIG_MAX_BYTES", defaults.max_bytes)?,
     })
 }
 
@@ -184,6 +181,78 @@ mod tests {
         let env = [("CLUSTER", "prod"), ("AWS_SECRET_ACCESS_KEY", "x"), ("AWS_SESSION_TOKEN", "y"), ("AWS_REGION", "eu-west-1")];
         let vars = template_vars(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         assert_eq!(vars.keys().collect::<Vec<_>>(), ["AWS_REGION", "CLUSTER"]);
+    }
+
+    const REQUIRED: [(&str, &str); 5] = [
+        ("CONFIG_REPO_URL", "https://bitbucket.org/ops/prometheus-config.git"),
+        ("BITBUCKET_REPOSITORY", "ops/prometheus-config"),
+        ("WEBHOOK_SECRET_ARN", "arn:webhook"),
+        ("BITBUCKET_TOKEN_SECRET_ARN", "arn:token"),
+        ("PROMETHEUS_URL", "http://prometheus.local:9090"),
+    ];
+
+    fn read(extra: &[(&str, &str)]) -> Result<Settings, Error> {
+        let env = Env::from_pairs(REQUIRED.iter().chain(extra).copied());
+        Settings::read(&env, std::iter::empty())
+    }
+
+    #[test]
+    fn unset_variables_take_the_documented_defaults() {
+        let s = read(&[("CONFIG_REPO_BRANCH", ""), ("AWS_LAMBDA_FUNCTION_NAME", "stack-config-updater")]).unwrap();
+        assert_eq!(s.branch, "main");
+        assert_eq!(s.flavor, Flavor::Cloud);
+        assert_eq!(s.api_url, "https://api.bitbucket.org");
+        assert_eq!(s.prometheus_dir, PathBuf::from("/mnt/prometheus"));
+        assert_eq!(s.prometheus_urls, ["http://prometheus.local:9090"]);
+        assert_eq!(s.status_link, "https://console.aws.amazon.com/lambda/home#/functions/stack-config-updater");
+        assert_eq!(s.git_auth, GitAuth::Basic { user: "x-token-auth".into() });
+        assert_eq!(s.layout, Layout::default());
+        assert_eq!((s.limits.max_files, s.limits.max_bytes), (2_000, 32 * 1024 * 1024));
+        assert_eq!(s.lock_timeout, Duration::from_secs(60));
+        assert_eq!(s.aws_max_attempts, 5);
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let s = read(&[
+            ("BITBUCKET_FLAVOR", "datacenter"),
+            ("CONFIG_REPO_AUTH", "basic:deploy"),
+            ("PROMETHEUS_URL", "http://a:9090, http://b:9090"),
+            ("PROMETHEUS_CONFIG_DIR", "/tmp/efs"),
+            ("CONFIG_RULES_DIR", "alerts"),
+            ("CONFIG_MAX_FILES", "10"),
+            ("LOCK_TIMEOUT_SECONDS", "5"),
+            ("AWS_API_MAX_ATTEMPTS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(s.flavor, Flavor::DataCenter);
+        assert_eq!(s.api_url, "https://bitbucket.org", "Data Center's API lives on the clone URL's host");
+        assert_eq!(s.git_auth, GitAuth::Basic { user: "deploy".into() });
+        assert_eq!(s.prometheus_urls, ["http://a:9090", "http://b:9090"]);
+        assert_eq!(s.prometheus_dir, PathBuf::from("/tmp/efs"));
+        assert_eq!(s.layout.rules_dir, "alerts");
+        assert_eq!(s.limits.max_files, 10);
+        assert_eq!(s.lock_timeout, Duration::from_secs(5));
+        assert_eq!(s.aws_max_attempts, 3);
+    }
+
+    #[test]
+    fn a_missing_or_bad_variable_is_named() {
+        let without_url = Env::from_pairs(REQUIRED.iter().filter(|(k, _)| *k != "CONFIG_REPO_URL").copied());
+        let Err(Error::Settings(e)) = Settings::read(&without_url, std::iter::empty()) else { panic!("accepted") };
+        assert_eq!(e, SettingError::missing("CONFIG_REPO_URL"));
+        let Err(Error::Settings(e)) = read(&[("PROMETHEUS_URL", " , ")]) else { panic!("no PROMETHEUS_URL accepted") };
+        assert_eq!(e, SettingError::missing("PROMETHEUS_URL"));
+        let cases = [
+            ("CONFIG_MAX_BYTES", "32M", "a whole number"),
+            ("CONFIG_REPO_AUTH", "token", "bearer, basic or basic:<user>"),
+            ("LOCK_TIMEOUT_SECONDS", "1m", "a whole number of seconds"),
+            ("AWS_API_MAX_ATTEMPTS", "0", "a whole number above 0"),
+        ];
+        for (name, value, expected) in cases {
+            let Err(Error::Settings(e)) = read(&[(name, value)]) else { panic!("{name}={value:?} was accepted") };
+            assert_eq!(e, SettingError::invalid(name, value, expected));
+        }
     }
 
     #[test]

@@ -1,25 +1,19 @@
-//! The function's settings, all from environment variables. Each variable is read here and only
-//! here, with a literal `std::env::var("NAME")`, so the deployment template can be checked
-//! against this file.
+//! The function's settings, all from environment variables, all read here through
+//! `promstack::settings::Env` (the README's table and `template.yaml` list the same names).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use promstack::settings::{aws_api_max_attempts, Env, DEFAULT_AWS_API_MAX_ATTEMPTS, DEFAULT_PROMETHEUS_CONFIG_DIR};
 
 use crate::error::Error;
 use crate::targets::LabelFilter;
 
-/// The EFS access point as the Lambdas mount it (`PROMETHEUS_CONFIG_DIR`, as config-updater).
-pub const DEFAULT_CONFIG_DIR: &str = "/mnt/prometheus";
-/// Where file_sd files go under it, as the DESIGN's EFS table fixes; `FILE_SD_DIR` overrides.
+/// Where file_sd files go under the volume, as the DESIGN's EFS table fixes; `FILE_SD_DIR` overrides.
 pub const FILE_SD_SUBDIR: &str = "file_sd/ecs";
-pub const DEFAULT_FILE_SD_DIR: &str = "/mnt/prometheus/file_sd/ecs";
 
 /// How long a writer waits for another invocation's lock on a cluster's file.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Attempts per AWS call (the SDK's standard retry mode: exponential backoff with jitter,
-/// throttling and transient errors retried).
-pub const DEFAULT_AWS_MAX_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,55 +24,40 @@ pub struct Config {
     /// Optional docker label (and value) a container must carry to be scraped.
     pub filter: Option<LabelFilter>,
     pub lock_timeout: Duration,
+    /// Attempts per AWS call (the SDK's standard retry mode).
     pub aws_max_attempts: u32,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            file_sd_dir: PathBuf::from(DEFAULT_FILE_SD_DIR),
+            file_sd_dir: Path::new(DEFAULT_PROMETHEUS_CONFIG_DIR).join(FILE_SD_SUBDIR),
             clusters: Vec::new(),
             filter: None,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
-            aws_max_attempts: DEFAULT_AWS_MAX_ATTEMPTS,
+            aws_max_attempts: DEFAULT_AWS_API_MAX_ATTEMPTS,
         }
     }
 }
 
 impl Config {
-    /// Reads the environment; a malformed value is an error naming the variable.
+    /// Reads the process environment; a malformed value is an error naming the variable.
     pub fn from_env() -> Result<Self, Error> {
-        let mut config = Config::default();
-        if let Some(dir) = non_empty(std::env::var("PROMETHEUS_CONFIG_DIR").ok()) {
-            config.file_sd_dir = PathBuf::from(dir).join(FILE_SD_SUBDIR);
-        }
-        if let Some(dir) = non_empty(std::env::var("FILE_SD_DIR").ok()) {
-            config.file_sd_dir = PathBuf::from(dir);
-        }
-        if let Some(list) = non_empty(std::env::var("CLUSTERS").ok()) {
-            config.clusters = parse_clusters(&list);
-        }
-        if let Some(filter) = non_empty(std::env::var("FILTER_LABEL").ok()) {
-            config.filter = Some(LabelFilter::parse(&filter).map_err(|e| Error::Config(format!("FILTER_LABEL: {e}")))?);
-        }
-        if let Some(secs) = non_empty(std::env::var("LOCK_TIMEOUT_SECS").ok()) {
-            let secs: u64 = secs
-                .parse()
-                .map_err(|_| Error::Config(format!("LOCK_TIMEOUT_SECS={secs:?} is not a whole number of seconds")))?;
-            config.lock_timeout = Duration::from_secs(secs);
-        }
-        if let Some(n) = non_empty(std::env::var("AWS_API_MAX_ATTEMPTS").ok()) {
-            config.aws_max_attempts = match n.parse::<u32>() {
-                Ok(n) if n >= 1 => n,
-                _ => return Err(Error::Config(format!("AWS_API_MAX_ATTEMPTS={n:?} must be a number >= 1"))),
-            };
-        }
-        Ok(config)
+        Self::read(&Env::from_process())
     }
-}
 
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    /// Reads `env`; unset variables take the defaults above.
+    pub fn read(env: &Env) -> Result<Self, Error> {
+        env.retired("LOCK_TIMEOUT_SECS", "LOCK_TIMEOUT_SECONDS")?;
+        let prometheus_dir = env.or("PROMETHEUS_CONFIG_DIR", PathBuf::from(DEFAULT_PROMETHEUS_CONFIG_DIR))?;
+        Ok(Config {
+            file_sd_dir: env.or("FILE_SD_DIR", prometheus_dir.join(FILE_SD_SUBDIR))?,
+            clusters: env.optional::<String>("CLUSTERS")?.map(|list| parse_clusters(&list)).unwrap_or_default(),
+            filter: env.parsed("FILTER_LABEL", "NAME or NAME=VALUE", |v| LabelFilter::parse(v).ok())?,
+            lock_timeout: env.seconds("LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT)?,
+            aws_max_attempts: aws_api_max_attempts(env)?,
+        })
+    }
 }
 
 /// `a, b ,c` → `["a", "b", "c"]`; cluster ARNs are reduced to names.
@@ -92,7 +71,63 @@ pub fn parse_clusters(list: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use promstack::settings::SettingError;
+
     use super::*;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, Error> {
+        Config::read(&Env::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn unset_variables_give_the_defaults_on_the_efs_mount() {
+        let config = read(&[("PROMETHEUS_CONFIG_DIR", " "), ("CLUSTERS", "")]).unwrap();
+        assert_eq!(config.file_sd_dir, Path::new("/mnt/prometheus/file_sd/ecs"));
+        assert!(config.clusters.is_empty());
+        assert!(config.filter.is_none());
+        assert_eq!(config.lock_timeout, Duration::from_secs(20));
+        assert_eq!(config.aws_max_attempts, 5);
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let config = read(&[
+            ("PROMETHEUS_CONFIG_DIR", "/tmp/efs"),
+            ("CLUSTERS", "prod, arn:aws:ecs:eu-west-1:123:cluster/batch"),
+            ("FILTER_LABEL", "prometheus.io/scrape=true"),
+            ("LOCK_TIMEOUT_SECONDS", "7"),
+            ("AWS_API_MAX_ATTEMPTS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(config.file_sd_dir, Path::new("/tmp/efs/file_sd/ecs"));
+        assert_eq!(config.clusters, ["prod", "batch"]);
+        let filter = config.filter.unwrap();
+        assert_eq!((filter.name.as_str(), filter.value.as_deref()), ("prometheus.io/scrape", Some("true")));
+        assert_eq!(config.lock_timeout, Duration::from_secs(7));
+        assert_eq!(config.aws_max_attempts, 2);
+        let overridden = read(&[("PROMETHEUS_CONFIG_DIR", "/tmp/efs"), ("FILE_SD_DIR", "/tmp/sd")]).unwrap();
+        assert_eq!(overridden.file_sd_dir, Path::new("/tmp/sd"));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let cases = [
+            ("LOCK_TIMEOUT_SECONDS", "20s", "a whole number of seconds"),
+            ("AWS_API_MAX_ATTEMPTS", "0", "a whole number above 0"),
+            ("FILTER_LABEL", "=x", "NAME or NAME=VALUE"),
+        ];
+        for (name, value, expected) in cases {
+            let Err(Error::Config(e)) = read(&[(name, value)]) else { panic!("{name}={value:?} was accepted") };
+            assert_eq!(e, SettingError::invalid(name, value, expected));
+        }
+    }
+
+    /// The old name of LOCK_TIMEOUT_SECONDS must not be silently ignored.
+    #[test]
+    fn the_old_lock_timeout_name_is_refused_with_the_new_one() {
+        let Err(Error::Config(e)) = read(&[("LOCK_TIMEOUT_SECS", "30")]) else { panic!("the old name was accepted") };
+        assert!(e.to_string().contains("set LOCK_TIMEOUT_SECONDS instead"), "{e}");
+    }
 
     #[test]
     fn clusters_are_trimmed_and_arns_reduced_to_names() {

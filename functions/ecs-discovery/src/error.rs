@@ -26,8 +26,9 @@ pub enum Error {
     #[error("cluster {cluster}: {source}")]
     Io { cluster: String, source: std::io::Error },
 
+    /// An environment variable is malformed; nothing works until the template is fixed.
     #[error("configuration: {0}")]
-    Config(String),
+    Config(#[from] promstack::settings::SettingError),
 
     /// The reconcile of some clusters failed; the others were written.
     #[error("reconcile failed for {} cluster(s): {}", .0.len(), .0.join("; "))]
