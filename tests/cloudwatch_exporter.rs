@@ -63,13 +63,21 @@ async fn deps(s: &Setup, state_bucket: Option<&str>) -> Deps {
     Deps::new(settings(s, state_bucket), s.moto.sdk_config().await).unwrap()
 }
 
-async fn put(cw: &aws_sdk_cloudwatch::Client, namespace: &str, name: &str, dims: &[(&str, &str)], points: &[(i64, f64)]) {
+async fn put(
+    cw: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    name: &str,
+    dims: &[(&str, &str)],
+    points: &[(i64, f64)],
+) {
     let data = points
         .iter()
         .map(|(ts, v)| {
             MetricDatum::builder()
                 .metric_name(name)
-                .set_dimensions(Some(dims.iter().map(|(k, v)| Dimension::builder().name(*k).value(*v).build()).collect()))
+                .set_dimensions(Some(
+                    dims.iter().map(|(k, v)| Dimension::builder().name(*k).value(*v).build()).collect(),
+                ))
                 .timestamp(DateTime::from_secs(*ts))
                 .value(*v)
                 .build()
@@ -183,7 +191,14 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
     let m = minute().await;
     for (i, id) in instances.iter().enumerate() {
         let base = 10.0 * (i as f64 + 1.0);
-        put(&cw, "AWS/EC2", "CPUUtilization", &[("InstanceId", id)], &[(m - 180, base), (m - 120, base + 1.0), (m - 60, base + 2.0)]).await;
+        put(
+            &cw,
+            "AWS/EC2",
+            "CPUUtilization",
+            &[("InstanceId", id)],
+            &[(m - 180, base), (m - 120, base + 1.0), (m - 60, base + 2.0)],
+        )
+        .await;
         // The latest minute has two datapoints: Average and Maximum differ.
         put(&cw, "AWS/EC2", "CPUUtilization", &[("InstanceId", id)], &[(m - 50, base + 4.0)]).await;
     }
@@ -477,7 +492,8 @@ customNamespace:
     let m = minute().await;
     put(&cw, "MyApp", "Backlog", &[("Queue", "q")], &[(m - 3 * 3600, 1.0), (m - 60, 2.0)]).await;
     // Prometheus has recent data, so a sample 3 hours old is out of its head's bounds.
-    let warm = promstack::remote_write::Client::new(promstack::remote_write::Config::new(s.prometheus.write_url())).unwrap();
+    let warm =
+        promstack::remote_write::Client::new(promstack::remote_write::Config::new(s.prometheus.write_url())).unwrap();
     let mut series = promstack::remote_write::Series::new("warm_up", [("job", "test")]).unwrap();
     series.push(harness::now_ms(), 1.0);
     warm.push(&[series]).await.unwrap();
@@ -519,7 +535,11 @@ async fn the_config_can_come_from_s3() {
     assert_eq!(r[0]["metric"]["name"], "b", "a static job's series are named after the job");
     assert_eq!(r[0]["metric"]["dimension_BucketName"], "logs");
     assert_eq!(r[0]["value"][1], "4096");
-    put_config("static: [{name: b, namespace: AWS/S3, regions: [us-east-1], metrics: [{name: X, statistics: [Avg]}]}]\n").await.unwrap();
+    put_config(
+        "static: [{name: b, namespace: AWS/S3, regions: [us-east-1], metrics: [{name: X, statistics: [Avg]}]}]\n",
+    )
+    .await
+    .unwrap();
     let e = handle(event("s3-2"), &deps).await.unwrap_err();
     assert!(e.to_string().contains("config s3://configs/exporter/yace.yml: static[0].metrics[0].statistics[0]"), "{e}");
 }
@@ -545,7 +565,12 @@ impl CloudWatchApi for Counting {
     fn own_session(&self, region: &str) -> Self::Session {
         self.inner.own_session(region)
     }
-    async fn assume_role(&self, region: &str, sts_region: &str, role: &Role) -> Result<(Self::Session, Option<String>), ApiError> {
+    async fn assume_role(
+        &self,
+        region: &str,
+        sts_region: &str,
+        role: &Role,
+    ) -> Result<(Self::Session, Option<String>), ApiError> {
         self.count("AssumeRole");
         self.inner.assume_role(region, sts_region, role).await
     }
@@ -553,11 +578,21 @@ impl CloudWatchApi for Counting {
         self.count("GetCallerIdentity");
         self.inner.caller_account(session).await
     }
-    async fn list_metrics(&self, session: &Self::Session, request: ListMetrics<'_>, next_token: Option<String>) -> Result<Page<MetricRef>, ApiError> {
+    async fn list_metrics(
+        &self,
+        session: &Self::Session,
+        request: ListMetrics<'_>,
+        next_token: Option<String>,
+    ) -> Result<Page<MetricRef>, ApiError> {
         self.count("ListMetrics");
         self.inner.list_metrics(session, request, next_token).await
     }
-    async fn get_resources(&self, session: &Self::Session, types: &[&str], next_token: Option<String>) -> Result<Page<Resource>, ApiError> {
+    async fn get_resources(
+        &self,
+        session: &Self::Session,
+        types: &[&str],
+        next_token: Option<String>,
+    ) -> Result<Page<Resource>, ApiError> {
         self.count("GetResources");
         self.inner.get_resources(session, types, next_token).await
     }
@@ -599,7 +634,10 @@ async fn the_state_object_stays_bounded_over_100_runs_with_config_edits() {
     let mut settings = settings(&s, Some("state"));
     // Longer than the test: every ListMetrics below is a cache miss, none an expiry.
     settings.discovery_refresh = Duration::from_secs(3600);
-    let counting = Counting { inner: AwsApi::new(&sdk, promstack::settings::DEFAULT_AWS_API_MAX_ATTEMPTS), calls: Default::default() };
+    let counting = Counting {
+        inner: AwsApi::new(&sdk, promstack::settings::DEFAULT_AWS_API_MAX_ATTEMPTS),
+        calls: Default::default(),
+    };
     let deps = Deps::with_api(counting, settings, &sdk).unwrap();
 
     let mut sizes = Vec::new();
@@ -620,7 +658,17 @@ async fn the_state_object_stays_bounded_over_100_runs_with_config_edits() {
     let (first, max) = (sizes[0], *sizes.iter().max().unwrap());
     assert!(max <= first + first / 4, "the state object grew from {first} to {max} bytes: {sizes:?}");
     let state: Value = serde_json::from_slice(
-        &s3.get_object().bucket("state").key("cloudwatch-exporter/state.json").send().await.unwrap().body.collect().await.unwrap().into_bytes(),
+        &s3.get_object()
+            .bucket("state")
+            .key("cloudwatch-exporter/state.json")
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes(),
     )
     .unwrap();
     assert_eq!(state["discovery"].as_object().unwrap().len(), 2, "one entry per job of the last config: {state}");

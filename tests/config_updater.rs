@@ -112,8 +112,8 @@ use config_updater::fetch::GitAuth;
 use config_updater::handler::{handle_value, HttpResponse};
 use config_updater::settings::Flavor;
 use config_updater::Deps;
-use harness::git::GitServer;
 use harness::config_updater::{cloud_push, Stack, REPOSITORY, TOKEN, WEBHOOK_SECRET};
+use harness::git::GitServer;
 
 fn data_center_push(commit: &str) -> Value {
     serde_json::json!({"eventKey": "repo:refs_changed", "repository": {"slug": "prometheus-config", "project": {"key": "ops"}},
@@ -140,7 +140,10 @@ async fn signed_pushes_deploy_and_duplicates_and_older_commits_do_nothing() {
     let status = s.bitbucket.last_for(&c1).unwrap();
     assert!(status.path.starts_with("/2.0/repositories/ops/prometheus-config/commit/"), "{status:?}");
     assert!(status.description.contains("deployed"), "{status:?}");
-    assert_eq!(std::fs::read(s.volume.path().join("_prometheus.yml")).unwrap(), std::fs::read(example_repo().join("prometheus.yml")).unwrap());
+    assert_eq!(
+        std::fs::read(s.volume.path().join("_prometheus.yml")).unwrap(),
+        std::fs::read(example_repo().join("prometheus.yml")).unwrap()
+    );
     assert!(s.volume.path().join("file_sd/static/hosts.json").exists());
 
     // A second commit through a Data Center delivery: a new rule, a removed one.
@@ -204,7 +207,8 @@ async fn pings_ignored_events_and_bad_bodies() {
     let (s, _) = Stack::start().await;
     let response = s.signed("diagnostics:ping", &serde_json::json!({"test": true})).await;
     assert_eq!((response.status_code, result_of(&response)), (200, "ping".to_string()), "{response:?}");
-    let response = s.signed("repo:commit_comment_created", &serde_json::json!({"repository": {"full_name": REPOSITORY}})).await;
+    let response =
+        s.signed("repo:commit_comment_created", &serde_json::json!({"repository": {"full_name": REPOSITORY}})).await;
     assert_eq!(response.status_code, 202, "{response:?}");
     assert!(response.body_json()["message"].as_str().unwrap().contains("repo:commit_comment_created"));
     let other_branch = serde_json::json!({"repository": {"full_name": REPOSITORY}, "push": {"changes": [
@@ -298,7 +302,10 @@ async fn concurrent_deliveries_deploy_the_head_once() {
     assert_eq!(results.iter().filter(|r| *r == "deployed").count(), 1, "{a:?}\n{b:?}");
     assert_eq!(results.iter().filter(|r| *r == "unchanged").count(), 1, "{a:?}\n{b:?}");
     assert_eq!(deploy::read_record(s.volume.path()).unwrap().unwrap().commit, c3);
-    assert_eq!(std::fs::read_to_string(s.volume.path().join("rules.d/disk.yml")).unwrap(), DISK_RULE.replace("0.05", "0.02"));
+    assert_eq!(
+        std::fs::read_to_string(s.volume.path().join("rules.d/disk.yml")).unwrap(),
+        DISK_RULE.replace("0.05", "0.02")
+    );
     let rules = s.prom.api("/api/v1/rules").await.to_string();
     assert!(rules.contains("0.02") && !rules.contains("0.05"), "{rules}");
     assert_eq!(s.bitbucket.last_for(&c2).unwrap().state, "SUCCESSFUL");
@@ -322,12 +329,17 @@ async fn sync_deploys_the_branch_head_and_pull_requests_only_validate() {
     s.git.checkout("feature");
     s.git.edit(&[("rules/disk.yml", Some(DISK_RULE))]);
     let good = s.git.commit_to("feature", "disk alert");
-    let pr = |commit: &str| serde_json::json!({"repository": {"full_name": REPOSITORY},
-        "pullrequest": {"id": 7, "source": {"branch": {"name": "feature"}, "commit": {"hash": &commit[..12]}}, "destination": {"branch": {"name": "main"}}}});
+    let pr = |commit: &str| {
+        serde_json::json!({"repository": {"full_name": REPOSITORY},
+        "pullrequest": {"id": 7, "source": {"branch": {"name": "feature"}, "commit": {"hash": &commit[..12]}}, "destination": {"branch": {"name": "main"}}}})
+    };
     let response = s.signed("pullrequest:created", &pr(&good)).await;
     assert_eq!(result_of(&response), "validated", "{response:?}");
     assert_eq!(s.bitbucket.states_for(&good), ["SUCCESSFUL"], "posted on the full hash");
-    s.git.edit(&[("rules/disk.yml", Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n"))]);
+    s.git.edit(&[(
+        "rules/disk.yml",
+        Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n"),
+    )]);
     let bad = s.git.commit_to("feature", "bad record name");
     let response = s.signed("pullrequest:updated", &pr(&bad)).await;
     assert_eq!(response.status_code, 422, "{response:?}");
@@ -368,7 +380,8 @@ async fn the_sample_events_run_through_the_handler() {
     assert_eq!(body["newer_than_pushed"], true);
     assert_eq!(s.bitbucket.states_for("6f1ed002ab5595859014ebf0951522d9a8d7a1c2"), ["INPROGRESS", "SUCCESSFUL"]);
     assert_eq!(s.bitbucket.states_for(&head), ["SUCCESSFUL"], "the deployed head gets a status too");
-    let out = handle_value(event(include_bytes!("../events/config-updater-datacenter-ping.json")), &s.deps).await.unwrap();
+    let out =
+        handle_value(event(include_bytes!("../events/config-updater-datacenter-ping.json")), &s.deps).await.unwrap();
     assert_eq!(out["statusCode"], 200, "{out}");
     let out = handle_value(event(include_bytes!("../events/config-updater-sync.json")), &s.deps).await.unwrap();
     assert_eq!(out["result"], "unchanged", "{out}");
@@ -410,11 +423,26 @@ async fn fetch_is_shallow_and_limited() {
     git.commit("one");
     git.edit(&[("rules/disk.yml", Some(DISK_RULE))]);
     let head = git.commit("two");
-    let request = |limits: Limits, branch: &str| FetchRequest { url: git.url(), branch: branch.into(), authorization: Some(GitAuth::Bearer.header(TOKEN)), limits };
+    let request = |limits: Limits, branch: &str| FetchRequest {
+        url: git.url(),
+        branch: branch.into(),
+        authorization: Some(GitAuth::Bearer.header(TOKEN)),
+        limits,
+    };
     let fetched = fetch(request(Limits::default(), "main")).await.unwrap_or_else(|e| panic!("{e}\n{}", git.log()));
     assert_eq!(fetched.commit, head);
     let paths: Vec<&str> = fetched.files.iter().map(|f| f.path.as_str()).collect();
-    assert_eq!(paths, ["README.md", "file_sd/hosts.json", "prometheus.yml", "rules/disk.yml", "rules/ecs.yml", "rules/prometheus.yml"]);
+    assert_eq!(
+        paths,
+        [
+            "README.md",
+            "file_sd/hosts.json",
+            "prometheus.yml",
+            "rules/disk.yml",
+            "rules/ecs.yml",
+            "rules/prometheus.yml"
+        ]
+    );
     let err = fetch(request(Limits { max_files: 3, max_bytes: 1 << 20 }, "main")).await.unwrap_err();
     assert!(matches!(&err, Error::Invalid(m) if m.contains("more than 3 files")), "{err}");
     let err = fetch(request(Limits { max_files: 100, max_bytes: 500 }, "main")).await.unwrap_err();

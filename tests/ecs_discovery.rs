@@ -50,7 +50,11 @@ impl World {
         let ecs = aws_sdk_ecs::Client::new(&sdk);
         let ec2 = aws_sdk_ec2::Client::new(&sdk);
 
-        ecs.create_cluster().cluster_name(CLUSTER).send().await.unwrap_or_else(|e| moto.fail(format!("create_cluster: {e:?}")));
+        ecs.create_cluster()
+            .cluster_name(CLUSTER)
+            .send()
+            .await
+            .unwrap_or_else(|e| moto.fail(format!("create_cluster: {e:?}")));
         let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
         ec2.modify_vpc_attribute()
             .vpc_id(&vpc)
@@ -70,8 +74,16 @@ impl World {
             .unwrap()
             .subnet_id
             .unwrap();
-        let security_group =
-            ec2.create_security_group().group_name("tasks").description("tasks").vpc_id(&vpc).send().await.unwrap().group_id.unwrap();
+        let security_group = ec2
+            .create_security_group()
+            .group_name("tasks")
+            .description("tasks")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap()
+            .group_id
+            .unwrap();
         let instance = ec2
             .run_instances()
             .image_id("ami-12c6146b")
@@ -115,7 +127,18 @@ impl World {
             ..Config::default()
         };
         let deps = Arc::new(Deps::new(AwsApi::new(&sdk, config.aws_max_attempts), config));
-        World { moto, prometheus, ecs, deps, _mount: mount, file_sd_dir, subnet, security_group, container_instance_arn, instance_ip }
+        World {
+            moto,
+            prometheus,
+            ecs,
+            deps,
+            _mount: mount,
+            file_sd_dir,
+            subnet,
+            security_group,
+            container_instance_arn,
+            instance_ip,
+        }
     }
 
     fn file(&self) -> PathBuf {
@@ -151,7 +174,13 @@ impl World {
         self.register("batch", NetworkMode::Bridge, Compatibility::Ec2, jmx).await
     }
 
-    async fn register(&self, family: &str, mode: NetworkMode, compat: Compatibility, container: ContainerDefinition) -> String {
+    async fn register(
+        &self,
+        family: &str,
+        mode: NetworkMode,
+        compat: Compatibility,
+        container: ContainerDefinition,
+    ) -> String {
         self.ecs
             .register_task_definition()
             .family(family)
@@ -170,7 +199,11 @@ impl World {
     async fn run_fargate(&self, definition: &str, count: i32) -> Vec<aws_sdk_ecs::types::Task> {
         let network = NetworkConfiguration::builder()
             .awsvpc_configuration(
-                AwsVpcConfiguration::builder().subnets(&self.subnet).security_groups(&self.security_group).build().unwrap(),
+                AwsVpcConfiguration::builder()
+                    .subnets(&self.subnet)
+                    .security_groups(&self.security_group)
+                    .build()
+                    .unwrap(),
             )
             .build();
         self.ecs
@@ -300,8 +333,10 @@ impl World {
         })
         .await;
         if found.is_err() {
-            self.prometheus
-                .fail(format!("timed out waiting for active targets {want:?}; last seen {last:?}\nfile: {}", self.file_text()));
+            self.prometheus.fail(format!(
+                "timed out waiting for active targets {want:?}; last seen {last:?}\nfile: {}",
+                self.file_text()
+            ));
         }
     }
 
@@ -412,7 +447,12 @@ async fn reconcile_repairs_missed_events_a_corrupted_file_and_a_damaged_record()
     let arns: Vec<String> = tasks.iter().map(|t| t.task_arn().unwrap().to_string()).collect();
     let want_all = |ips: &[String]| -> BTreeMap<String, BTreeMap<String, String>> {
         ips.iter()
-            .flat_map(|ip| [(format!("{ip}:9100"), labels(&[("cluster", CLUSTER)])), (format!("{ip}:9200"), labels(&[("cluster", CLUSTER)]))])
+            .flat_map(|ip| {
+                [
+                    (format!("{ip}:9100"), labels(&[("cluster", CLUSTER)])),
+                    (format!("{ip}:9200"), labels(&[("cluster", CLUSTER)])),
+                ]
+            })
             .collect()
     };
 
@@ -463,7 +503,10 @@ async fn a_cluster_that_is_no_longer_covered_loses_its_file_at_the_next_reconcil
     let out = ecs_discovery::reconcile(&every).await.unwrap();
     let Outcome::Reconciled { clusters, retired } = &out else { panic!("{out:?}") };
     assert_eq!((clusters.len(), retired.len()), (1, 0), "{out:?}");
-    let both = BTreeMap::from([(format!("{ip}:9100"), labels(&[("cluster", CLUSTER)])), (format!("{ip}:9200"), labels(&[("cluster", CLUSTER)]))]);
+    let both = BTreeMap::from([
+        (format!("{ip}:9100"), labels(&[("cluster", CLUSTER)])),
+        (format!("{ip}:9200"), labels(&[("cluster", CLUSTER)])),
+    ]);
     w.expect_targets(both.clone()).await;
 
     // CLUSTERS now names another cluster only: this one's file and record go, and Prometheus
@@ -514,7 +557,8 @@ async fn malformed_events_and_failed_aws_calls_leave_the_file_untouched_and_name
     // A task definition ECS does not know: DescribeTaskDefinition fails.
     let mut unknown_definition = good.clone();
     unknown_definition["detail"]["version"] = json!(9);
-    unknown_definition["detail"]["taskDefinitionArn"] = json!("arn:aws:ecs:us-east-1:123456789012:task-definition/nope:1");
+    unknown_definition["detail"]["taskDefinitionArn"] =
+        json!("arn:aws:ecs:us-east-1:123456789012:task-definition/nope:1");
 
     for (what, event, kind) in [
         ("version of the wrong type", bad_version, "MalformedEvent"),
@@ -573,7 +617,8 @@ async fn fifty_concurrent_events_in_random_order_with_duplicates_end_with_the_tr
         events.push(events[(i * 7) % unique].clone());
     }
     assert_eq!(events.len(), 50);
-    let seed = std::env::var("ECS_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| harness::now_ms() as u64);
+    let seed =
+        std::env::var("ECS_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| harness::now_ms() as u64);
     shuffle(&mut events, seed);
     eprintln!("event order seed: {seed} (ECS_TEST_SEED={seed} replays it)");
 
@@ -616,7 +661,10 @@ impl Counting {
 }
 
 impl ecs_discovery::aws::EcsApi for Counting {
-    async fn list_clusters(&self, next_token: Option<String>) -> Result<ecs_discovery::aws::Page, ecs_discovery::aws::ApiError> {
+    async fn list_clusters(
+        &self,
+        next_token: Option<String>,
+    ) -> Result<ecs_discovery::aws::Page, ecs_discovery::aws::ApiError> {
         self.count("ListClusters");
         self.inner.list_clusters(next_token).await
     }

@@ -108,11 +108,8 @@ async fn a_prometheus_that_comes_back_gets_the_data() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/api/v1/write");
     let mut config = Config::new(url);
-    config.retry = RetryPolicy {
-        initial: Duration::from_millis(200),
-        max_delay: Duration::from_secs(1),
-        max_retries: 60,
-    };
+    config.retry =
+        RetryPolicy { initial: Duration::from_millis(200), max_delay: Duration::from_secs(1), max_retries: 60 };
     config.limits = Limits { max_samples: 5, ..Limits::default() };
     let c = Client::new(config).unwrap();
     let t = now_ms();
@@ -142,8 +139,7 @@ async fn a_prometheus_that_comes_back_gets_the_data() {
     got.sort();
     assert_eq!(
         got,
-        [("0", "0.25"), ("1", "1.25"), ("2", "2.25"), ("3", "3.25")]
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+        [("0", "0.25"), ("1", "1.25"), ("2", "2.25"), ("3", "3.25")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
 }
 
@@ -151,7 +147,8 @@ async fn a_prometheus_that_comes_back_gets_the_data() {
 async fn an_unreachable_receiver_is_a_retryable_error_after_the_retries() {
     let url = format!("http://127.0.0.1:{}/api/v1/write", free_port());
     let mut config = Config::new(url);
-    config.retry = RetryPolicy { initial: Duration::from_millis(10), max_delay: Duration::from_millis(20), max_retries: 3 };
+    config.retry =
+        RetryPolicy { initial: Duration::from_millis(10), max_delay: Duration::from_millis(20), max_retries: 3 };
     let mut s = Series::new("promstack_never", [("a", "b")]).unwrap();
     s.push(now_ms(), 1.0);
     let err = Client::new(config).unwrap().push(&[s]).await.unwrap_err();
@@ -165,7 +162,8 @@ async fn another_4xx_is_not_resent() {
     let prom = Prometheus::start(harness::prometheus::EMPTY_CONFIG);
     // Prometheus answers 404 for a path that does not exist: no retry, a clear error.
     let mut config = Config::new(format!("{}/api/v1/no-such-endpoint", prom.url()));
-    config.retry = RetryPolicy { initial: Duration::from_millis(10), max_delay: Duration::from_millis(20), max_retries: 5 };
+    config.retry =
+        RetryPolicy { initial: Duration::from_millis(10), max_delay: Duration::from_millis(20), max_retries: 5 };
     let mut s = Series::new("promstack_404", [("a", "b")]).unwrap();
     s.push(now_ms(), 1.0);
     let err = Client::new(config).unwrap().push(&[s]).await.unwrap_err();

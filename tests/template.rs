@@ -420,7 +420,10 @@ fn check_repo(yaml: &str) -> Vec<String> {
         };
         if let Some(bin) = &f.binary {
             if !cargo.contains(&format!("name = \"{bin}\"")) {
-                problems.push(format!("function {}: BuildProperties.Binary {bin} is not a target of {}", f.logical_id, f.code_uri));
+                problems.push(format!(
+                    "function {}: BuildProperties.Binary {bin} is not a target of {}",
+                    f.logical_id, f.code_uri
+                ));
             }
         }
         wired.insert(f.code_uri.clone());
@@ -434,7 +437,9 @@ fn check_repo(yaml: &str) -> Vec<String> {
         if entry.path().join("Cargo.toml").exists() {
             let uri = format!("functions/{}", entry.file_name().to_string_lossy());
             if !wired.contains(&uri) {
-                problems.push(format!("{uri} is a function crate but template.yaml has no rust-cargolambda function with CodeUri: {uri}"));
+                problems.push(format!(
+                    "{uri} is a function crate but template.yaml has no rust-cargolambda function with CodeUri: {uri}"
+                ));
             }
         }
     }
@@ -463,7 +468,11 @@ fn functions_that_mount_efs_point_prometheus_config_dir_at_the_mount() {
         let dir = props["Environment"]["Variables"]["PROMETHEUS_CONFIG_DIR"].as_str();
         match (mount, dir) {
             (Some(mount), Some(dir)) => {
-                assert_eq!(mount, "/mnt/prometheus", "{}: DESIGN.md mounts the volume at /mnt/prometheus", f.logical_id);
+                assert_eq!(
+                    mount, "/mnt/prometheus",
+                    "{}: DESIGN.md mounts the volume at /mnt/prometheus",
+                    f.logical_id
+                );
                 assert_eq!(dir, mount, "{}: PROMETHEUS_CONFIG_DIR is not the EFS mount", f.logical_id);
                 mounted.push(f.code_uri.clone());
             }
@@ -617,7 +626,9 @@ fn a_variable_set_but_never_read_is_named() {
     );
     let problems = mismatches(f, &reads, &[]);
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].starts_with("function Exporter (functions/exporter): template.yaml sets MODE but the function never reads it"));
+    assert!(problems[0].starts_with(
+        "function Exporter (functions/exporter): template.yaml sets MODE but the function never reads it"
+    ));
 }
 
 #[test]
@@ -736,7 +747,8 @@ impl ResponseUrl {
                         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
                     }
                 }
-                let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+                let len =
+                    headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
                 let mut body = vec![0; len];
                 let _ = reader.read_exact(&mut body);
                 sink.lock().unwrap().push((method, path, headers, String::from_utf8_lossy(&body).into_owned()));
@@ -812,7 +824,11 @@ for i, request_type in enumerate(cases):
             .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if !out.status.success() {
-            moto.fail(format!("the shim's driver ({mode}) failed ({}):\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr)));
+            moto.fail(format!(
+                "the shim's driver ({mode}) failed ({}):\n{stdout}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
         stdout
     };
@@ -824,7 +840,13 @@ for i, request_type in enumerate(cases):
     let paths: Vec<_> = received.iter().map(|r| r.1.as_str()).collect();
     assert_eq!(
         paths,
-        ["/response/moto/0", "/response/moto/1", "/response/moto/2", "/response/unreachable/0", "/response/unreachable/1"],
+        [
+            "/response/moto/0",
+            "/response/moto/1",
+            "/response/moto/2",
+            "/response/unreachable/0",
+            "/response/unreachable/1"
+        ],
         "one answer per request\n{stdout}\n{stdout_unreachable}"
     );
     let mut statuses = Vec::new();
@@ -840,7 +862,10 @@ for i, request_type in enumerate(cases):
         assert_eq!(answer["StackId"], "arn:aws:cloudformation:us-east-1:123456789012:stack/promstack/1");
         // The same physical id on every update, so CloudFormation never replaces (deletes) it.
         assert_eq!(answer["PhysicalResourceId"], "config-sync");
-        statuses.push((answer["Status"].as_str().unwrap().to_string(), answer["Reason"].as_str().unwrap_or("").to_string()));
+        statuses.push((
+            answer["Status"].as_str().unwrap().to_string(),
+            answer["Reason"].as_str().unwrap_or("").to_string(),
+        ));
     }
     let only: Vec<_> = statuses.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(only, ["SUCCESS", "SUCCESS", "SUCCESS", "FAILED", "SUCCESS"], "{statuses:?}");

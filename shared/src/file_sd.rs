@@ -48,7 +48,8 @@ mod tests {
 
     #[test]
     fn a_borrowed_group_serialises_as_prometheus_reads_it() {
-        let labels = BTreeMap::from([("job".to_string(), "api".to_string()), ("__scheme__".to_string(), "https".to_string())]);
+        let labels =
+            BTreeMap::from([("job".to_string(), "api".to_string()), ("__scheme__".to_string(), "https".to_string())]);
         let group = TargetGroup { targets: vec![Cow::Borrowed("10.0.0.1:9100")], labels: Cow::Borrowed(&labels) };
         let json = serde_json::to_string(&group).unwrap();
         assert_eq!(json, r#"{"targets":["10.0.0.1:9100"],"labels":{"__scheme__":"https","job":"api"}}"#);

@@ -108,9 +108,7 @@ impl FileLock {
 
     /// As [`FileLock::acquire`], without blocking the async runtime.
     pub async fn acquire_async(path: PathBuf, timeout: Duration) -> io::Result<Self> {
-        tokio::task::spawn_blocking(move || Self::acquire(&path, timeout))
-            .await
-            .map_err(io::Error::other)?
+        tokio::task::spawn_blocking(move || Self::acquire(&path, timeout)).await.map_err(io::Error::other)?
     }
 
     pub fn path(&self) -> &Path {
@@ -197,9 +195,8 @@ mod tests {
         let lock_path = dir.path().join(".lock");
         let held = FileLock::acquire(&lock_path, Duration::from_secs(1)).unwrap();
         let p = lock_path.clone();
-        let err = std::thread::spawn(move || FileLock::acquire(&p, Duration::from_millis(50)).unwrap_err())
-            .join()
-            .unwrap();
+        let err =
+            std::thread::spawn(move || FileLock::acquire(&p, Duration::from_millis(50)).unwrap_err()).join().unwrap();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         drop(held);
         FileLock::acquire(&lock_path, Duration::from_millis(50)).unwrap();

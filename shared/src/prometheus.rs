@@ -56,10 +56,12 @@ impl PrometheusClient {
     /// `POST /-/reload`. Returns once Prometheus has applied the new configuration.
     pub async fn reload(&self) -> Result<(), ReloadError> {
         let url = format!("{}/-/reload", self.base);
-        let response = self.http.post(&url).send().await.map_err(|e| ReloadError::Unreachable {
-            url: self.base.clone(),
-            message: e.to_string(),
-        })?;
+        let response = self
+            .http
+            .post(&url)
+            .send()
+            .await
+            .map_err(|e| ReloadError::Unreachable { url: self.base.clone(), message: e.to_string() })?;
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default().trim().to_string();
         match status {

@@ -112,9 +112,10 @@ impl Env {
                     name: n.to_string_lossy().into_owned(),
                     value: value.to_string_lossy().into_owned(),
                 })?;
-                let value = value
-                    .into_string()
-                    .map_err(|v| SettingError::NotUnicode { name: name.clone(), value: v.to_string_lossy().into_owned() })?;
+                let value = value.into_string().map_err(|v| SettingError::NotUnicode {
+                    name: name.clone(),
+                    value: v.to_string_lossy().into_owned(),
+                })?;
                 Ok((name, value))
             })
             .collect()
@@ -226,10 +227,7 @@ mod tests {
     #[test]
     fn a_bad_value_is_named_with_its_variable_and_what_was_expected() {
         let e = env(&[("N", "12x"), ("ZERO", "0"), ("TIMEOUT", "20s"), ("NEG", "-1")]);
-        assert_eq!(
-            e.or("N", 1u32).unwrap_err().to_string(),
-            r#"environment variable N="12x" is not a whole number"#
-        );
+        assert_eq!(e.or("N", 1u32).unwrap_err().to_string(), r#"environment variable N="12x" is not a whole number"#);
         assert_eq!(
             e.optional::<NonZeroUsize>("ZERO").unwrap_err().to_string(),
             r#"environment variable ZERO="0" is not a whole number above 0"#

@@ -77,7 +77,12 @@ fn webhook_to_reload(c: &mut Criterion) {
     // The last push really is what Prometheus runs.
     let data = rt.block_on(stack.prom.api("/api/v1/rules"));
     let f = round % FILES;
-    let group = data["groups"].as_array().unwrap().iter().find(|g| g["name"] == format!("scale_{f}")).expect("the edited group");
+    let group = data["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == format!("scale_{f}"))
+        .expect("the edited group");
     let query = group["rules"][1]["query"].as_str().unwrap();
     assert!(query.ends_with(&format!("> {round}")), "{query}");
     assert_eq!(stack.bitbucket.states_for(&last), ["INPROGRESS", "SUCCESSFUL"]);

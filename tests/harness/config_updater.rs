@@ -50,7 +50,8 @@ impl Stack {
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         let mut arns = Vec::new();
         for (name, value) in [("webhook", WEBHOOK_SECRET), ("token", TOKEN)] {
-            let out = sm.create_secret().name(format!("config-updater/{name}")).secret_string(value).send().await.unwrap();
+            let out =
+                sm.create_secret().name(format!("config-updater/{name}")).secret_string(value).send().await.unwrap();
             arns.push(out.arn().unwrap().to_string());
         }
         let git = GitServer::start(TOKEN);
@@ -112,4 +113,3 @@ pub fn cloud_push(commit: &str) -> Value {
     serde_json::json!({"repository": {"full_name": REPOSITORY}, "push": {"changes": [
         {"new": {"type": "branch", "name": "main", "target": {"hash": commit}}, "old": {"type": "branch", "name": "main"}}]}})
 }
-

@@ -74,7 +74,8 @@ pub fn read_request(stream: &mut TcpStream) -> Option<Request> {
 
 /// Writes a complete response and closes the connection.
 pub fn respond(stream: &mut TcpStream, status: u16, headers: &[(String, String)], body: &[u8]) {
-    let mut head = format!("HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n", reason(status), body.len());
+    let mut head =
+        format!("HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n", reason(status), body.len());
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -171,7 +172,8 @@ impl GitServer {
         git(&work, &["remote", "add", "origin", root.join(REPO).to_str().unwrap()]);
         let requests = Arc::new(AtomicUsize::new(0));
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let accepted = [format!("Bearer {token}"), format!("Basic {}", base64(format!("x-token-auth:{token}").as_bytes()))];
+        let accepted =
+            [format!("Bearer {token}"), format!("Basic {}", base64(format!("x-token-auth:{token}").as_bytes()))];
         let (requests2, log2) = (requests.clone(), log.clone());
         let http = HttpServer::start(move |request, stream| {
             requests2.fetch_add(1, Ordering::SeqCst);
@@ -271,7 +273,8 @@ impl GitServer {
             let parts: Vec<&str> = meta.split_whitespace().collect();
             entries.push((parts[0].trim_start_matches('0').to_string(), name.to_string(), parts[2].to_string()));
         }
-        let refs: Vec<(&str, &str, &str)> = entries.iter().map(|(m, n, h)| (m.as_str(), n.as_str(), h.as_str())).collect();
+        let refs: Vec<(&str, &str, &str)> =
+            entries.iter().map(|(m, n, h)| (m.as_str(), n.as_str(), h.as_str())).collect();
         let root = git_stdin(&work, &["hash-object", "-w", "-t", "tree", "--literally", "--stdin"], &raw_tree(&refs));
         let commit = git(&work, &["commit-tree", root.trim(), "-p", &base, "-m", message]).trim().to_string();
         git(&work, &["push", "--quiet", "--force", "origin", &format!("{commit}:refs/heads/main")]);
@@ -299,7 +302,14 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Runs git with no system or global config, failing with its output.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=promstack test", "-c", "user.email=test@promstack.invalid", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=promstack test",
+            "-c",
+            "user.email=test@promstack.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -333,7 +343,8 @@ fn raw_tree(entries: &[(&str, &str, &str)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (mode, name, hex_id) in entries {
         out.extend_from_slice(format!("{mode} {name}\0").as_bytes());
-        let id: Vec<u8> = (0..hex_id.len()).step_by(2).map(|i| u8::from_str_radix(&hex_id[i..i + 2], 16).unwrap()).collect();
+        let id: Vec<u8> =
+            (0..hex_id.len()).step_by(2).map(|i| u8::from_str_radix(&hex_id[i..i + 2], 16).unwrap()).collect();
         out.extend_from_slice(&id);
     }
     out

@@ -87,7 +87,8 @@ impl Moto {
         text.lines()
             .filter(|l| !l.trim().is_empty())
             .map(|line| {
-                let entry: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| self.fail(format!("recording line {line:?}: {e}")));
+                let entry: serde_json::Value =
+                    serde_json::from_str(line).unwrap_or_else(|e| self.fail(format!("recording line {line:?}: {e}")));
                 let raw = entry["body"].as_str().unwrap_or_default();
                 let body = if entry["body_encoded"] == true {
                     let bytes = base64::engine::general_purpose::STANDARD.decode(raw).unwrap_or_default();
@@ -97,7 +98,11 @@ impl Moto {
                 };
                 let headers = entry["headers"]
                     .as_object()
-                    .map(|h| h.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_string())).collect())
+                    .map(|h| {
+                        h.iter()
+                            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_string()))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 RecordedRequest { method: entry["method"].as_str().unwrap_or_default().to_string(), headers, body }
             })

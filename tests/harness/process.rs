@@ -26,9 +26,9 @@ impl ServerProcess {
         let err = out.try_clone().unwrap();
         command.stdin(Stdio::null()).stdout(out).stderr(err);
         let program = command.get_program().to_string_lossy().into_owned();
-        let child = command.spawn().unwrap_or_else(|e| {
-            panic!("cannot start {name} ({program}): {e}\nInstall it with: {install_hint}")
-        });
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({program}): {e}\nInstall it with: {install_hint}"));
         Self { name: name.to_string(), child: Some(child), log: log.to_path_buf() }
     }
 

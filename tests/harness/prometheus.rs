@@ -189,9 +189,7 @@ impl Prometheus {
     /// A range query (times in seconds); the `result` array.
     pub async fn query_range(&self, promql: &str, start: f64, end: f64, step: f64) -> Vec<Value> {
         let q = urlencode(promql);
-        let data = self
-            .api(&format!("/api/v1/query_range?query={q}&start={start:.3}&end={end:.3}&step={step}"))
-            .await;
+        let data = self.api(&format!("/api/v1/query_range?query={q}&start={start:.3}&end={end:.3}&step={step}")).await;
         data["result"].as_array().cloned().unwrap_or_default()
     }
 

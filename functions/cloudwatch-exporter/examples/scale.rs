@@ -34,8 +34,18 @@ const BATCH: usize = 1000;
 /// same either way (one job, every region in its `regions`).
 const PER_REGION: usize = 5000;
 const REGIONS: [&str; 12] = [
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2",
-    "eu-west-3", "eu-central-1", "eu-north-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
 ];
 
 /// The regions `n` series are spread over.
@@ -48,12 +58,7 @@ fn regions(n: usize) -> &'static [&'static str] {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let parsed = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    let parsed = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["seed", n] => n.parse::<usize>().ok().map(|n| (true, n)),
         ["run", n] => n.parse::<usize>().ok().map(|n| (false, n)),
         _ => None,
@@ -106,33 +111,19 @@ async fn seed(sdk: &SdkConfig, n: usize) {
         let cw = &clients[from / PER_REGION];
         // The last complete minute at the time of the call (moto is slow to take a batch, ~3 s per
         // 1000 datums): the run's window [end - 300 s, end) holds it for another 4 minutes.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
         ts = now / 60 * 60 - 60;
         let data: Vec<MetricDatum> = (from..(from + BATCH).min(n))
             .map(|i| {
                 MetricDatum::builder()
                     .metric_name(METRIC)
-                    .dimensions(
-                        Dimension::builder()
-                            .name("Id")
-                            .value(format!("i-{i:08}"))
-                            .build(),
-                    )
+                    .dimensions(Dimension::builder().name("Id").value(format!("i-{i:08}")).build())
                     .timestamp(DateTime::from_secs(ts))
                     .value(i as f64)
                     .build()
             })
             .collect();
-        if let Err(e) = cw
-            .put_metric_data()
-            .namespace(NAMESPACE)
-            .set_metric_data(Some(data))
-            .send()
-            .await
-        {
+        if let Err(e) = cw.put_metric_data().namespace(NAMESPACE).set_metric_data(Some(data)).send().await {
             eprintln!(
                 "scale seed: PutMetricData of series {from}..: {}",
                 aws_sdk_cloudwatch::error::DisplayErrorContext(&e)

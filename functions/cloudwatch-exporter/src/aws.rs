@@ -159,7 +159,12 @@ impl CloudWatchApi for AwsApi {
         self.session(region, None)
     }
 
-    async fn assume_role(&self, region: &str, sts_region: &str, role: &Role) -> Result<(AwsSession, Option<String>), ApiError> {
+    async fn assume_role(
+        &self,
+        region: &str,
+        sts_region: &str,
+        role: &Role,
+    ) -> Result<(AwsSession, Option<String>), ApiError> {
         let sts_config = self.base.to_builder().region(Region::new(sts_region.to_string())).build();
         let mut req = aws_sdk_sts::Client::new(&sts_config)
             .assume_role()
@@ -271,7 +276,9 @@ impl CloudWatchApi for AwsApi {
             .map_err(api_error("GetMetricData", subject()))?;
         let mut items = Vec::with_capacity(page.metric_data_results().len());
         for result in page.metric_data_results() {
-            let Some(position) = result.id().and_then(position_of).filter(|p| *p < call.queries.len()) else { continue };
+            let Some(position) = result.id().and_then(position_of).filter(|p| *p < call.queries.len()) else {
+                continue;
+            };
             let mut points = Vec::with_capacity(result.values().len());
             for (ts, value) in result.timestamps().iter().zip(result.values()) {
                 let ms = ts.to_millis().map_err(|e| ApiError {
@@ -447,7 +454,12 @@ impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
         self.inner.own_session(region)
     }
 
-    async fn assume_role(&self, region: &str, sts_region: &str, role: &Role) -> Result<(Self::Session, Option<String>), ApiError> {
+    async fn assume_role(
+        &self,
+        region: &str,
+        sts_region: &str,
+        role: &Role,
+    ) -> Result<(Self::Session, Option<String>), ApiError> {
         self.count("AssumeRole");
         self.inner.assume_role(region, sts_region, role).await
     }
@@ -497,7 +509,8 @@ mod tests {
     #[test]
     fn percentile_statistics_are_sent_as_the_stat_of_their_own_query() {
         let window = Window { period: 60, start: 1_700_000_000 - 300, end: 1_700_000_000 };
-        let metric = MetricRef::new("AWS/ApplicationELB", "TargetResponseTime", vec![("LoadBalancer".into(), "app/a/1".into())]);
+        let metric =
+            MetricRef::new("AWS/ApplicationELB", "TargetResponseTime", vec![("LoadBalancer".into(), "app/a/1".into())]);
         let wanted: Vec<Wanted> = ["p99", "p99.9", "Average", "p99"]
             .iter()
             .map(|s| Wanted { metric: metric.clone(), stat: s.to_string(), window })

@@ -42,7 +42,9 @@ pub fn discovery_key(job: &Job, region: &str, role: &Role) -> String {
         JobKind::Static { dimensions, .. } => ("static", &dimensions[..]),
     };
     let mut search_tags: Vec<(&str, &str)> = match &job.kind {
-        JobKind::Discovery { search_tags, .. } => search_tags.iter().map(|t| (t.key.as_str(), t.source.as_str())).collect(),
+        JobKind::Discovery { search_tags, .. } => {
+            search_tags.iter().map(|t| (t.key.as_str(), t.source.as_str())).collect()
+        }
         _ => vec![],
     };
     search_tags.sort_unstable();
@@ -130,9 +132,18 @@ discovery:
         for (what, edited) in [
             ("a statistic", JOB.replace("statistics: [Sum]", "statistics: [Sum, Maximum]")),
             ("a period", JOB.replace("period: 60", "period: 300")),
-            ("the metrics' order", JOB.replace("CPUUtilization", "TMP").replace("NetworkIn", "CPUUtilization").replace("TMP", "NetworkIn")),
+            (
+                "the metrics' order",
+                JOB.replace("CPUUtilization", "TMP").replace("NetworkIn", "CPUUtilization").replace("TMP", "NetworkIn"),
+            ),
             ("exported tags", JOB.replace("[Name]", "[Name, team]")),
-            ("another job before it", JOB.replace("  jobs:\n", "  jobs:\n    - {type: AWS/EC2, regions: [eu-west-1], metrics: [{name: X, statistics: [Sum]}]}\n")),
+            (
+                "another job before it",
+                JOB.replace(
+                    "  jobs:\n",
+                    "  jobs:\n    - {type: AWS/EC2, regions: [eu-west-1], metrics: [{name: X, statistics: [Sum]}]}\n",
+                ),
+            ),
         ] {
             let config = ExporterConfig::from_yaml(&edited).unwrap();
             let job = config.jobs.iter().find(|j| j.regions == ["us-east-1"]).unwrap();
@@ -147,7 +158,10 @@ discovery:
             ("a metric name", JOB.replace("NetworkIn", "NetworkOut")),
             ("a search tag", JOB.replace("^core$", "^edge$")),
             ("the dimension requirements", JOB.replace("[InstanceId]", "[InstanceId, ImageId]")),
-            ("recentlyActiveOnly", JOB.replace("      period: 60\n", "      period: 60\n      recentlyActiveOnly: true\n")),
+            (
+                "recentlyActiveOnly",
+                JOB.replace("      period: 60\n", "      period: 60\n      recentlyActiveOnly: true\n"),
+            ),
             ("the region", JOB.replace("[us-east-1]", "[eu-west-1]")),
             ("the role", JOB.replace("111111111111", "222222222222")),
         ] {

@@ -151,10 +151,16 @@ pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job
 }
 
 /// ListMetrics (every page) for each of the job's metric names.
-async fn list_metrics<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job, names: &[&str]) -> Result<Vec<MetricRef>, ApiError> {
+async fn list_metrics<A: CloudWatchApi>(
+    api: &A,
+    session: &A::Session,
+    job: &Job,
+    names: &[&str],
+) -> Result<Vec<MetricRef>, ApiError> {
     let mut metrics = Vec::new();
     for name in names {
-        let request = ListMetrics { namespace: &job.namespace, metric_name: name, recently_active: job.recently_active_only };
+        let request =
+            ListMetrics { namespace: &job.namespace, metric_name: name, recently_active: job.recently_active_only };
         metrics.extend(aws::list_all_metrics(api, session, request).await?);
     }
     Ok(metrics)
@@ -252,23 +258,33 @@ async fn discovery_of<A: CloudWatchApi>(
 ) -> Result<Discovered, ApiError> {
     let cached = ctx.cache && is_cached(job);
     let key = cached.then(|| discovery_key(job, &scope.region, &scope.role));
-    let fresh = key.as_ref().and_then(|k| ctx.state.discovery.get(k)).filter(|c| {
-        ctx.run_ms - c.fetched_ms < ctx.discovery_refresh_ms && c.account_id == connected.account_id
-    });
+    let fresh = key
+        .as_ref()
+        .and_then(|k| ctx.state.discovery.get(k))
+        .filter(|c| ctx.run_ms - c.fetched_ms < ctx.discovery_refresh_ms && c.account_id == connected.account_id);
     if let Some(c) = fresh {
         out.cached += 1;
         return Ok(c.found.clone());
     }
     let found = discover(api, &connected.session, job).await?;
     if let Some(key) = key {
-        let entry = CachedDiscovery { fetched_ms: ctx.run_ms, account_id: connected.account_id.clone(), found: found.clone() };
+        let entry =
+            CachedDiscovery { fetched_ms: ctx.run_ms, account_id: connected.account_id.clone(), found: found.clone() };
         out.discovery.push((key, entry));
     }
     Ok(found)
 }
 
 /// The series a job's discovery asks for: one per found metric, metric spec and statistic.
-fn want(wants: &mut Wants, ji: usize, job: &Job, found: &Discovered, scope: &Scope, account_id: &str, ctx: Context<'_>) {
+fn want(
+    wants: &mut Wants,
+    ji: usize,
+    job: &Job,
+    found: &Discovered,
+    scope: &Scope,
+    account_id: &str,
+    ctx: Context<'_>,
+) {
     let (exported_tags, static_name): (&[String], Option<&str>) = match &job.kind {
         JobKind::Discovery { exported_tags, .. } => (exported_tags, None),
         JobKind::CustomNamespace { .. } => (&[], None),
@@ -286,7 +302,8 @@ fn want(wants: &mut Wants, ji: usize, job: &Job, found: &Discovered, scope: &Sco
         for spec in job.metrics.iter().filter(|m| m.name == f.metric.name) {
             for stat in &spec.statistics {
                 let t = export::target(&f.metric, spec, stat, resource_name, resource, labels);
-                let watermark = if spec.add_cloudwatch_timestamp { ctx.state.watermarks.get(&t.key).copied() } else { None };
+                let watermark =
+                    if spec.add_cloudwatch_timestamp { ctx.state.watermarks.get(&t.key).copied() } else { None };
                 let window = Window::at(now_s, spec.period, spec.length, spec.delay, watermark, ctx.max_backfill_s);
                 wants.wanted.push(Wanted { metric: f.metric.clone(), stat: stat.clone(), window });
                 wants.targets.push(t);
@@ -385,7 +402,12 @@ mod tests {
             region.to_string()
         }
 
-        async fn assume_role(&self, region: &str, _sts_region: &str, role: &Role) -> Result<(String, Option<String>), ApiError> {
+        async fn assume_role(
+            &self,
+            region: &str,
+            _sts_region: &str,
+            role: &Role,
+        ) -> Result<(String, Option<String>), ApiError> {
             if self.refused_roles.lock().unwrap().contains(&role.role_arn) {
                 return Err(refused("AssumeRole", &role.role_arn));
             }
@@ -396,16 +418,29 @@ mod tests {
             Ok(OWN_ACCOUNT.into())
         }
 
-        async fn list_metrics(&self, _session: &String, request: ListMetrics<'_>, next_token: Option<String>) -> Result<Page<MetricRef>, ApiError> {
-            let matching: Vec<&MetricRef> =
-                self.metrics.iter().filter(|m| m.namespace == request.namespace && m.name == request.metric_name).collect();
+        async fn list_metrics(
+            &self,
+            _session: &String,
+            request: ListMetrics<'_>,
+            next_token: Option<String>,
+        ) -> Result<Page<MetricRef>, ApiError> {
+            let matching: Vec<&MetricRef> = self
+                .metrics
+                .iter()
+                .filter(|m| m.namespace == request.namespace && m.name == request.metric_name)
+                .collect();
             let at: usize = next_token.map_or(0, |t| t.parse().unwrap());
             let items = matching.get(at).map(|m| vec![(*m).clone()]).unwrap_or_default();
             let next_token = (at + 1 < matching.len()).then(|| (at + 1).to_string());
             Ok(Page { items, next_token })
         }
 
-        async fn get_resources(&self, _session: &String, _types: &[&str], _next_token: Option<String>) -> Result<Page<Resource>, ApiError> {
+        async fn get_resources(
+            &self,
+            _session: &String,
+            _types: &[&str],
+            _next_token: Option<String>,
+        ) -> Result<Page<Resource>, ApiError> {
             Ok(Page { items: vec![], next_token: None })
         }
 
@@ -521,7 +556,12 @@ mod tests {
         let mut r = Runner::new(&api);
         let c = config(&format!("customNamespace:\n{}", job(&["Orders"], None)));
         let first = r.run(&c, T0).await;
-        let both = [(T0 - 3 * MINUTE_MS, 1.0), (T0 - 3 * MINUTE_MS, 1.0), (T0 - 2 * MINUTE_MS, 2.0), (T0 - 2 * MINUTE_MS, 2.0)];
+        let both = [
+            (T0 - 3 * MINUTE_MS, 1.0),
+            (T0 - 3 * MINUTE_MS, 1.0),
+            (T0 - 2 * MINUTE_MS, 2.0),
+            (T0 - 2 * MINUTE_MS, 2.0),
+        ];
         assert_eq!(samples(&first), both, "two series (Shop a, b), two datapoints each");
         let again = r.run(&c, T0 + 10_000).await;
         assert_eq!(samples(&again), [], "nothing after the watermarks");

@@ -118,8 +118,7 @@ impl Associator {
         if !self.active {
             return Association::Global;
         }
-        let dims: BTreeMap<&str, &str> =
-            metric.dimensions.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let dims: BTreeMap<&str, &str> = metric.dimensions.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         // The regexp covering the most of the metric's dimensions decides (YACE's "max dimension"
         // rule), so a per-service metric is not mistaken for a per-cluster one.
         let mut best: Option<(usize, usize)> = None;

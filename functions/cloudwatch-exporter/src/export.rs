@@ -160,14 +160,25 @@ mod tests {
 
     #[test]
     fn labels_follow_yace_and_are_never_empty() {
-        let metric = MetricRef::new("AWS/EC2", "CPUUtilization", vec![("InstanceId".into(), "i-1".into()), ("Empty".into(), "".into())]);
+        let metric = MetricRef::new(
+            "AWS/EC2",
+            "CPUUtilization",
+            vec![("InstanceId".into(), "i-1".into()), ("Empty".into(), "".into())],
+        );
         let resource = Resource {
             arn: "arn:aws:ec2:us-east-1:123456789012:instance/i-1".into(),
             tags: vec![("Name".into(), "web".into()), ("team".into(), "".into())],
         };
         let custom = [("env".to_string(), "prod".to_string())];
         let exported = ["Name".to_string(), "team".to_string(), "missing".to_string()];
-        let t = target(&metric, &spec(false, false, false), "Average", &resource.arn, Some(&resource), ctx(&custom, &exported));
+        let t = target(
+            &metric,
+            &spec(false, false, false),
+            "Average",
+            &resource.arn,
+            Some(&resource),
+            ctx(&custom, &exported),
+        );
         assert_eq!(t.name, "aws_ec2_cpuutilization_average");
         let mut labels = t.labels.clone();
         labels.sort();

@@ -96,9 +96,8 @@ impl Deps<AwsApi> {
 impl<A: CloudWatchApi> Deps<A> {
     /// Deps whose runs ask `api` (the state, config and remote write still go through `sdk`).
     pub fn with_api(api: A, settings: Settings, sdk: &SdkConfig) -> Result<Self, Error> {
-        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(promstack::aws::uses_custom_endpoint(sdk))
-            .build();
+        let s3_config =
+            aws_sdk_s3::config::Builder::from(sdk).force_path_style(promstack::aws::uses_custom_endpoint(sdk)).build();
         let s3 = aws_sdk_s3::Client::from_conf(s3_config);
         let mut rw = remote_write::Config::new(settings.remote_write_url.clone());
         rw.auth = settings.remote_write_auth(sdk).map_err(Error::Settings)?;

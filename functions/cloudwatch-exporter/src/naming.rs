@@ -12,7 +12,9 @@ pub fn prom_string(text: &str) -> String {
     let mut prev = '\0';
     for c in text.chars() {
         match c {
-            ' ' | ',' | '\t' | '/' | '\\' | '.' | '-' | ':' | '=' | '@' | '<' | '>' | '(' | ')' | '“' => out.push('_'),
+            ' ' | ',' | '\t' | '/' | '\\' | '.' | '-' | ':' | '=' | '@' | '<' | '>' | '(' | ')' | '“' => {
+                out.push('_')
+            }
             '%' => out.push_str("_percent"),
             _ => {
                 if c.is_uppercase() && (prev.is_lowercase() || prev.is_ascii_digit()) {
@@ -31,7 +33,9 @@ pub fn sanitize_label(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            ' ' | ',' | '\t' | '/' | '\\' | '.' | '-' | ':' | '=' | '@' | '<' | '>' | '(' | ')' | '“' => out.push('_'),
+            ' ' | ',' | '\t' | '/' | '\\' | '.' | '-' | ':' | '=' | '@' | '<' | '>' | '(' | ')' | '“' => {
+                out.push('_')
+            }
             '%' => out.push_str("_percent"),
             _ => out.push(c),
         }
@@ -86,12 +90,27 @@ mod tests {
     fn metric_names_match_yace() {
         assert_eq!(metric_name("AWS/EC2", "CPUUtilization", "Average"), "aws_ec2_cpuutilization_average");
         assert_eq!(metric_name("AWS/EC2", "EBSIOBalance%", "Maximum"), "aws_ec2_ebsiobalance_percent_maximum");
-        assert_eq!(metric_name("AWS/ELB", "HealthyHostCount", "SampleCount"), "aws_elb_healthy_host_count_sample_count");
-        assert_eq!(metric_name("AWS/ApplicationELB", "TargetResponseTime", "p99"), "aws_applicationelb_target_response_time_p99");
-        assert_eq!(metric_name("AWS/ApplicationELB", "TargetResponseTime", "p99.9"), "aws_applicationelb_target_response_time_p99_9");
+        assert_eq!(
+            metric_name("AWS/ELB", "HealthyHostCount", "SampleCount"),
+            "aws_elb_healthy_host_count_sample_count"
+        );
+        assert_eq!(
+            metric_name("AWS/ApplicationELB", "TargetResponseTime", "p99"),
+            "aws_applicationelb_target_response_time_p99"
+        );
+        assert_eq!(
+            metric_name("AWS/ApplicationELB", "TargetResponseTime", "p99.9"),
+            "aws_applicationelb_target_response_time_p99_9"
+        );
         assert_eq!(metric_name("AWS/SQS", "NumberOfMessagesSent", "Sum"), "aws_sqs_number_of_messages_sent_sum");
-        assert_eq!(metric_name("Glue", "glue.driver.aggregate.bytesRead", "Sum"), "aws_glue_driver_aggregate_bytes_read_sum");
-        assert_eq!(metric_name("/aws/sagemaker/TrainingJobs", "CPUUtilization", "Average"), "aws_sagemaker_trainingjobs_cpuutilization_average");
+        assert_eq!(
+            metric_name("Glue", "glue.driver.aggregate.bytesRead", "Sum"),
+            "aws_glue_driver_aggregate_bytes_read_sum"
+        );
+        assert_eq!(
+            metric_name("/aws/sagemaker/TrainingJobs", "CPUUtilization", "Average"),
+            "aws_sagemaker_trainingjobs_cpuutilization_average"
+        );
         assert_eq!(metric_name("MyApp", "Orders", "Sum"), "aws_myapp_orders_sum");
         assert_eq!(metric_name("AWS/S3", "BucketSizeBytes", "Average"), "aws_s3_bucket_size_bytes_average");
         assert_eq!(info_metric_name("AWS/EC2"), "aws_ec2_info");
@@ -102,7 +121,10 @@ mod tests {
     fn label_names_keep_case_and_drop_invalid() {
         assert_eq!(label_name("dimension_", "InstanceId").as_deref(), Some("dimension_InstanceId"));
         assert_eq!(label_name("dimension_", "VPC Endpoint Id").as_deref(), Some("dimension_VPC_Endpoint_Id"));
-        assert_eq!(label_name("tag_", "aws:cloudformation:stack-name").as_deref(), Some("tag_aws_cloudformation_stack_name"));
+        assert_eq!(
+            label_name("tag_", "aws:cloudformation:stack-name").as_deref(),
+            Some("tag_aws_cloudformation_stack_name")
+        );
         assert_eq!(label_name("tag_", "cost%").as_deref(), Some("tag_cost_percent"));
         assert_eq!(label_name("tag_", "naïve"), None);
     }

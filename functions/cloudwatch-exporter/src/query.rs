@@ -171,14 +171,19 @@ mod tests {
             assert!(c.queries.len() <= MAX_QUERIES_PER_CALL);
             assert!(c.queries.iter().all(|&q| p.wanted[q].window == c.window));
         }
-        let mut asked: Vec<(MetricRef, String)> =
-            p.calls.iter().flat_map(|c| &c.queries).map(|&q| (p.wanted[q].metric.clone(), p.wanted[q].stat.clone())).collect();
+        let mut asked: Vec<(MetricRef, String)> = p
+            .calls
+            .iter()
+            .flat_map(|c| &c.queries)
+            .map(|&q| (p.wanted[q].metric.clone(), p.wanted[q].stat.clone()))
+            .collect();
         let total = asked.len();
         asked.sort();
         asked.dedup();
         assert_eq!(asked.len(), total, "no query asked twice");
         assert_eq!(total, 1215, "every query asked");
-        let stats: Vec<&str> = p.wanted.iter().filter(|w| w.metric == metric("CPUUtilization", "i-7")).map(|w| w.stat.as_str()).collect();
+        let stats: Vec<&str> =
+            p.wanted.iter().filter(|w| w.metric == metric("CPUUtilization", "i-7")).map(|w| w.stat.as_str()).collect();
         assert_eq!(stats, ["Average", "p99", "p99.9"]);
     }
 

@@ -94,7 +94,11 @@ pub fn self_series(s: &Summary, ts: i64) -> Vec<Series> {
     one("series", vec![], s.series as f64);
     one("samples_pushed", vec![], s.samples_pushed as f64);
     for reason in ["too_old", "out_of_order", "duplicate", "rejected", "invalid_labels", "duplicate_query"] {
-        one("samples_dropped", vec![("reason", reason.to_string())], *s.samples_dropped.get(reason).unwrap_or(&0) as f64);
+        one(
+            "samples_dropped",
+            vec![("reason", reason.to_string())],
+            *s.samples_dropped.get(reason).unwrap_or(&0) as f64,
+        );
     }
     one("jobs", vec![], s.jobs as f64);
     one("jobs_failed", vec![], s.jobs_failed.len() as f64);

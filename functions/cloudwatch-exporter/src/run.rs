@@ -27,7 +27,11 @@ fn run_id() -> String {
 }
 
 /// Runs once. `event_id` is the EventBridge event's id: a second run with the same id does nothing.
-pub async fn run<A: CloudWatchApi>(deps: &Deps<A>, config: &ExporterConfig, event_id: Option<&str>) -> Result<Summary, Error> {
+pub async fn run<A: CloudWatchApi>(
+    deps: &Deps<A>,
+    config: &ExporterConfig,
+    event_id: Option<&str>,
+) -> Result<Summary, Error> {
     let started = Instant::now();
     let run_ms = now_ms();
     let settings = &deps.settings;
@@ -65,7 +69,8 @@ pub async fn run<A: CloudWatchApi>(deps: &Deps<A>, config: &ExporterConfig, even
     }
 
     let pushed = if all.failures.len() >= scope_count && all.series.is_empty() {
-        let failures: Vec<String> = all.failures.iter().map(|f| format!("{} in {}: {}", f.job, f.region, f.error)).collect();
+        let failures: Vec<String> =
+            all.failures.iter().map(|f| format!("{} in {}: {}", f.job, f.region, f.error)).collect();
         Err(Error::AllJobsFailed(failures.join("; ")))
     } else {
         deps.remote_write.push(&all.series).await.map_err(Error::from)

@@ -93,10 +93,9 @@ impl Settings {
         };
         let state = match env.optional("STATE_BUCKET")? {
             None => None,
-            Some(bucket) => Some(StateLocation {
-                bucket,
-                key: env.or("STATE_KEY", "cloudwatch-exporter/state.json".to_string())?,
-            }),
+            Some(bucket) => {
+                Some(StateLocation { bucket, key: env.or("STATE_KEY", "cloudwatch-exporter/state.json".to_string())? })
+            }
         };
         Ok(Settings {
             config,
@@ -127,8 +126,7 @@ impl Settings {
                     .clone()
                     .or_else(|| sdk.region().map(|r| r.to_string()))
                     .ok_or("REMOTE_WRITE_AUTH=sigv4 needs REMOTE_WRITE_SIGV4_REGION or AWS_REGION")?;
-                let credentials =
-                    sdk.credentials_provider().ok_or("REMOTE_WRITE_AUTH=sigv4: no AWS credentials")?;
+                let credentials = sdk.credentials_provider().ok_or("REMOTE_WRITE_AUTH=sigv4: no AWS credentials")?;
                 Auth::SigV4(promstack::remote_write::SigV4::aps(region, credentials))
             }
         })

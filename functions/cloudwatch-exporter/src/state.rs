@@ -192,7 +192,13 @@ impl Held {
 impl StateStore {
     /// Takes the lease for `lease_ms` from `now_ms`, unless the event was handled already or
     /// another run holds it (then, or if another run wrote first, the reason to stand down).
-    pub async fn acquire(&self, owner: &str, now_ms: i64, lease_ms: i64, event_id: Option<&str>) -> Result<Acquired, StateError> {
+    pub async fn acquire(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        event_id: Option<&str>,
+    ) -> Result<Acquired, StateError> {
         let v = self.load().await?;
         if let Some(reason) = v.state.reason_to_skip(event_id, now_ms) {
             return Ok(Acquired::Skipped(reason));

@@ -218,11 +218,7 @@ pub struct MetricSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobKind {
     /// Resources found through the tagging API, metrics through ListMetrics.
-    Discovery {
-        service: &'static Service,
-        search_tags: Vec<SearchTag>,
-        exported_tags: Vec<String>,
-    },
+    Discovery { service: &'static Service, search_tags: Vec<SearchTag>, exported_tags: Vec<String> },
     /// ListMetrics in a namespace without resources.
     CustomNamespace { name: String },
     /// Fixed dimensions, no discovery at all.
@@ -313,7 +309,10 @@ const BASIC_STATISTICS: [&str; 5] = ["Average", "Sum", "Minimum", "Maximum", "Sa
 fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
     if let Some(v) = &raw.api_version {
         if v != "v1alpha1" {
-            return Err(ConfigError::at("apiVersion", format!("unknown apiVersion {v:?} (this exporter reads v1alpha1)")));
+            return Err(ConfigError::at(
+                "apiVersion",
+                format!("unknown apiVersion {v:?} (this exporter reads v1alpha1)"),
+            ));
         }
     }
     if raw.discovery.jobs.is_empty() && raw.static_jobs.is_empty() && raw.custom_namespace.is_empty() {
@@ -347,8 +346,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             search_tags.push(SearchTag { key: tag.key.clone(), value, source: tag.value.clone() });
         }
         let defaults = job.metric_defaults();
-        let exported_tags =
-            raw.discovery.exported_tags_on_metrics.get(service.namespace).cloned().unwrap_or_default();
+        let exported_tags = raw.discovery.exported_tags_on_metrics.get(service.namespace).cloned().unwrap_or_default();
         jobs.push(Job {
             namespace: service.namespace.to_string(),
             regions: check_regions(job.regions, &at)?,
@@ -392,8 +390,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         if job.namespace.is_empty() {
             return Err(ConfigError::at(format!("{at}.namespace"), "missing"));
         }
-        let mut dimensions: Vec<(String, String)> =
-            job.dimensions.into_iter().map(|d| (d.name, d.value)).collect();
+        let mut dimensions: Vec<(String, String)> = job.dimensions.into_iter().map(|d| (d.name, d.value)).collect();
         dimensions.sort();
         jobs.push(Job {
             namespace: job.namespace,
@@ -470,7 +467,10 @@ fn check_metrics(metrics: Vec<RawMetric>, d: &RawMetric, at: &str) -> Result<Vec
         }
         let period = m.period.or(d.period).unwrap_or(DEFAULT_PERIOD);
         if period < 1 {
-            return Err(ConfigError::at(format!("{at}.period"), format!("must be a positive number of seconds, not {period}")));
+            return Err(ConfigError::at(
+                format!("{at}.period"),
+                format!("must be a positive number of seconds, not {period}"),
+            ));
         }
         let length = m.length.or(d.length).unwrap_or(DEFAULT_LENGTH);
         if length < period {
@@ -486,10 +486,7 @@ fn check_metrics(metrics: Vec<RawMetric>, d: &RawMetric, at: &str) -> Result<Vec
         let add_cloudwatch_timestamp = m.add_cloudwatch_timestamp.or(d.add_cloudwatch_timestamp).unwrap_or(false);
         let export_all_data_points = m.export_all_data_points.or(d.export_all_data_points).unwrap_or(false);
         if export_all_data_points && !add_cloudwatch_timestamp {
-            return Err(ConfigError::at(
-                format!("{at}.exportAllDataPoints"),
-                "needs addCloudwatchTimestamp: true",
-            ));
+            return Err(ConfigError::at(format!("{at}.exportAllDataPoints"), "needs addCloudwatchTimestamp: true"));
         }
         out.push(MetricSpec {
             name: m.name,
@@ -680,7 +677,9 @@ static:
             ("nilToZero: true", "nilToZero: false", "nilToZero"),
             ("addCloudwatchTimestamp: true", "addCloudwatchTimestamp: false", "addCloudwatchTimestamp"),
         ] {
-            for kind in ["discovery:\n  jobs:\n    - type: AWS/EC2\n", "customNamespace:\n    - name: c\n      namespace: N\n"] {
+            for kind in
+                ["discovery:\n  jobs:\n    - type: AWS/EC2\n", "customNamespace:\n    - name: c\n      namespace: N\n"]
+            {
                 let stats = if expect == "statistics" { "" } else { "      statistics: [Average]\n" };
                 let yaml = format!(
                     "{kind}      regions: [r]\n{stats}      {job_field}\n      metrics:\n        - name: inherits\n        - name: overrides\n          {metric_field}\n"
@@ -695,8 +694,16 @@ static:
                     "nilToZero" => m.nil_to_zero.to_string(),
                     _ => m.add_cloudwatch_timestamp.to_string(),
                 };
-                assert_eq!(value(inherits), job_field.split_once(": ").unwrap().1.trim_matches(['[', ']']), "{expect} inherited");
-                assert_eq!(value(overrides), metric_field.split_once(": ").unwrap().1.trim_matches(['[', ']']), "{expect} overridden");
+                assert_eq!(
+                    value(inherits),
+                    job_field.split_once(": ").unwrap().1.trim_matches(['[', ']']),
+                    "{expect} inherited"
+                );
+                assert_eq!(
+                    value(overrides),
+                    metric_field.split_once(": ").unwrap().1.trim_matches(['[', ']']),
+                    "{expect} overridden"
+                );
             }
         }
     }

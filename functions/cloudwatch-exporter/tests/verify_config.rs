@@ -15,7 +15,8 @@ fn verify(yaml: &str) -> std::process::Output {
 fn tempfile_dir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!("cwe-verify-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir =
+        std::env::temp_dir().join(format!("cwe-verify-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -24,7 +25,8 @@ fn tempfile_dir() -> std::path::PathBuf {
 fn the_example_configs_pass() {
     for file in ["demo.yml", "full.yml"] {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/yace/").to_string() + file;
-        let out = Command::new(env!("CARGO_BIN_EXE_cloudwatch-exporter")).arg("verify-config").arg(&path).output().unwrap();
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_cloudwatch-exporter")).arg("verify-config").arg(&path).output().unwrap();
         assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("));
     }
@@ -39,7 +41,11 @@ fn a_bad_config_exits_1_naming_the_field() {
     assert!(err.contains("line 5"), "{err}");
     let out = verify("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      metrics: [{name: CPUUtilization, statistics: [Median]}]\n");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("discovery.jobs[0].metrics[0].statistics[0]: unknown statistic \"Median\""));
-    let out = Command::new(env!("CARGO_BIN_EXE_cloudwatch-exporter")).args(["verify-config", "/nonexistent/yace.yml"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("discovery.jobs[0].metrics[0].statistics[0]: unknown statistic \"Median\""));
+    let out = Command::new(env!("CARGO_BIN_EXE_cloudwatch-exporter"))
+        .args(["verify-config", "/nonexistent/yace.yml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }

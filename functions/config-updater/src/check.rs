@@ -49,10 +49,20 @@ pub fn read_dir(dir: &Path, limits: Limits) -> Result<Vec<RepoFile>, Vec<Problem
         }
     }
     if files.len() > limits.max_files {
-        problems.push(Problem::new(".", None, None, format!("{} files, more than the limit of {}", files.len(), limits.max_files)));
+        problems.push(Problem::new(
+            ".",
+            None,
+            None,
+            format!("{} files, more than the limit of {}", files.len(), limits.max_files),
+        ));
     }
     if total > limits.max_bytes {
-        problems.push(Problem::new(".", None, None, format!("{total} bytes, more than the limit of {}", limits.max_bytes)));
+        problems.push(Problem::new(
+            ".",
+            None,
+            None,
+            format!("{total} bytes, more than the limit of {}", limits.max_bytes),
+        ));
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if problems.is_empty() {
@@ -63,7 +73,12 @@ pub fn read_dir(dir: &Path, limits: Limits) -> Result<Vec<RepoFile>, Vec<Problem
 }
 
 /// Checks the repository checked out at `dir`.
-pub fn check_dir(dir: &Path, layout: &Layout, limits: Limits, vars: &BTreeMap<String, String>) -> Result<Release, Vec<Problem>> {
+pub fn check_dir(
+    dir: &Path,
+    layout: &Layout,
+    limits: Limits,
+    vars: &BTreeMap<String, String>,
+) -> Result<Release, Vec<Problem>> {
     let files = read_dir(dir, limits)?;
     validate::check_repo(&files, layout, vars)
 }

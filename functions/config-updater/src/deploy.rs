@@ -149,7 +149,13 @@ fn restore(root: &Path, snapshot: &Snapshot) -> Result<(), Error> {
 
 /// Writes `release` for `commit` and reloads every Prometheus in `urls`; on a failed reload,
 /// restores what was there and reloads again. The caller holds the lock.
-pub async fn apply(root: &Path, commit: &str, branch: &str, release: &Release, urls: &[String]) -> Result<Applied, Error> {
+pub async fn apply(
+    root: &Path,
+    commit: &str,
+    branch: &str,
+    release: &Release,
+    urls: &[String],
+) -> Result<Applied, Error> {
     let current = read_record(root)?;
     if current.as_ref().is_some_and(|r| r.commit == commit) {
         tracing::info!(commit, "already deployed");
@@ -171,7 +177,10 @@ pub async fn apply(root: &Path, commit: &str, branch: &str, release: &Release, u
     let record = Record {
         commit: commit.to_string(),
         branch: branch.to_string(),
-        deployed_at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        deployed_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
         files: release.files.keys().cloned().collect(),
         summary: release.summary,
     };
@@ -192,11 +201,7 @@ pub async fn apply(root: &Path, commit: &str, branch: &str, release: &Release, u
         tracing::info!(commit, failure = %report.describe_failures(), "first release written; no Prometheus replica is running yet to reload");
     }
     if report.ok() || first_release_before_prometheus {
-        return Ok(Applied::Deployed {
-            previous: current.map(|r| r.commit),
-            replicas: report.reloaded,
-            removed,
-        });
+        return Ok(Applied::Deployed { previous: current.map(|r| r.commit), replicas: report.reloaded, removed });
     }
     let failure = report.describe_failures();
     tracing::warn!(commit, %failure, "reload failed, restoring the previous release");
@@ -231,7 +236,10 @@ mod tests {
     use super::*;
 
     fn release(files: &[(&str, &str)]) -> Release {
-        Release { files: files.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect(), summary: Summary::default() }
+        Release {
+            files: files.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect(),
+            summary: Summary::default(),
+        }
     }
 
     #[test]
@@ -240,7 +248,12 @@ mod tests {
         let root = dir.path();
         write_release(root, &release(&[("prometheus.yml", "old"), ("rules.d/a.yml", "a")]).files, &[]).unwrap();
         let before = snapshot(root, ["prometheus.yml".into(), "rules.d/a.yml".into(), "rules.d/b.yml".into()]).unwrap();
-        write_release(root, &release(&[("prometheus.yml", "new"), ("rules.d/b.yml", "b")]).files, &["rules.d/a.yml".into()]).unwrap();
+        write_release(
+            root,
+            &release(&[("prometheus.yml", "new"), ("rules.d/b.yml", "b")]).files,
+            &["rules.d/a.yml".into()],
+        )
+        .unwrap();
         assert!(!root.join("rules.d/a.yml").exists());
         restore(root, &before).unwrap();
         assert_eq!(std::fs::read_to_string(root.join("prometheus.yml")).unwrap(), "old");

@@ -34,7 +34,9 @@ impl GitAuth {
         match s.trim() {
             "bearer" => Some(GitAuth::Bearer),
             "basic" => Some(GitAuth::Basic { user: "x-token-auth".into() }),
-            other => other.strip_prefix("basic:").filter(|u| !u.is_empty()).map(|u| GitAuth::Basic { user: u.to_string() }),
+            other => {
+                other.strip_prefix("basic:").filter(|u| !u.is_empty()).map(|u| GitAuth::Basic { user: u.to_string() })
+            }
         }
     }
 
@@ -43,7 +45,9 @@ impl GitAuth {
         use base64::Engine;
         match self {
             GitAuth::Bearer => format!("Bearer {token}"),
-            GitAuth::Basic { user } => format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))),
+            GitAuth::Basic { user } => {
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}")))
+            }
         }
     }
 }
@@ -103,7 +107,10 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 pub fn fetch_blocking(request: &FetchRequest, dir: &Path) -> Result<Fetched, Error> {
     let url = request.url.as_str();
     let branch = &request.branch;
-    if branch.is_empty() || branch.contains("..") || branch.contains(|c: char| c.is_whitespace() || c == ':' || c == '*') {
+    if branch.is_empty()
+        || branch.contains("..")
+        || branch.contains(|c: char| c.is_whitespace() || c == ':' || c == '*')
+    {
         return Err(Error::Fetch(format!("{branch:?} is not a branch name")));
     }
     let mut overrides = vec!["protocol.version=2".to_string()];
@@ -111,9 +118,10 @@ pub fn fetch_blocking(request: &FetchRequest, dir: &Path) -> Result<Fetched, Err
         overrides.push(format!("http.extraHeader=Authorization: {authorization}"));
     }
     let options = gix::open::Options::isolated().config_overrides(overrides);
-    let repo = gix::ThreadSafeRepository::init_opts(dir, gix::create::Kind::Bare, gix::create::Options::default(), options)
-        .map_err(|e| Error::Fetch(format!("creating the scratch repository: {}", chain(&e))))?
-        .to_thread_local();
+    let repo =
+        gix::ThreadSafeRepository::init_opts(dir, gix::create::Kind::Bare, gix::create::Options::default(), options)
+            .map_err(|e| Error::Fetch(format!("creating the scratch repository: {}", chain(&e))))?
+            .to_thread_local();
 
     let local_ref = format!("refs/heads/{branch}");
     let remote = repo
@@ -141,11 +149,14 @@ pub fn fetch_blocking(request: &FetchRequest, dir: &Path) -> Result<Fetched, Err
         .try_find_reference(local_ref.as_str())
         .map_err(git_error("reading the fetched branch from", url))?
         .ok_or_else(|| Error::Fetch(format!("branch {branch:?} does not exist in {url}")))?;
-    let id = reference.into_fully_peeled_id().map_err(|e| Error::Fetch(format!("resolving {branch}: {}", chain(&e))))?;
+    let id =
+        reference.into_fully_peeled_id().map_err(|e| Error::Fetch(format!("resolving {branch}: {}", chain(&e))))?;
     let shallow = repo.is_shallow().map_err(git_error("reading the shallow state of", url))?;
     let commit = repo.find_commit(id).map_err(git_error("reading the commit from", url))?;
     if !shallow && commit.parent_ids().next().is_some() {
-        return Err(Error::Fetch(format!("the fetch from {url} was not shallow: the server does not support depth (git protocol v2)")));
+        return Err(Error::Fetch(format!(
+            "the fetch from {url} was not shallow: the server does not support depth (git protocol v2)"
+        )));
     }
     let commit_time = commit.time().map(|t| t.seconds).unwrap_or(0);
     let tree = commit.tree().map_err(git_error("reading the tree from", url))?;

@@ -32,8 +32,8 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response<Body>, Err
 pub async fn handle_value(event: Value, deps: &Deps) -> Result<Value, Error> {
     // `LambdaRequest` and `Adapter` are public but undocumented in lambda_http: they are what
     // its `run` is made of, and the only way to get the runtime's JSON without rewriting it.
-    let request: LambdaRequest = serde_json::from_str(&event.to_string())
-        .map_err(|e| Error::Invocation(format!("not a Lambda event: {e}")))?;
+    let request: LambdaRequest =
+        serde_json::from_str(&event.to_string()).map_err(|e| Error::Invocation(format!("not a Lambda event: {e}")))?;
     let mut adapter = Adapter::from(service_fn(|request: Request| handle(request, deps)));
     let response = adapter.call(LambdaEvent::new(request, Context::default())).await?;
     Ok(serde_json::to_value(response).expect("a Lambda response serialises"))
@@ -80,7 +80,9 @@ pub async fn webhook_request(request: &Request, deps: &Deps) -> Response<Body> {
     tracing::info!(event_key, ?delivery, "webhook");
     let result = match delivery {
         Delivery::Ping => return json_response(StatusCode::OK, &Outcome::new(Result_::Ping, "pong")),
-        Delivery::Ignored(reason) => return json_response(StatusCode::ACCEPTED, &Outcome::new(Result_::Ignored, reason)),
+        Delivery::Ignored(reason) => {
+            return json_response(StatusCode::ACCEPTED, &Outcome::new(Result_::Ignored, reason))
+        }
         Delivery::Push { commit } => match deps.secrets.get(&settings.token_secret_arn).await {
             Ok(token) => rollout::deploy_head(deps, &token, Some(&commit)).await,
             Err(e) => Err(e),
@@ -167,11 +169,14 @@ mod tests {
     fn sample_events_parse_and_verify() {
         let cloud = delivery(include_bytes!("../../../events/config-updater-cloud-push.json"), "ops/prometheus-config");
         assert_eq!(cloud, Delivery::Push { commit: HEAD.into() });
-        let dc = delivery(include_bytes!("../../../events/config-updater-datacenter-push.json"), "OPS/prometheus-config");
+        let dc =
+            delivery(include_bytes!("../../../events/config-updater-datacenter-push.json"), "OPS/prometheus-config");
         assert_eq!(dc, Delivery::Push { commit: HEAD.into() });
-        let ping = delivery(include_bytes!("../../../events/config-updater-datacenter-ping.json"), "OPS/prometheus-config");
+        let ping =
+            delivery(include_bytes!("../../../events/config-updater-datacenter-ping.json"), "OPS/prometheus-config");
         assert_eq!(ping, Delivery::Ping);
-        let pr = delivery(include_bytes!("../../../events/config-updater-cloud-pullrequest.json"), "ops/prometheus-config");
+        let pr =
+            delivery(include_bytes!("../../../events/config-updater-cloud-pullrequest.json"), "ops/prometheus-config");
         assert_eq!(pr, Delivery::PullRequest { id: 42, branch: "tune-alerts".into(), commit: HEAD[..12].into() });
         let sync = sample(include_bytes!("../../../events/config-updater-sync.json"));
         assert!(matches!(sync.request_context_ref(), Some(RequestContext::PassThrough)));

@@ -61,7 +61,8 @@ async fn local(event: Option<String>) -> ExitCode {
         let deps = deps().await?;
         let payload: Value = match &event {
             Some(path) => {
-                let bytes = std::fs::read(path).map_err(|e| config_updater::Error::Invocation(format!("{path}: {e}")))?;
+                let bytes =
+                    std::fs::read(path).map_err(|e| config_updater::Error::Invocation(format!("{path}: {e}")))?;
                 serde_json::from_slice(&bytes).map_err(|e| config_updater::Error::Invocation(format!("{path}: {e}")))?
             }
             None => serde_json::json!({"action": "sync"}),

@@ -54,7 +54,8 @@ mod tests {
 
     #[test]
     fn replaces_every_reference() {
-        let out = render("a: $(CLUSTER)\nb: $(REGION)-$(CLUSTER)\n", &vars(&[("CLUSTER", "prod"), ("REGION", "eu-west-1")]));
+        let out =
+            render("a: $(CLUSTER)\nb: $(REGION)-$(CLUSTER)\n", &vars(&[("CLUSTER", "prod"), ("REGION", "eu-west-1")]));
         assert_eq!(out.unwrap(), "a: prod\nb: eu-west-1-prod\n");
     }
 
@@ -63,10 +64,7 @@ mod tests {
         let err = render("a: 1\nb: $(MISSING)\nc: $(ALSO_MISSING) $(SET)\n", &vars(&[("SET", "x")])).unwrap_err();
         assert_eq!(
             err,
-            [
-                UnsetVariable { name: "MISSING".into(), line: 2 },
-                UnsetVariable { name: "ALSO_MISSING".into(), line: 3 }
-            ]
+            [UnsetVariable { name: "MISSING".into(), line: 2 }, UnsetVariable { name: "ALSO_MISSING".into(), line: 3 }]
         );
     }
 

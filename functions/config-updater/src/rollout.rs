@@ -63,7 +63,15 @@ pub enum Result_ {
 
 impl Outcome {
     pub(crate) fn new(result: Result_, message: impl Into<String>) -> Self {
-        Outcome { result, commit: None, pushed: None, newer_than_pushed: false, message: message.into(), replicas: vec![], summary: None }
+        Outcome {
+            result,
+            commit: None,
+            pushed: None,
+            newer_than_pushed: false,
+            message: message.into(),
+            replicas: vec![],
+            summary: None,
+        }
     }
 }
 
@@ -127,7 +135,8 @@ async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>) -> Result
     let record = deploy::read_record(root)?;
     if let (Some(pushed), Some(record)) = (pushed, &record) {
         if record.commit == pushed {
-            let mut o = Outcome::new(Result_::Unchanged, format!("commit {} is already deployed", deploy::short(pushed)));
+            let mut o =
+                Outcome::new(Result_::Unchanged, format!("commit {} is already deployed", deploy::short(pushed)));
             o.commit = Some(pushed.to_string());
             o.pushed = Some(pushed.to_string());
             return Ok(o);
@@ -144,7 +153,11 @@ async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>) -> Result
         .map_err(|p| Error::Invalid(format!("commit {}:\n{}", deploy::short(&commit), validate::describe(&p))))?;
     outcome.summary = Some(release.summary);
     let applied = deploy::apply(root, &commit, &settings.branch, &release, &settings.prometheus_urls).await?;
-    let head_note = if newer { format!(" (the branch head, newer than the pushed {})", deploy::short(pushed.unwrap_or_default())) } else { String::new() };
+    let head_note = if newer {
+        format!(" (the branch head, newer than the pushed {})", deploy::short(pushed.unwrap_or_default()))
+    } else {
+        String::new()
+    };
     match applied {
         Applied::Unchanged => {
             outcome.message = format!("commit {}{head_note} is already deployed", deploy::short(&commit));
@@ -166,7 +179,13 @@ async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>) -> Result
 }
 
 /// A pull request: fetch its branch, validate, report on its commit. Nothing is written.
-pub async fn validate_pull_request(deps: &Deps, token: &str, id: u64, branch: &str, commit: &str) -> Result<Outcome, Error> {
+pub async fn validate_pull_request(
+    deps: &Deps,
+    token: &str,
+    id: u64,
+    branch: &str,
+    commit: &str,
+) -> Result<Outcome, Error> {
     let settings = &deps.settings;
     let fetched = fetch::fetch(fetch_request(settings, token, branch)).await;
     let (target, result) = match fetched {
@@ -176,9 +195,14 @@ pub async fn validate_pull_request(deps: &Deps, token: &str, id: u64, branch: &s
             let target = if f.commit.starts_with(commit) { f.commit.clone() } else { commit.to_string() };
             let newer = !f.commit.starts_with(commit);
             let checked = validate::check_repo(&f.files, &settings.layout, &settings.template_vars)
-                .map_err(|p| Error::Invalid(format!("commit {}:\n{}", deploy::short(&f.commit), validate::describe(&p))))
+                .map_err(|p| {
+                    Error::Invalid(format!("commit {}:\n{}", deploy::short(&f.commit), validate::describe(&p)))
+                })
                 .map(|release| {
-                    let mut o = Outcome::new(Result_::Validated, format!("pull request #{id}: {} is valid: {}", deploy::short(&f.commit), release.summary));
+                    let mut o = Outcome::new(
+                        Result_::Validated,
+                        format!("pull request #{id}: {} is valid: {}", deploy::short(&f.commit), release.summary),
+                    );
                     o.commit = Some(f.commit.clone());
                     o.pushed = Some(commit.to_string());
                     o.newer_than_pushed = newer;

@@ -178,7 +178,12 @@ mod tests {
 
     #[test]
     fn credentials_are_not_template_variables() {
-        let env = [("CLUSTER", "prod"), ("AWS_SECRET_ACCESS_KEY", "x"), ("AWS_SESSION_TOKEN", "y"), ("AWS_REGION", "eu-west-1")];
+        let env = [
+            ("CLUSTER", "prod"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+            ("AWS_SESSION_TOKEN", "y"),
+            ("AWS_REGION", "eu-west-1"),
+        ];
         let vars = template_vars(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         assert_eq!(vars.keys().collect::<Vec<_>>(), ["AWS_REGION", "CLUSTER"]);
     }

@@ -57,14 +57,22 @@ impl StatusClient {
 
     pub fn url_for(&self, commit: &str) -> String {
         match self.flavor {
-            Flavor::Cloud => format!("{}/2.0/repositories/{}/commit/{commit}/statuses/build", self.api_url, self.repository),
+            Flavor::Cloud => {
+                format!("{}/2.0/repositories/{}/commit/{commit}/statuses/build", self.api_url, self.repository)
+            }
             Flavor::DataCenter => format!("{}/rest/build-status/1.0/commits/{commit}", self.api_url),
         }
     }
 
     /// Posts `state` on `commit`, authenticated with the access token.
     pub async fn post(&self, token: &str, commit: &str, state: State, description: &str) -> Result<(), Error> {
-        let body = Body { state, key: KEY, name: "Prometheus config deploy", url: &self.link, description: truncate(description) };
+        let body = Body {
+            state,
+            key: KEY,
+            name: "Prometheus config deploy",
+            url: &self.link,
+            description: truncate(description),
+        };
         let url = self.url_for(commit);
         let response = self
             .http
@@ -101,7 +109,10 @@ mod tests {
     #[test]
     fn urls_per_flavor() {
         let cloud = StatusClient::new(Flavor::Cloud, "https://api.bitbucket.org/", "ops/prom", "https://x");
-        assert_eq!(cloud.url_for("abc"), "https://api.bitbucket.org/2.0/repositories/ops/prom/commit/abc/statuses/build");
+        assert_eq!(
+            cloud.url_for("abc"),
+            "https://api.bitbucket.org/2.0/repositories/ops/prom/commit/abc/statuses/build"
+        );
         let dc = StatusClient::new(Flavor::DataCenter, "https://git.example.com", "OPS/prom", "https://x");
         assert_eq!(dc.url_for("abc"), "https://git.example.com/rest/build-status/1.0/commits/abc");
     }

@@ -48,9 +48,15 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 pub enum Delivery {
     Ping,
     /// The configured branch moved to `commit`.
-    Push { commit: String },
+    Push {
+        commit: String,
+    },
     /// A pull request's source branch is at `commit`: validate only, report on that commit.
-    PullRequest { id: u64, branch: String, commit: String },
+    PullRequest {
+        id: u64,
+        branch: String,
+        commit: String,
+    },
     /// Nothing to do, and why.
     Ignored(String),
 }
@@ -61,7 +67,14 @@ pub fn parse(event_key: &str, body: &Value, repository: &str, branch: &str) -> D
     if event_key == "diagnostics:ping" {
         return Delivery::Ping;
     }
-    let known = ["repo:push", "repo:refs_changed", "pullrequest:created", "pullrequest:updated", "pr:opened", "pr:from_ref_updated"];
+    let known = [
+        "repo:push",
+        "repo:refs_changed",
+        "pullrequest:created",
+        "pullrequest:updated",
+        "pr:opened",
+        "pr:from_ref_updated",
+    ];
     if !known.contains(&event_key) {
         return Delivery::Ignored(format!("event {event_key:?} is not handled (only pushes and pull requests)"));
     }
@@ -76,20 +89,32 @@ pub fn parse(event_key: &str, body: &Value, repository: &str, branch: &str) -> D
             let changes = body["push"]["changes"].as_array().map(Vec::as_slice).unwrap_or_default();
             let hit = changes.iter().rev().find_map(|c| {
                 let new = &c["new"];
-                (new["type"] == "branch" && new["name"] == branch).then(|| new["target"]["hash"].as_str().unwrap_or_default())
+                (new["type"] == "branch" && new["name"] == branch)
+                    .then(|| new["target"]["hash"].as_str().unwrap_or_default())
             });
             push(hit, changes.iter().any(|c| c["old"]["name"] == branch && c["new"].is_null()), branch)
         }
         "repo:refs_changed" => {
             let changes = body["changes"].as_array().map(Vec::as_slice).unwrap_or_default();
-            let ours = |c: &&Value| c["ref"]["type"] == "BRANCH" && (c["ref"]["displayId"] == branch || c["refId"] == format!("refs/heads/{branch}").as_str());
+            let ours = |c: &&Value| {
+                c["ref"]["type"] == "BRANCH"
+                    && (c["ref"]["displayId"] == branch || c["refId"] == format!("refs/heads/{branch}").as_str())
+            };
             let deleted = changes.iter().filter(ours).any(|c| c["type"] == "DELETE");
-            let hit = changes.iter().filter(ours).rfind(|c| c["type"] != "DELETE").map(|c| c["toHash"].as_str().unwrap_or_default());
+            let hit = changes
+                .iter()
+                .filter(ours)
+                .rfind(|c| c["type"] != "DELETE")
+                .map(|c| c["toHash"].as_str().unwrap_or_default());
             push(hit, deleted, branch)
         }
         "pullrequest:created" | "pullrequest:updated" => {
             let pr = &body["pullrequest"];
-            pull_request(pr["id"].as_u64(), pr["source"]["branch"]["name"].as_str(), pr["source"]["commit"]["hash"].as_str())
+            pull_request(
+                pr["id"].as_u64(),
+                pr["source"]["branch"]["name"].as_str(),
+                pr["source"]["commit"]["hash"].as_str(),
+            )
         }
         _ => {
             let pr = &body["pullRequest"];
@@ -164,19 +189,30 @@ mod tests {
             {"new": {"type": "branch", "name": "main", "target": {"hash": HASH}}, "old": {"name": "main"}},
         ]}});
         assert_eq!(parse("repo:push", &body, "ops/prom-config", "main"), Delivery::Push { commit: HASH.into() });
-        assert!(matches!(parse("repo:push", &body, "ops/prom-config", "prod"), Delivery::Ignored(r) if r.contains("does not change branch \"prod\"")));
-        assert!(matches!(parse("repo:push", &body, "ops/other", "main"), Delivery::Ignored(r) if r.contains("not the configured")));
+        assert!(
+            matches!(parse("repo:push", &body, "ops/prom-config", "prod"), Delivery::Ignored(r) if r.contains("does not change branch \"prod\""))
+        );
+        assert!(
+            matches!(parse("repo:push", &body, "ops/other", "main"), Delivery::Ignored(r) if r.contains("not the configured"))
+        );
         let deleted = json!({"repository": {"full_name": "ops/prom-config"}, "push": {"changes": [{"new": null, "old": {"name": "main"}}]}});
-        assert!(matches!(parse("repo:push", &deleted, "ops/prom-config", "main"), Delivery::Ignored(r) if r.contains("deleted")));
+        assert!(
+            matches!(parse("repo:push", &deleted, "ops/prom-config", "main"), Delivery::Ignored(r) if r.contains("deleted"))
+        );
     }
 
     #[test]
     fn data_center_push_and_ping() {
         let body = json!({"eventKey": "repo:refs_changed", "repository": {"slug": "prom-config", "project": {"key": "OPS"}},
             "changes": [{"ref": {"id": "refs/heads/main", "displayId": "main", "type": "BRANCH"}, "refId": "refs/heads/main", "fromHash": "0000000000000000000000000000000000000000", "toHash": HASH, "type": "UPDATE"}]});
-        assert_eq!(parse("repo:refs_changed", &body, "OPS/prom-config", "main"), Delivery::Push { commit: HASH.into() });
+        assert_eq!(
+            parse("repo:refs_changed", &body, "OPS/prom-config", "main"),
+            Delivery::Push { commit: HASH.into() }
+        );
         assert_eq!(parse("diagnostics:ping", &json!({"test": true}), "OPS/prom-config", "main"), Delivery::Ping);
-        assert!(matches!(parse("repo:comment:added", &body, "OPS/prom-config", "main"), Delivery::Ignored(r) if r.contains("repo:comment:added")));
+        assert!(
+            matches!(parse("repo:comment:added", &body, "OPS/prom-config", "main"), Delivery::Ignored(r) if r.contains("repo:comment:added"))
+        );
     }
 
     #[test]
@@ -188,6 +224,9 @@ mod tests {
         );
         let dc = json!({"pullRequest": {"id": 3, "fromRef": {"displayId": "fix", "latestCommit": HASH},
             "toRef": {"displayId": "main", "repository": {"slug": "prom-config", "project": {"key": "OPS"}}}}});
-        assert_eq!(parse("pr:opened", &dc, "OPS/prom-config", "main"), Delivery::PullRequest { id: 3, branch: "fix".into(), commit: HASH.into() });
+        assert_eq!(
+            parse("pr:opened", &dc, "OPS/prom-config", "main"),
+            Delivery::PullRequest { id: 3, branch: "fix".into(), commit: HASH.into() }
+        );
     }
 }

@@ -11,7 +11,11 @@ fn check(dir: &Path, cluster: Option<&str>) -> (i32, String, String) {
         cmd.env("CLUSTER", c);
     }
     let out = cmd.output().unwrap();
-    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -27,7 +31,11 @@ fn every_problem_is_listed_and_the_exit_code_is_1() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("rules")).unwrap();
-    std::fs::write(root.join("prometheus.yml"), "global:\n  external_labels:\n    cluster: $(CLUSTER)\nrule_files: [rules.d/*.yml]\n").unwrap();
+    std::fs::write(
+        root.join("prometheus.yml"),
+        "global:\n  external_labels:\n    cluster: $(CLUSTER)\nrule_files: [rules.d/*.yml]\n",
+    )
+    .unwrap();
     std::fs::write(root.join("rules/a.yml"), "groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: up ==\n      - record: b\n        alert: B\n        expr: up\n").unwrap();
     std::fs::write(root.join("rules/latin1.yml"), b"groups: [] # caf\xe9\n").unwrap();
     let (code, _, stderr) = check(root, None);

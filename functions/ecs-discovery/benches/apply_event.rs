@@ -107,7 +107,13 @@ fn apply_one_event(c: &mut Criterion) {
         .update_blocking("prod", |_| {
             let mut s = ClusterState::new();
             for i in 0..TARGETS {
-                let r = TaskRecord { version: 2, running: true, seq: 1, changed_at: u64::MAX / 2, targets: vec![target(i)] };
+                let r = TaskRecord {
+                    version: 2,
+                    running: true,
+                    seq: 1,
+                    changed_at: u64::MAX / 2,
+                    targets: vec![target(i)],
+                };
                 s.tasks.insert(task_arn(i), r);
             }
             Ok::<_, ()>((Some(s), ()))
@@ -149,7 +155,8 @@ fn apply_one_event(c: &mut Criterion) {
         b.iter_batched(
             || (state.clone(), next()),
             |(s, e)| {
-                let ecs_discovery::event::Invocation::TaskChange(task) = ecs_discovery::event::parse(&e).unwrap() else {
+                let ecs_discovery::event::Invocation::TaskChange(task) = ecs_discovery::event::parse(&e).unwrap()
+                else {
                     unreachable!()
                 };
                 let observed = ecs_discovery::apply::Observed {

@@ -44,9 +44,17 @@ pub struct Page {
 pub trait EcsApi: Send + Sync {
     fn list_clusters(&self, next_token: Option<String>) -> impl Future<Output = Result<Page, ApiError>> + Send;
     /// Task ARNs whose desired status is RUNNING.
-    fn list_running_tasks(&self, cluster: &str, next_token: Option<String>) -> impl Future<Output = Result<Page, ApiError>> + Send;
+    fn list_running_tasks(
+        &self,
+        cluster: &str,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page, ApiError>> + Send;
     /// At most [`DESCRIBE_BATCH`] tasks; tasks ECS no longer knows are left out.
-    fn describe_tasks(&self, cluster: &str, task_arns: &[String]) -> impl Future<Output = Result<Vec<TaskSnapshot>, ApiError>> + Send;
+    fn describe_tasks(
+        &self,
+        cluster: &str,
+        task_arns: &[String],
+    ) -> impl Future<Output = Result<Vec<TaskSnapshot>, ApiError>> + Send;
     fn describe_task_definition(&self, arn: &str) -> impl Future<Output = Result<TaskDefinition, ApiError>> + Send;
     /// At most [`DESCRIBE_BATCH`] container instances: (container instance ARN, EC2 instance ID).
     fn describe_container_instances(
@@ -59,7 +67,10 @@ pub trait EcsApi: Send + Sync {
 /// What the function asks EC2.
 pub trait Ec2Api: Send + Sync {
     /// At most [`EC2_BATCH`] instances: instance ID → private IPv4 address.
-    fn instance_private_ips(&self, instance_ids: &[String]) -> impl Future<Output = Result<HashMap<String, String>, ApiError>> + Send;
+    fn instance_private_ips(
+        &self,
+        instance_ids: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, String>, ApiError>> + Send;
 }
 
 /// The SDK clients, with the standard retry mode (throttling and transient errors are retried
@@ -120,7 +131,11 @@ impl EcsApi for AwsApi {
             .await
             .map_err(api_error("ECS DescribeTasks"))?;
         for f in out.failures() {
-            tracing::info!(arn = f.arn().unwrap_or_default(), reason = f.reason().unwrap_or_default(), "DescribeTasks left a task out");
+            tracing::info!(
+                arn = f.arn().unwrap_or_default(),
+                reason = f.reason().unwrap_or_default(),
+                "DescribeTasks left a task out"
+            );
         }
         Ok(out.tasks.unwrap_or_default().into_iter().filter_map(snapshot_from_sdk).collect())
     }
@@ -140,7 +155,11 @@ impl EcsApi for AwsApi {
         Ok(definition_from_sdk(arn, td))
     }
 
-    async fn describe_container_instances(&self, cluster: &str, arns: &[String]) -> Result<Vec<(String, String)>, ApiError> {
+    async fn describe_container_instances(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<(String, String)>, ApiError> {
         let out = self
             .ecs
             .describe_container_instances()
@@ -226,10 +245,7 @@ pub fn snapshot_from_sdk(t: aws_sdk_ecs::types::Task) -> Option<TaskSnapshot> {
 
 /// DescribeTaskDefinition's answer → [`TaskDefinition`].
 pub fn definition_from_sdk(requested_arn: &str, td: aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition {
-    let fargate_only = td
-        .requires_compatibilities()
-        .iter()
-        .any(|c| c.as_str() == "FARGATE")
+    let fargate_only = td.requires_compatibilities().iter().any(|c| c.as_str() == "FARGATE")
         && !td.requires_compatibilities().iter().any(|c| c.as_str() == "EC2");
     TaskDefinition {
         arn: td.task_definition_arn.clone().unwrap_or_else(|| requested_arn.to_string()),

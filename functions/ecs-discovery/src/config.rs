@@ -62,11 +62,7 @@ impl Config {
 
 /// `a, b ,c` → `["a", "b", "c"]`; cluster ARNs are reduced to names.
 pub fn parse_clusters(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| crate::task::cluster_name(s).to_string())
-        .collect()
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| crate::task::cluster_name(s).to_string()).collect()
 }
 
 #[cfg(test)]
@@ -131,9 +127,6 @@ mod tests {
 
     #[test]
     fn clusters_are_trimmed_and_arns_reduced_to_names() {
-        assert_eq!(
-            parse_clusters(" prod, arn:aws:ecs:eu-west-1:123:cluster/batch ,,"),
-            ["prod", "batch"]
-        );
+        assert_eq!(parse_clusters(" prod, arn:aws:ecs:eu-west-1:123:cluster/batch ,,"), ["prod", "batch"]);
     }
 }

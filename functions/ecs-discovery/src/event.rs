@@ -26,10 +26,9 @@ pub fn parse(event: &Value) -> Result<Invocation, Error> {
     let detail_type = event.get("detail-type").and_then(Value::as_str);
     match detail_type {
         Some(TASK_STATE_CHANGE) => {
-            let detail = event.get("detail").ok_or_else(|| Error::MalformedEvent {
-                task: "(unknown)".into(),
-                reason: "no `detail`".into(),
-            })?;
+            let detail = event
+                .get("detail")
+                .ok_or_else(|| Error::MalformedEvent { task: "(unknown)".into(), reason: "no `detail`".into() })?;
             parse_task_detail(detail).map(|t| Invocation::TaskChange(Box::new(t)))
         }
         Some(SCHEDULED_EVENT) => Ok(Invocation::Reconcile),
@@ -128,7 +127,8 @@ pub fn parse_task_detail(detail: &Value) -> Result<TaskSnapshot, Error> {
         let mut bindings = Vec::new();
         for b in c.network_bindings {
             let (Some(cp), Some(hp)) = (b.container_port, b.host_port) else { continue };
-            let port = |p: i64| u16::try_from(p).map_err(|_| malformed(format!("container {name}: port {p} out of range")));
+            let port =
+                |p: i64| u16::try_from(p).map_err(|_| malformed(format!("container {name}: port {p} out of range")));
             bindings.push(PortBinding { container_port: port(cp)?, host_port: port(hp)? });
         }
         let private_ip = c.network_interfaces.into_iter().find_map(|i| i.private_ipv4_address);

@@ -147,9 +147,7 @@ impl FileSdStore {
     {
         let store = self.clone();
         let cluster = cluster.to_string();
-        tokio::task::spawn_blocking(move || store.update_blocking(&cluster, change))
-            .await
-            .map_err(io::Error::other)?
+        tokio::task::spawn_blocking(move || store.update_blocking(&cluster, change)).await.map_err(io::Error::other)?
     }
 
     /// [`FileSdStore::update`] on the calling thread.
@@ -381,7 +379,16 @@ mod tests {
                 .update_blocking(cluster, |current| {
                     let mut s = current.unwrap();
                     s.seq += 1;
-                    s.tasks.insert(addr.into(), TaskRecord { version: 1, running: true, seq: s.seq, changed_at: 0, targets: vec![target(addr)] });
+                    s.tasks.insert(
+                        addr.into(),
+                        TaskRecord {
+                            version: 1,
+                            running: true,
+                            seq: s.seq,
+                            changed_at: 0,
+                            targets: vec![target(addr)],
+                        },
+                    );
                     Ok::<_, ()>((Some(s), ()))
                 })
                 .unwrap()

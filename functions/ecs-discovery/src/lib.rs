@@ -119,7 +119,9 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
             move |current| match apply_event(current, observed, now) {
                 Ok(Ok(state)) => Ok((Some(state), None)),
                 Ok(Err(u)) => Ok((None, Some(u))),
-                Err(Error::DamagedState { reason, .. }) => Err(Error::DamagedState { task: task_arn, path: state_path, reason }),
+                Err(Error::DamagedState { reason, .. }) => {
+                    Err(Error::DamagedState { task: task_arn, path: state_path, reason })
+                }
                 Err(e) => Err(e),
             }
         })
@@ -157,7 +159,10 @@ fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::MalformedEvent { task: task_arn.to_string(), reason: format!("cluster name {cluster:?} is not an ECS cluster name") })
+        Err(Error::MalformedEvent {
+            task: task_arn.to_string(),
+            reason: format!("cluster name {cluster:?} is not an ECS cluster name"),
+        })
     }
 }
 
@@ -176,7 +181,8 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
         .await
         .map_err(|e| store_err(std::io::Error::other(e)))?
         .map_err(store_err)?;
-    let clusters = if deps.config.clusters.is_empty() { list_clusters(&deps.api).await? } else { deps.config.clusters.clone() };
+    let clusters =
+        if deps.config.clusters.is_empty() { list_clusters(&deps.api).await? } else { deps.config.clusters.clone() };
     let mut retired = Vec::new();
     for (cluster, seen) in recorded.into_iter().filter(|(c, _)| !clusters.contains(c)) {
         let store = deps.store.clone();
@@ -257,7 +263,8 @@ pub async fn reconcile_cluster<A: EcsApi + Ec2Api>(cluster: &str, deps: &Deps<A>
         tasks.extend(deps.api.describe_tasks(cluster, chunk).await.map_err(aws)?);
     }
     let running_tasks = tasks.iter().filter(|t| t.is_running()).count();
-    let observed = resolve::observe(&deps.api, &deps.cache, deps.config.filter.as_ref(), cluster, tasks, &subject).await?;
+    let observed =
+        resolve::observe(&deps.api, &deps.cache, deps.config.filter.as_ref(), cluster, tasks, &subject).await?;
     let now = now_secs();
     let written = deps
         .store
@@ -295,17 +302,22 @@ mod handler_tests {
             .build();
         let config = Config { file_sd_dir: dir.to_path_buf(), clusters: vec!["prod".into()], ..Config::default() };
         let deps = Deps::new(aws::AwsApi::new(&sdk, 1), config);
-        let labels: BTreeMap<String, String> = [("PROMETHEUS_EXPORTER_PORT", "9100"), ("PROMETHEUS_EXPORTER_JOB_NAME", "api")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let labels: BTreeMap<String, String> =
+            [("PROMETHEUS_EXPORTER_PORT", "9100"), ("PROMETHEUS_EXPORTER_JOB_NAME", "api")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
         deps.cache.insert_definition(task::TaskDefinition {
             arn: "arn:aws:ecs:us-east-1:111122223333:task-definition/api:7".into(),
             family: "api".into(),
             revision: 7,
             network_mode: Some("awsvpc".into()),
             fargate_only: true,
-            containers: vec![task::ContainerDefinition { name: "web".into(), image: Some("example/web:1".into()), docker_labels: labels }],
+            containers: vec![task::ContainerDefinition {
+                name: "web".into(),
+                image: Some("example/web:1".into()),
+                docker_labels: labels,
+            }],
         });
         deps
     }

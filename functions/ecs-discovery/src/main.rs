@@ -19,7 +19,9 @@ async fn main() -> Result<(), Error> {
             let event: Value = serde_json::from_slice(&std::fs::read(path)?)?;
             local(handle_value(&event, &deps).await)
         }
-        ["reconcile"] => local(handle_value(&serde_json::json!({"detail-type": "Scheduled Event", "detail": {}}), &deps).await),
+        ["reconcile"] => {
+            local(handle_value(&serde_json::json!({"detail-type": "Scheduled Event", "detail": {}}), &deps).await)
+        }
         _ => {
             eprintln!("usage: ecs-discovery [invoke EVENT.json | reconcile]   (no arguments: run as a Lambda)");
             std::process::exit(2)

@@ -93,9 +93,7 @@ pub struct Skipped {
 
 /// Whether a container asks to be scraped at all (any port label).
 pub fn is_labelled(labels: &BTreeMap<String, String>) -> bool {
-    labels.contains_key(PORT)
-        || labels.contains_key(CW_PORT)
-        || labels.keys().any(|k| extra_endpoint_name(k).is_some())
+    labels.contains_key(PORT) || labels.contains_key(CW_PORT) || labels.keys().any(|k| extra_endpoint_name(k).is_some())
 }
 
 fn extra_endpoint_name(key: &str) -> Option<&str> {
@@ -279,7 +277,8 @@ fn address(
     match mode {
         NetworkMode::Awsvpc => {
             let ip = task.eni_ip.clone().or_else(|| running.and_then(|c| c.private_ip.clone()));
-            ip.map(|ip| (ip, container_port)).ok_or_else(|| "awsvpc task has no ENI private IPv4 address yet".to_string())
+            ip.map(|ip| (ip, container_port))
+                .ok_or_else(|| "awsvpc task has no ENI private IPv4 address yet".to_string())
         }
         NetworkMode::Bridge => {
             let binding = running
@@ -296,7 +295,12 @@ fn address(
     }
 }
 
-fn facts(task: &TaskSnapshot, definition: &TaskDefinition, container: &str, image: Option<&str>) -> BTreeMap<String, String> {
+fn facts(
+    task: &TaskSnapshot,
+    definition: &TaskDefinition,
+    container: &str,
+    image: Option<&str>,
+) -> BTreeMap<String, String> {
     let mut l = BTreeMap::new();
     let mut put = |k: &str, v: &str| {
         if !v.is_empty() {
@@ -439,7 +443,13 @@ mod tests {
         targets.sort_by(|a, b| a.address.cmp(&b.address));
         let got: Vec<_> = targets
             .iter()
-            .map(|t| (t.address.as_str(), t.labels.get("endpoint").map(String::as_str), t.labels.get("__metrics_path__").map(String::as_str)))
+            .map(|t| {
+                (
+                    t.address.as_str(),
+                    t.labels.get("endpoint").map(String::as_str),
+                    t.labels.get("__metrics_path__").map(String::as_str),
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -465,7 +475,10 @@ mod tests {
 
     #[test]
     fn bad_ports_and_schemes_are_skipped_with_the_reason() {
-        let d = definition("awsvpc", labels(&[(PORT, "http"), ("PROMETHEUS_EXPORTER_X_PORT", "1"), ("PROMETHEUS_EXPORTER_X_SCHEME", "ftp")]));
+        let d = definition(
+            "awsvpc",
+            labels(&[(PORT, "http"), ("PROMETHEUS_EXPORTER_X_PORT", "1"), ("PROMETHEUS_EXPORTER_X_SCHEME", "ftp")]),
+        );
         let (targets, skipped) = build(&task(true), &d, None, None);
         assert!(targets.is_empty());
         let reasons: Vec<_> = skipped.iter().map(|s| s.reason.as_str()).collect();

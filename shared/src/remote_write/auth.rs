@@ -13,7 +13,10 @@ use base64::Engine;
 pub enum Auth {
     #[default]
     None,
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     Bearer(String),
     SigV4(SigV4),
 }
@@ -47,11 +50,7 @@ impl SigV4 {
 
 impl Auth {
     /// Adds the auth headers to a request whose body is `body`.
-    pub(crate) async fn apply(
-        &self,
-        request: &mut reqwest::Request,
-        body: &[u8],
-    ) -> Result<(), String> {
+    pub(crate) async fn apply(&self, request: &mut reqwest::Request, body: &[u8]) -> Result<(), String> {
         let value = match self {
             Auth::None => return Ok(()),
             Auth::Basic { username, password } => {
@@ -74,11 +73,8 @@ impl SigV4 {
         body: &[u8],
         time: SystemTime,
     ) -> Result<(), String> {
-        let credentials = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| format!("SigV4: no AWS credentials: {e}"))?;
+        let credentials =
+            self.credentials.provide_credentials().await.map_err(|e| format!("SigV4: no AWS credentials: {e}"))?;
         let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
@@ -89,11 +85,8 @@ impl SigV4 {
             .build()
             .map_err(|e| format!("SigV4 parameters: {e}"))?
             .into();
-        let headers: Vec<(&str, &str)> = request
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
-            .collect();
+        let headers: Vec<(&str, &str)> =
+            request.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))).collect();
         let signable = SignableRequest::new(
             request.method().as_str(),
             request.url().as_str(),
@@ -152,8 +145,11 @@ mod tests {
             auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/eu-west-1/aps/aws4_request"),
             "{auth}"
         );
-        assert!(auth.contains("SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token")
-            || auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token"), "{auth}");
+        assert!(
+            auth.contains("SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token")
+                || auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token"),
+            "{auth}"
+        );
         assert_eq!(r.headers()["x-amz-date"], "20150830T123600Z");
         assert_eq!(r.headers()["x-amz-security-token"], "session");
         // The signature depends on the body.

@@ -112,10 +112,7 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
-            vec![
-                vec![("a".to_string(), 3), ("b".to_string(), 2)],
-                vec![("b".to_string(), 2), ("c".to_string(), 1)],
-            ]
+            vec![vec![("a".to_string(), 3), ("b".to_string(), 2)], vec![("b".to_string(), 2), ("c".to_string(), 1)],]
         );
         // b's samples stay in order across the two requests.
         assert_eq!(out[0].series[1].samples.last().unwrap().timestamp, 1);

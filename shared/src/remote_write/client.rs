@@ -134,12 +134,7 @@ impl Client {
     }
 
     /// Sends a batch; on 400 sends its halves instead, down to the samples at fault.
-    async fn send_splitting(
-        &self,
-        batch: Batch,
-        encoder: &mut Encoder,
-        report: &mut PushReport,
-    ) -> Result<(), Error> {
+    async fn send_splitting(&self, batch: Batch, encoder: &mut Encoder, report: &mut PushReport) -> Result<(), Error> {
         let mut pending = vec![batch];
         while let Some(batch) = pending.pop() {
             match self.send_with_retries(&batch, encoder, report).await? {
@@ -203,10 +198,7 @@ impl Client {
 
     /// One request. The outer error is fatal (auth); the inner one is a transport failure.
     #[allow(clippy::type_complexity)]
-    async fn send_once(
-        &self,
-        body: Vec<u8>,
-    ) -> Result<Result<(u16, String, Option<Duration>), String>, Error> {
+    async fn send_once(&self, body: Vec<u8>) -> Result<Result<(u16, String, Option<Duration>), String>, Error> {
         let mut request = self
             .http
             .post(&self.config.url)

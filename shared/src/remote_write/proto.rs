@@ -39,18 +39,9 @@ pub struct Sample {
 impl TimeSeries {
     /// The series in Prometheus' own notation, `name{a="b", c="d"}`, for reports and logs.
     pub fn display_name(&self) -> String {
-        let name = self
-            .labels
-            .iter()
-            .find(|l| l.name == "__name__")
-            .map(|l| l.value.as_str())
-            .unwrap_or("");
-        let rest: Vec<String> = self
-            .labels
-            .iter()
-            .filter(|l| l.name != "__name__")
-            .map(|l| format!("{}={:?}", l.name, l.value))
-            .collect();
+        let name = self.labels.iter().find(|l| l.name == "__name__").map(|l| l.value.as_str()).unwrap_or("");
+        let rest: Vec<String> =
+            self.labels.iter().filter(|l| l.name != "__name__").map(|l| format!("{}={:?}", l.name, l.value)).collect();
         format!("{name}{{{}}}", rest.join(", "))
     }
 }

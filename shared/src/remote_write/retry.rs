@@ -78,11 +78,7 @@ mod tests {
 
     #[test]
     fn delay_grows_is_capped_and_jittered() {
-        let p = RetryPolicy {
-            initial: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-            max_retries: 10,
-        };
+        let p = RetryPolicy { initial: Duration::from_millis(100), max_delay: Duration::from_secs(1), max_retries: 10 };
         for _ in 0..100 {
             let d1 = p.delay(1, None);
             assert!(d1 >= Duration::from_millis(50) && d1 < Duration::from_millis(100), "{d1:?}");

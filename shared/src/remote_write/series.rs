@@ -30,10 +30,7 @@ pub struct Series {
 
 impl Series {
     /// A series named `name` with the given labels (any order).
-    pub fn new<K, V>(
-        name: &str,
-        labels: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<Self, LabelError>
+    pub fn new<K, V>(name: &str, labels: impl IntoIterator<Item = (K, V)>) -> Result<Self, LabelError>
     where
         K: Into<String>,
         V: Into<String>,
@@ -164,14 +161,8 @@ mod tests {
     fn bad_label_sets_are_errors_not_drops() {
         assert_eq!(Series::new("up", [("job", "")]).unwrap_err(), LabelError::EmptyValue("job".into()));
         assert_eq!(Series::new("up", [("", "x")]).unwrap_err(), LabelError::EmptyName);
-        assert_eq!(
-            Series::new("up", [("job", "a"), ("job", "b")]).unwrap_err(),
-            LabelError::Duplicate("job".into())
-        );
-        assert_eq!(
-            Series::new("up", [("__name__", "again")]).unwrap_err(),
-            LabelError::Duplicate("__name__".into())
-        );
+        assert_eq!(Series::new("up", [("job", "a"), ("job", "b")]).unwrap_err(), LabelError::Duplicate("job".into()));
+        assert_eq!(Series::new("up", [("__name__", "again")]).unwrap_err(), LabelError::Duplicate("__name__".into()));
         assert_eq!(Series::new("9up", [("a", "b")]).unwrap_err(), LabelError::InvalidMetricName("9up".into()));
         assert_eq!(Series::new("up", [("a-b", "c")]).unwrap_err(), LabelError::InvalidName("a-b".into()));
         assert_eq!(

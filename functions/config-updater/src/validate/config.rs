@@ -68,7 +68,10 @@ pub fn check(file: &str, rendered: &str, rules: &[(String, String)]) -> Vec<Prob
     match root.get("rule_files") {
         None | Some(Value::Null) => {
             if let Some((repo_path, _)) = rules.first() {
-                report(None, format!("rule_files is not set, so the rules in {repo_path} (and any others) would not be loaded"));
+                report(
+                    None,
+                    format!("rule_files is not set, so the rules in {repo_path} (and any others) would not be loaded"),
+                );
             }
         }
         Some(Value::Sequence(patterns)) => {
@@ -115,7 +118,8 @@ pub fn check(file: &str, rendered: &str, rules: &[(String, String)]) -> Vec<Prob
                     report(line, format!("job_name {name:?} is used by more than one scrape config"));
                 }
                 let mut job_report = |l: Option<usize>, m: String| report(l.or(line), format!("job {name:?}: {m}"));
-                let interval = duration_field(job, "scrape_interval", &lines, &mut job_report).unwrap_or(global_interval);
+                let interval =
+                    duration_field(job, "scrape_interval", &lines, &mut job_report).unwrap_or(global_interval);
                 let timeout = duration_field(job, "scrape_timeout", &lines, &mut job_report);
                 if let Some(timeout) = timeout {
                     if timeout > interval {
@@ -138,12 +142,19 @@ pub fn check(file: &str, rendered: &str, rules: &[(String, String)]) -> Vec<Prob
                 }
             }
         }
-        Some(other) => report(lines.key("scrape_configs", 0), format!("scrape_configs must be a list, found {}", kind(other))),
+        Some(other) => {
+            report(lines.key("scrape_configs", 0), format!("scrape_configs must be a list, found {}", kind(other)))
+        }
     }
     problems
 }
 
-fn duration_field(map: &Mapping, field: &str, lines: &Lines, report: &mut impl FnMut(Option<usize>, String)) -> Option<u64> {
+fn duration_field(
+    map: &Mapping,
+    field: &str,
+    lines: &Lines,
+    report: &mut impl FnMut(Option<usize>, String),
+) -> Option<u64> {
     let value = map.get(field)?;
     let text = match value {
         Value::String(s) => s.clone(),

@@ -54,7 +54,11 @@ pub fn describe(problems: &[Problem]) -> String {
 
 /// Checks the files of one commit and builds the release to deploy. `vars` are the variables
 /// `$(VAR)` may reference.
-pub fn check_repo(files: &[RepoFile], layout: &Layout, vars: &BTreeMap<String, String>) -> Result<Release, Vec<Problem>> {
+pub fn check_repo(
+    files: &[RepoFile],
+    layout: &Layout,
+    vars: &BTreeMap<String, String>,
+) -> Result<Release, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut release = Release::default();
     let mut summary = Summary::default();
@@ -79,7 +83,10 @@ pub fn check_repo(files: &[RepoFile], layout: &Layout, vars: &BTreeMap<String, S
         };
         match role {
             Role::Template => template = Some((file, text.unwrap_or_default())),
-            Role::Rules => match rule_results.remove(&file.path).unwrap_or_else(|| rules::check(&file.path, text.unwrap_or_default())) {
+            Role::Rules => match rule_results
+                .remove(&file.path)
+                .unwrap_or_else(|| rules::check(&file.path, text.unwrap_or_default()))
+            {
                 Ok(counts) => {
                     summary.rule_files += 1;
                     summary.groups += counts.groups;
@@ -106,7 +113,12 @@ pub fn check_repo(files: &[RepoFile], layout: &Layout, vars: &BTreeMap<String, S
         None => problems.push(Problem::new(&layout.template, None, None, "the Prometheus config template is missing")),
         Some((file, text)) => match render::render(text, vars) {
             Err(unset) => problems.extend(unset.into_iter().map(|u| {
-                Problem::new(&file.path, Some(u.line), None, format!("$({}) references an environment variable that is not set", u.name))
+                Problem::new(
+                    &file.path,
+                    Some(u.line),
+                    None,
+                    format!("$({}) references an environment variable that is not set", u.name),
+                )
             })),
             Ok(rendered) => {
                 problems.extend(config::check(&file.path, &rendered, &rule_targets));
@@ -172,9 +184,7 @@ pub(crate) fn scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D
 
 pub(crate) fn scalar_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
     let map = Option::<BTreeMap<String, serde_norway::Value>>::deserialize(d)?.unwrap_or_default();
-    map.into_iter()
-        .map(|(k, v)| scalar_string(v).map(|v| (k, v)).map_err(serde::de::Error::custom))
-        .collect()
+    map.into_iter().map(|(k, v)| scalar_string(v).map(|v| (k, v)).map_err(serde::de::Error::custom)).collect()
 }
 
 fn scalar_string(value: serde_norway::Value) -> Result<String, String> {
@@ -296,13 +306,21 @@ mod tests {
     fn many_rule_files_are_checked_in_parallel_and_reported_in_order() {
         let mut files = vec![file("prometheus.yml", TEMPLATE)];
         for i in 0..40 {
-            let text = if i % 10 == 3 { format!("groups:\n  - name: g{i}\n    rules:\n      - record: r{i}\n        expr: rate(x)\n") } else { RULES.replace("name: a", &format!("name: g{i}")) };
+            let text = if i % 10 == 3 {
+                format!("groups:\n  - name: g{i}\n    rules:\n      - record: r{i}\n        expr: rate(x)\n")
+            } else {
+                RULES.replace("name: a", &format!("name: g{i}"))
+            };
             files.push(RepoFile { path: format!("rules/f{i:02}.yml"), contents: text.into_bytes() });
         }
         let problems = check_repo(&files, &Layout::default(), &vars()).unwrap_err();
         let names: Vec<&str> = problems.iter().map(|p| p.file.as_str()).collect();
         assert_eq!(names, ["rules/f03.yml", "rules/f13.yml", "rules/f23.yml", "rules/f33.yml"]);
-        assert!(problems[0].to_string().starts_with("rules/f03.yml:4: rule \"r3\": expr does not parse"), "{}", problems[0]);
+        assert!(
+            problems[0].to_string().starts_with("rules/f03.yml:4: rule \"r3\": expr does not parse"),
+            "{}",
+            problems[0]
+        );
         files.retain(|f| !f.path.ends_with('3') && !f.path.ends_with("3.yml"));
         assert_eq!(check_repo(&files, &Layout::default(), &vars()).unwrap().summary.rule_files, 36);
     }
@@ -319,7 +337,10 @@ mod tests {
     fn rules_not_covered_by_rule_files_are_errors() {
         let files = [file("prometheus.yml", TEMPLATE), file("rules/team/a.yml", RULES)];
         let all = describe(&check_repo(&files, &Layout::default(), &vars()).unwrap_err());
-        assert!(all.contains("rules/team/a.yml is deployed to rules.d/team/a.yml, which no rule_files pattern matches"), "{all}");
+        assert!(
+            all.contains("rules/team/a.yml is deployed to rules.d/team/a.yml, which no rule_files pattern matches"),
+            "{all}"
+        );
     }
 
     #[test]

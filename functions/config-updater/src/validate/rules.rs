@@ -279,7 +279,8 @@ groups:
 
     #[test]
     fn yaml_and_unknown_field_errors_have_lines() {
-        let p = problems("groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: up\n        severity: page\n");
+        let p =
+            problems("groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: up\n        severity: page\n");
         assert_eq!(p.len(), 1);
         assert!(p[0].starts_with("rules/x.yml:6:"), "{}", p[0]);
         assert!(p[0].contains("severity"), "{}", p[0]);
