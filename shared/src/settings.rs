@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn a_function_type_is_parsed_with_its_own_parser() {
         let e = env(&[("MODE", "Fast"), ("BAD", "slow")]);
-        let parse = |v: &str| (v.to_ascii_lowercase() == "fast").then_some(1);
+        let parse = |v: &str| v.eq_ignore_ascii_case("fast").then_some(1);
         assert_eq!(e.parsed("MODE", "fast", parse).unwrap(), Some(1));
         assert_eq!(e.parsed("UNSET", "fast", parse).unwrap(), None);
         let message = e.parsed("BAD", "fast", parse).unwrap_err().to_string();
