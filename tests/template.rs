@@ -456,7 +456,7 @@ fn every_variable_a_function_reads_is_set_and_every_one_set_is_read() {
 }
 
 /// The functions that mount the EFS access point look for Prometheus' config directory where it is
-/// mounted (DESIGN.md: `/mnt/prometheus` in Lambdas), and those that do not, do not mount it.
+/// mounted (the README: `/mnt/prometheus` in Lambdas), and those that do not, do not mount it.
 #[test]
 fn functions_that_mount_efs_point_prometheus_config_dir_at_the_mount() {
     let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
@@ -470,7 +470,7 @@ fn functions_that_mount_efs_point_prometheus_config_dir_at_the_mount() {
             (Some(mount), Some(dir)) => {
                 assert_eq!(
                     mount, "/mnt/prometheus",
-                    "{}: DESIGN.md mounts the volume at /mnt/prometheus",
+                    "{}: the Lambdas mount the volume at /mnt/prometheus",
                     f.logical_id
                 );
                 assert_eq!(dir, mount, "{}: PROMETHEUS_CONFIG_DIR is not the EFS mount", f.logical_id);
