@@ -144,7 +144,21 @@ with_metric_fields! { job:
         pub recently_active_only: bool,
         #[serde(default)]
         pub metrics: Vec<RawMetric>,
+        /// Deprecated in YACE (a warning) and unused there; accepted so YACE's configs load.
+        pub rounding_period: Option<i64>,
+        #[serde(default)]
+        pub include_context_on_info_metrics: bool,
+        #[serde(default)]
+        pub enhanced_metrics: Vec<RawEnhancedMetric>,
     }
+}
+
+/// `enhancedMetrics[]`: a value read from the service's own API, not from CloudWatch.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnhancedMetric {
+    #[serde(default)]
+    pub name: String,
 }
 
 with_metric_fields! { job:
@@ -167,6 +181,8 @@ with_metric_fields! { job:
         pub recently_active_only: bool,
         #[serde(default)]
         pub metrics: Vec<RawMetric>,
+        /// Deprecated in YACE (a warning) and unused there; accepted so YACE's configs load.
+        pub rounding_period: Option<i64>,
     }
 }
 
@@ -253,6 +269,11 @@ pub struct Job {
     pub dimension_name_requirements: Vec<String>,
     pub recently_active_only: bool,
     pub metrics: Vec<MetricSpec>,
+    /// YACE's `includeContextOnInfoMetrics`: `region`, `account_id`, `account_alias` and
+    /// `custom_tag_*` on the `_info` series too.
+    pub include_context_on_info_metrics: bool,
+    /// YACE's `enhancedMetrics` names (discovery jobs only; empty elsewhere).
+    pub enhanced_metrics: Vec<String>,
     pub kind: JobKind,
 }
 
@@ -355,6 +376,8 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             dimension_name_requirements: job.dimension_name_requirements,
             recently_active_only: job.recently_active_only,
             metrics: check_metrics(job.metrics, &defaults, &at)?,
+            include_context_on_info_metrics: job.include_context_on_info_metrics,
+            enhanced_metrics: job.enhanced_metrics.into_iter().map(|m| m.name).collect(),
             kind: JobKind::Discovery { service, search_tags, exported_tags },
             location: at,
         });
@@ -377,6 +400,8 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             dimension_name_requirements: job.dimension_name_requirements,
             recently_active_only: job.recently_active_only,
             metrics: check_metrics(job.metrics, &defaults, &at)?,
+            include_context_on_info_metrics: false,
+            enhanced_metrics: Vec::new(),
             kind: JobKind::CustomNamespace { name: job.name },
             location: at,
         });
@@ -400,6 +425,8 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             dimension_name_requirements: Vec::new(),
             recently_active_only: false,
             metrics: check_metrics(job.metrics, &RawMetric::default(), &at)?,
+            include_context_on_info_metrics: false,
+            enhanced_metrics: Vec::new(),
             kind: JobKind::Static { name: job.name, dimensions },
             location: at,
         });
@@ -615,9 +642,9 @@ static:
 
     #[test]
     fn unsupported_yace_field_is_refused_not_ignored() {
-        let e = err("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      roundingPeriod: 60\n      metrics: [{name: CPUUtilization, statistics: [Average]}]\n");
+        let e = err("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      awsDimensions: [InstanceId]\n      metrics: [{name: CPUUtilization, statistics: [Average]}]\n");
         assert_eq!(e.location, "discovery.jobs[0]");
-        assert!(e.message.contains("roundingPeriod"), "{e}");
+        assert!(e.message.contains("awsDimensions"), "{e}");
     }
 
     #[test]
