@@ -4,7 +4,7 @@
 //! from those requests in [`connect`]. Throttling is retried with backoff by the SDK's standard
 //! retry policy; errors carry the SDK's full context.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -13,11 +13,13 @@ use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, RecentlyActive};
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, RecentlyActive, Statistic};
 use tokio::sync::OnceCell;
 
 use crate::discovery::{MetricRef, Resource};
+use crate::enhanced::{CacheCluster, DbInstance, LambdaFunction, Table, TableIndex};
 use crate::query::{position_of, query_id, Call, Wanted};
+use crate::statics::{is_percentile, StatisticsDatapoint, StatisticsRequest};
 use crate::yace::Role;
 
 /// A failed AWS request, after the SDK's retries.
@@ -99,6 +101,63 @@ pub trait CloudWatchApi: Send + Sync {
         wanted: &[Wanted],
         next_token: Option<String>,
     ) -> impl Future<Output = Result<Page<(usize, Datapoints)>, ApiError>> + Send;
+
+    // Static jobs, `account_alias` and enhanced metrics. The defaults answer that the request is
+    // not served, so an implementation written for discovery alone (a test's) need not have them;
+    // `AwsApi` and `Counted` implement each.
+
+    /// CloudWatch GetMetricStatistics: a static job's metric, every statistic in one request.
+    fn get_metric_statistics(
+        &self,
+        _session: &Self::Session,
+        _request: StatisticsRequest<'_>,
+    ) -> impl Future<Output = Result<Vec<StatisticsDatapoint>, ApiError>> + Send {
+        std::future::ready(Err(not_served("GetMetricStatistics")))
+    }
+    /// IAM ListAccountAliases: the account's alias (an account has at most one).
+    fn list_account_aliases(
+        &self,
+        _session: &Self::Session,
+    ) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send {
+        std::future::ready(Err(not_served("ListAccountAliases")))
+    }
+    /// Lambda ListFunctions, one page (`next_token` is the marker).
+    fn list_functions(
+        &self,
+        _session: &Self::Session,
+        _marker: Option<String>,
+    ) -> impl Future<Output = Result<Page<LambdaFunction>, ApiError>> + Send {
+        std::future::ready(Err(not_served("ListFunctions")))
+    }
+    /// DynamoDB DescribeTable, by name or ARN.
+    fn describe_table(
+        &self,
+        _session: &Self::Session,
+        _table: &str,
+    ) -> impl Future<Output = Result<Table, ApiError>> + Send {
+        std::future::ready(Err(not_served("DescribeTable")))
+    }
+    /// RDS DescribeDBInstances filtered on `db-instance-id`, one page.
+    fn describe_db_instances(
+        &self,
+        _session: &Self::Session,
+        _identifiers: &[String],
+        _marker: Option<String>,
+    ) -> impl Future<Output = Result<Page<DbInstance>, ApiError>> + Send {
+        std::future::ready(Err(not_served("DescribeDBInstances")))
+    }
+    /// ElastiCache DescribeCacheClusters, one page.
+    fn describe_cache_clusters(
+        &self,
+        _session: &Self::Session,
+        _marker: Option<String>,
+    ) -> impl Future<Output = Result<Page<CacheCluster>, ApiError>> + Send {
+        std::future::ready(Err(not_served("DescribeCacheClusters")))
+    }
+}
+
+fn not_served(api: &'static str) -> ApiError {
+    ApiError { api, subject: String::new(), message: "not served by this CloudWatchApi".into() }
 }
 
 /// The SDK clients, built from the function's base config; each request is retried by the
@@ -116,6 +175,11 @@ pub struct AwsSession {
     cloudwatch: aws_sdk_cloudwatch::Client,
     tagging: aws_sdk_resourcegroupstagging::Client,
     sts: aws_sdk_sts::Client,
+    iam: aws_sdk_iam::Client,
+    lambda: aws_sdk_lambda::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    rds: aws_sdk_rds::Client,
+    elasticache: aws_sdk_elasticache::Client,
 }
 
 impl AwsApi {
@@ -138,6 +202,11 @@ impl AwsApi {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            rds: aws_sdk_rds::Client::new(&config),
+            elasticache: aws_sdk_elasticache::Client::new(&config),
         }
     }
 }
@@ -292,6 +361,170 @@ impl CloudWatchApi for AwsApi {
         }
         Ok(Page { items, next_token: next(page.next_token()) })
     }
+
+    async fn get_metric_statistics(
+        &self,
+        session: &AwsSession,
+        request: StatisticsRequest<'_>,
+    ) -> Result<Vec<StatisticsDatapoint>, ApiError> {
+        let metric = request.metric;
+        let subject = || format!("{} {}", metric.namespace, metric.name);
+        let (extended, statistics): (Vec<&String>, Vec<&String>) =
+            request.statistics.iter().partition(|s| is_percentile(s));
+        let out = session
+            .cloudwatch
+            .get_metric_statistics()
+            .namespace(&metric.namespace)
+            .metric_name(&metric.name)
+            .set_dimensions(Some(
+                metric.dimensions.iter().map(|(n, v)| Dimension::builder().name(n).value(v).build()).collect(),
+            ))
+            .start_time(DateTime::from_millis(request.start_ms))
+            .end_time(DateTime::from_millis(request.end_ms))
+            .period(request.period as i32)
+            .set_statistics((!statistics.is_empty()).then(|| statistics.iter().map(|s| Statistic::from(s.as_str())).collect()))
+            .set_extended_statistics((!extended.is_empty()).then(|| extended.iter().map(|s| s.to_string()).collect()))
+            .send()
+            .await
+            .map_err(api_error("GetMetricStatistics", subject()))?;
+        let mut points = Vec::with_capacity(out.datapoints().len());
+        for d in out.datapoints() {
+            let Some(ts) = d.timestamp() else { continue };
+            let timestamp_ms = ts.to_millis().map_err(|e| ApiError {
+                api: "GetMetricStatistics",
+                subject: subject(),
+                message: format!("bad timestamp {ts}: {e}"),
+            })?;
+            let standard = [
+                ("Average", d.average()),
+                ("Maximum", d.maximum()),
+                ("Minimum", d.minimum()),
+                ("Sum", d.sum()),
+                ("SampleCount", d.sample_count()),
+            ];
+            let mut values: BTreeMap<String, f64> =
+                standard.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))).collect();
+            values.extend(d.extended_statistics().into_iter().flatten().map(|(k, v)| (k.clone(), *v)));
+            points.push(StatisticsDatapoint { timestamp_ms, values });
+        }
+        Ok(points)
+    }
+
+    async fn list_account_aliases(&self, session: &AwsSession) -> Result<Vec<String>, ApiError> {
+        let out = session.iam.list_account_aliases().send().await.map_err(api_error("ListAccountAliases", ""))?;
+        Ok(out.account_aliases().to_vec())
+    }
+
+    async fn list_functions(&self, session: &AwsSession, marker: Option<String>) -> Result<Page<LambdaFunction>, ApiError> {
+        let page = session
+            .lambda
+            .list_functions()
+            .max_items(50)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(api_error("ListFunctions", format!("in {}", session.region)))?;
+        let items = page
+            .functions()
+            .iter()
+            .filter_map(|f| {
+                Some(LambdaFunction {
+                    arn: f.function_arn()?.to_string(),
+                    name: f.function_name().map(str::to_string),
+                    timeout: f.timeout(),
+                    memory_size: f.memory_size(),
+                })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.next_marker()) })
+    }
+
+    async fn describe_table(&self, session: &AwsSession, table: &str) -> Result<Table, ApiError> {
+        let out =
+            session.dynamodb.describe_table().table_name(table).send().await.map_err(api_error("DescribeTable", table))?;
+        let t = out.table().ok_or_else(|| ApiError {
+            api: "DescribeTable",
+            subject: table.to_string(),
+            message: "no table in the answer".into(),
+        })?;
+        Ok(Table {
+            arn: t.table_arn().unwrap_or(table).to_string(),
+            name: t.table_name().map(str::to_string),
+            item_count: t.item_count(),
+            size_bytes: t.table_size_bytes(),
+            global_secondary_indexes: t
+                .global_secondary_indexes()
+                .iter()
+                .map(|i| TableIndex {
+                    name: i.index_name().map(str::to_string),
+                    item_count: i.item_count(),
+                    size_bytes: i.index_size_bytes(),
+                })
+                .collect(),
+        })
+    }
+
+    async fn describe_db_instances(
+        &self,
+        session: &AwsSession,
+        identifiers: &[String],
+        marker: Option<String>,
+    ) -> Result<Page<DbInstance>, ApiError> {
+        let filter =
+            aws_sdk_rds::types::Filter::builder().name("db-instance-id").set_values(Some(identifiers.to_vec())).build();
+        let page = session
+            .rds
+            .describe_db_instances()
+            .filters(filter)
+            .max_records(100)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(api_error("DescribeDBInstances", format!("{identifiers:?}")))?;
+        let items = page
+            .db_instances()
+            .iter()
+            .filter_map(|d| {
+                Some(DbInstance {
+                    arn: d.db_instance_arn()?.to_string(),
+                    identifier: d.db_instance_identifier().map(str::to_string),
+                    class: d.db_instance_class().map(str::to_string),
+                    engine: d.engine().map(str::to_string),
+                    allocated_storage: d.allocated_storage(),
+                })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.marker()) })
+    }
+
+    async fn describe_cache_clusters(
+        &self,
+        session: &AwsSession,
+        marker: Option<String>,
+    ) -> Result<Page<CacheCluster>, ApiError> {
+        let page = session
+            .elasticache
+            .describe_cache_clusters()
+            .max_records(100)
+            .show_cache_node_info(true)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(api_error("DescribeCacheClusters", format!("in {}", session.region)))?;
+        let items = page
+            .cache_clusters()
+            .iter()
+            .filter_map(|c| {
+                Some(CacheCluster {
+                    arn: c.arn()?.to_string(),
+                    id: c.cache_cluster_id().map(str::to_string),
+                    replication_group_id: c.replication_group_id().map(str::to_string),
+                    num_cache_nodes: c.num_cache_nodes(),
+                })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.marker()) })
+    }
 }
 
 /// The `MetricDataQueries` of a call. Percentiles (`p99`) go in `MetricStat.Stat` like any
@@ -327,6 +560,37 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
 pub struct Connected<S> {
     pub session: S,
     pub account_id: String,
+    /// YACE's `account_alias` label; `None` when the account has no alias or IAM would not say.
+    pub account_alias: Option<String>,
+}
+
+/// The account alias of each role (the empty role: the function's own credentials), asked once
+/// per process as `own_account` is: IAM ListAccountAliases, kept once it answered (an account
+/// without an alias too). A failed request is not kept, so the next run asks again.
+#[derive(Debug, Default)]
+pub struct AccountAliases {
+    by_role: Mutex<HashMap<String, Option<String>>>,
+}
+
+impl AccountAliases {
+    /// The alias of the account behind `session` (assumed from `role`), from the cache or IAM.
+    /// As YACE: a failure is a warning and the series go out without the label.
+    pub async fn get<A: CloudWatchApi>(&self, api: &A, session: &A::Session, role: &Role) -> Option<String> {
+        if let Some(alias) = self.by_role.lock().expect("account alias lock").get(&role.role_arn) {
+            return alias.clone();
+        }
+        match api.list_account_aliases(session).await {
+            Ok(aliases) => {
+                let alias = aliases.into_iter().next().filter(|a| !a.is_empty());
+                self.by_role.lock().expect("account alias lock").insert(role.role_arn.clone(), alias.clone());
+                alias
+            }
+            Err(e) => {
+                tracing::warn!(role = %role.role_arn, error = %e, "no account_alias label: ListAccountAliases failed");
+                None
+            }
+        }
+    }
 }
 
 /// The session for `region` with `role` assumed (an empty role: the function's own credentials).
@@ -334,25 +598,30 @@ pub struct Connected<S> {
 ///
 /// The `account_id` label costs no request per run: an assumed role's account is in the ARN
 /// that AssumeRole returns, and the function's own account is asked once (GetCallerIdentity) and
-/// kept in `own_account` for the life of the process (a warm Lambda's later runs).
+/// kept in `own_account` for the life of the process (a warm Lambda's later runs). The
+/// `account_alias` label is asked the same way, per role, in `aliases`.
 pub async fn connect<A: CloudWatchApi>(
     api: &A,
     region: &str,
     sts_region: Option<&str>,
     role: &Role,
     own_account: &OnceCell<String>,
+    aliases: &AccountAliases,
 ) -> Result<Connected<A::Session>, ApiError> {
-    if role.role_arn.is_empty() {
+    let (session, account_id) = if role.role_arn.is_empty() {
         let session = api.own_session(region);
         let account_id = own_account.get_or_try_init(|| api.caller_account(&session)).await?.clone();
-        return Ok(Connected { session, account_id });
-    }
-    let (session, account) = api.assume_role(region, sts_region.unwrap_or(region), role).await?;
-    let account_id = match account {
-        Some(account) => account,
-        None => api.caller_account(&session).await?,
+        (session, account_id)
+    } else {
+        let (session, account) = api.assume_role(region, sts_region.unwrap_or(region), role).await?;
+        let account_id = match account {
+            Some(account) => account,
+            None => api.caller_account(&session).await?,
+        };
+        (session, account_id)
     };
-    Ok(Connected { session, account_id })
+    let account_alias = aliases.get(api, &session, role).await;
+    Ok(Connected { session, account_id, account_alias })
 }
 
 /// Every page of ListMetrics for one metric name.
@@ -498,6 +767,49 @@ impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
     ) -> Result<Page<(usize, Datapoints)>, ApiError> {
         self.count("GetMetricData");
         self.inner.get_metric_data(session, call, wanted, next_token).await
+    }
+
+    async fn get_metric_statistics(
+        &self,
+        session: &Self::Session,
+        request: StatisticsRequest<'_>,
+    ) -> Result<Vec<StatisticsDatapoint>, ApiError> {
+        self.count("GetMetricStatistics");
+        self.inner.get_metric_statistics(session, request).await
+    }
+
+    async fn list_account_aliases(&self, session: &Self::Session) -> Result<Vec<String>, ApiError> {
+        self.count("ListAccountAliases");
+        self.inner.list_account_aliases(session).await
+    }
+
+    async fn list_functions(&self, session: &Self::Session, marker: Option<String>) -> Result<Page<LambdaFunction>, ApiError> {
+        self.count("ListFunctions");
+        self.inner.list_functions(session, marker).await
+    }
+
+    async fn describe_table(&self, session: &Self::Session, table: &str) -> Result<Table, ApiError> {
+        self.count("DescribeTable");
+        self.inner.describe_table(session, table).await
+    }
+
+    async fn describe_db_instances(
+        &self,
+        session: &Self::Session,
+        identifiers: &[String],
+        marker: Option<String>,
+    ) -> Result<Page<DbInstance>, ApiError> {
+        self.count("DescribeDBInstances");
+        self.inner.describe_db_instances(session, identifiers, marker).await
+    }
+
+    async fn describe_cache_clusters(
+        &self,
+        session: &Self::Session,
+        marker: Option<String>,
+    ) -> Result<Page<CacheCluster>, ApiError> {
+        self.count("DescribeCacheClusters");
+        self.inner.describe_cache_clusters(session, marker).await
     }
 }
 

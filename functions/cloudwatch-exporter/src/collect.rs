@@ -11,14 +11,15 @@ use futures_util::stream::{self, StreamExt};
 use promstack::remote_write::Series;
 use tokio::sync::OnceCell;
 
-use crate::aws::{self, ApiError, CloudWatchApi, Connected, Datapoints, ListMetrics};
+use crate::aws::{self, AccountAliases, ApiError, CloudWatchApi, Connected, Datapoints, ListMetrics};
 use crate::cache::{discovery_key, is_cached};
 use crate::discovery::{self, Discovered, Found, MetricRef};
 use crate::export::{self, LabelContext, Target};
-use crate::naming::info_metric_name;
+use crate::naming::{info_metric_name, metric_name};
 use crate::query::{self, Wanted, Window};
 use crate::report::JobFailure;
 use crate::state::{CachedDiscovery, State};
+use crate::{enhanced, statics};
 use crate::yace::{ExporterConfig, Job, JobKind, Role};
 
 /// How many (region, role) scopes are collected at once. GetMetricData's own concurrency
@@ -41,6 +42,8 @@ pub struct Context<'a> {
     pub sts_region: Option<&'a str>,
     /// The function's own account, asked once per process.
     pub own_account: &'a OnceCell<String>,
+    /// Each role's `account_alias`, asked once per process.
+    pub account_aliases: &'a AccountAliases,
 }
 
 /// Everything a run's scopes produced.
@@ -185,7 +188,8 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
         role: scope.role.role_arn.clone(),
         error,
     };
-    let connected = match aws::connect(api, &scope.region, ctx.sts_region, &scope.role, ctx.own_account).await {
+    let connected =
+        match aws::connect(api, &scope.region, ctx.sts_region, &scope.role, ctx.own_account, ctx.account_aliases).await {
         Ok(c) => c,
         Err(e) => {
             out.failures.extend(jobs.iter().map(|j| fail(j, e.to_string())));
@@ -203,8 +207,17 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
                 continue;
             }
         };
-        want(&mut wants, ji, job, &found, scope, &connected.account_id, ctx);
+        if let JobKind::Static { .. } = job.kind {
+            if let Err(e) = static_series(api, &connected, job, &found, scope, ctx, &mut out).await {
+                out.failures.push(fail(job, e.to_string()));
+            }
+            continue;
+        }
+        want(&mut wants, ji, job, &found, scope, &connected, ctx);
         info_series(&mut out, &mut info_seen, job, &found, scope, &connected.account_id, ctx.run_ms);
+        if let Err(e) = enhanced_series(api, &connected, job, &found, scope, ctx, &mut out).await {
+            out.failures.push(fail(job, e.to_string()));
+        }
     }
 
     let plan = query::plan(wants.wanted);
@@ -282,7 +295,7 @@ fn want(
     job: &Job,
     found: &Discovered,
     scope: &Scope,
-    account_id: &str,
+    connected: &Connected<impl Sized>,
     ctx: Context<'_>,
 ) {
     let (exported_tags, static_name): (&[String], Option<&str>) = match &job.kind {
@@ -290,7 +303,13 @@ fn want(
         JobKind::CustomNamespace { .. } => (&[], None),
         JobKind::Static { name, .. } => (&[], Some(name.as_str())),
     };
-    let labels = LabelContext { region: &scope.region, account_id, custom_tags: &job.custom_tags, exported_tags };
+    let labels = LabelContext {
+        region: &scope.region,
+        account_id: &connected.account_id,
+        account_alias: connected.account_alias.as_deref(),
+        custom_tags: &job.custom_tags,
+        exported_tags,
+    };
     let now_s = ctx.run_ms.div_euclid(1000);
     for f in &found.metrics {
         let resource = f.resource.and_then(|i| found.resources.get(i));
@@ -324,7 +343,8 @@ fn info_series(
     run_ms: i64,
 ) {
     let JobKind::Discovery { exported_tags, .. } = &job.kind else { return };
-    let labels = LabelContext { region: &scope.region, account_id, custom_tags: &job.custom_tags, exported_tags };
+    let labels =
+        LabelContext { region: &scope.region, account_id, account_alias: None, custom_tags: &job.custom_tags, exported_tags };
     let name = info_metric_name(&job.namespace);
     for r in &found.resources {
         if seen.insert((name.clone(), r.arn.clone())) {
@@ -337,6 +357,95 @@ fn info_series(
             }
         }
     }
+}
+
+/// A static job's series: one GetMetricStatistics request per metric (GET_METRIC_DATA_CONCURRENCY
+/// at once), one sample per statistic as YACE chooses it, none when CloudWatch has no datapoint.
+/// The first failed request is returned; the other metrics' series are kept.
+async fn static_series<A: CloudWatchApi>(
+    api: &A,
+    connected: &Connected<A::Session>,
+    job: &Job,
+    found: &Discovered,
+    scope: &Scope,
+    ctx: Context<'_>,
+    out: &mut Collected,
+) -> Result<(), ApiError> {
+    let JobKind::Static { name, .. } = &job.kind else { return Ok(()) };
+    let labels = LabelContext {
+        region: &scope.region,
+        account_id: &connected.account_id,
+        account_alias: connected.account_alias.as_deref(),
+        custom_tags: &job.custom_tags,
+        exported_tags: &[],
+    };
+    let asked = found
+        .metrics
+        .iter()
+        .flat_map(|f| job.metrics.iter().filter(|m| m.name == f.metric.name).map(move |spec| (&f.metric, spec)));
+    let mut answers = stream::iter(asked)
+        .map(|(metric, spec)| async move {
+            let answer = api.get_metric_statistics(&connected.session, statics::request(metric, spec, ctx.run_ms)).await;
+            (metric, spec, answer)
+        })
+        .buffered(ctx.get_metric_data_concurrency.max(1));
+    let mut failed = None;
+    while let Some((metric, spec, answer)) = answers.next().await {
+        let points = match answer {
+            Ok(points) => points,
+            Err(e) => {
+                failed.get_or_insert(e);
+                continue;
+            }
+        };
+        for stat in &spec.statistics {
+            let Some(point) = statics::chosen(&points, stat) else { continue };
+            series_of(out, &export::target(metric, spec, stat, name, None, labels), &[point], ctx);
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+/// A discovery job's `enhancedMetrics`, for the resources it found: one series each, at the
+/// run's time.
+async fn enhanced_series<A: CloudWatchApi>(
+    api: &A,
+    connected: &Connected<A::Session>,
+    job: &Job,
+    found: &Discovered,
+    scope: &Scope,
+    ctx: Context<'_>,
+    out: &mut Collected,
+) -> Result<(), ApiError> {
+    let JobKind::Discovery { exported_tags, .. } = &job.kind else { return Ok(()) };
+    if job.enhanced_metrics.is_empty() {
+        return Ok(());
+    }
+    let labels = LabelContext {
+        region: &scope.region,
+        account_id: &connected.account_id,
+        account_alias: connected.account_alias.as_deref(),
+        custom_tags: &job.custom_tags,
+        exported_tags,
+    };
+    let values =
+        enhanced::values(api, &connected.session, &job.namespace, &found.resources, &job.enhanced_metrics).await?;
+    for v in values {
+        let resource = &found.resources[v.resource];
+        let name = metric_name(&v.metric.namespace, &v.metric.name, "");
+        let labels = export::metric_labels(&v.metric, &resource.arn, Some(resource), labels);
+        match Series::new(&name, labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            Ok(mut s) => {
+                s.push(ctx.run_ms, v.value);
+                out.series.push(s);
+            }
+            Err(e) => {
+                tracing::warn!(series = %name, error = %e, "series dropped");
+                out.drop_samples("invalid_labels", 1);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The samples of one target from its datapoints, and its watermark when it keeps CloudWatch's
@@ -485,11 +594,17 @@ mod tests {
         api: Counted<'a, FakeCloudWatch>,
         state: State,
         own_account: OnceCell<String>,
+        account_aliases: AccountAliases,
     }
 
     impl<'a> Runner<'a> {
         fn new(api: &'a FakeCloudWatch) -> Self {
-            Self { api: Counted::new(api), state: State::default(), own_account: OnceCell::new() }
+            Self {
+                api: Counted::new(api),
+                state: State::default(),
+                own_account: OnceCell::new(),
+                account_aliases: AccountAliases::default(),
+            }
         }
 
         async fn run(&mut self, config: &ExporterConfig, run_ms: i64) -> Collected {
@@ -502,6 +617,7 @@ mod tests {
                 get_metric_data_concurrency: 2,
                 sts_region: None,
                 own_account: &self.own_account,
+                account_aliases: &self.account_aliases,
             };
             let mut c = collect_all(&self.api, config, ctx).await;
             self.state.apply(Update {

@@ -26,6 +26,8 @@ pub struct Target {
 pub struct LabelContext<'a> {
     pub region: &'a str,
     pub account_id: &'a str,
+    /// YACE's `account_alias`, on every metric when the account has one.
+    pub account_alias: Option<&'a str>,
     pub custom_tags: &'a [(String, String)],
     /// `exportedTagsOnMetrics` of the namespace.
     pub exported_tags: &'a [String],
@@ -41,7 +43,8 @@ fn push_label(labels: &mut Vec<(String, String)>, name: Option<String>, value: &
 }
 
 /// The labels YACE puts on a metric: `name` (resource ARN, `global`, or a static job's name),
-/// `dimension_<Name>`, `tag_<Key>` for exported tags, `custom_tag_<k>`, `region`, `account_id`.
+/// `dimension_<Name>`, `tag_<Key>` for exported tags, `custom_tag_<k>`, `region`, `account_id`,
+/// `account_alias`.
 pub fn metric_labels(
     metric: &MetricRef,
     resource_name: &str,
@@ -52,6 +55,7 @@ pub fn metric_labels(
     push_label(&mut labels, Some("name".into()), resource_name);
     push_label(&mut labels, Some("region".into()), ctx.region);
     push_label(&mut labels, Some("account_id".into()), ctx.account_id);
+    push_label(&mut labels, Some("account_alias".into()), ctx.account_alias.unwrap_or(""));
     for (dim, value) in &metric.dimensions {
         push_label(&mut labels, label_name("dimension_", dim), value);
     }
@@ -155,7 +159,13 @@ mod tests {
     }
 
     fn ctx<'a>(custom: &'a [(String, String)], exported: &'a [String]) -> LabelContext<'a> {
-        LabelContext { region: "us-east-1", account_id: "123456789012", custom_tags: custom, exported_tags: exported }
+        LabelContext {
+            region: "us-east-1",
+            account_id: "123456789012",
+            account_alias: None,
+            custom_tags: custom,
+            exported_tags: exported,
+        }
     }
 
     #[test]

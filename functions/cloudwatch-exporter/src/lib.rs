@@ -9,6 +9,7 @@ pub mod aws;
 pub mod cache;
 pub mod collect;
 pub mod discovery;
+pub mod enhanced;
 pub mod export;
 pub mod naming;
 pub mod query;
@@ -17,6 +18,7 @@ pub mod run;
 pub mod services;
 pub mod settings;
 pub mod state;
+pub mod statics;
 pub mod yace;
 
 use aws_config::SdkConfig;
@@ -78,6 +80,8 @@ pub struct Deps<A = AwsApi> {
     pub state: Option<StateStore>,
     /// The account of the function's own credentials, asked once per process (`aws::connect`).
     pub own_account: tokio::sync::OnceCell<String>,
+    /// Each role's account alias, asked once per process (`aws::AccountAliases`).
+    pub account_aliases: aws::AccountAliases,
 }
 
 impl Deps<AwsApi> {
@@ -104,7 +108,7 @@ impl<A: CloudWatchApi> Deps<A> {
         rw.retry.max_retries = settings.remote_write_max_retries;
         let remote_write = remote_write::Client::new(rw)?;
         let state = settings.state.as_ref().map(|l| StateStore::new(s3.clone(), &l.bucket, &l.key));
-        Ok(Self { settings, api, s3, remote_write, state, own_account: tokio::sync::OnceCell::new() })
+        Ok(Self { settings, api, s3, remote_write, state, own_account: tokio::sync::OnceCell::new(), account_aliases: Default::default() })
     }
 
     /// Reads and checks the YACE config (every invocation, so an edit on EFS or S3 takes effect

@@ -61,6 +61,7 @@ pub async fn run<A: CloudWatchApi>(
         get_metric_data_concurrency: settings.get_metric_data_concurrency,
         sts_region: config.sts_region.as_deref(),
         own_account: &deps.own_account,
+        account_aliases: &deps.account_aliases,
     };
     let mut all = collect::collect_all(&api, config, ctx).await;
     let scope_count: usize = config.jobs.iter().map(|j| j.regions.len() * j.roles.len()).sum();
