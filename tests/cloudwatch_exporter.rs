@@ -673,3 +673,243 @@ async fn the_state_object_stays_bounded_over_100_runs_with_config_edits() {
     .unwrap();
     assert_eq!(state["discovery"].as_object().unwrap().len(), 2, "one entry per job of the last config: {state}");
 }
+
+// ---- enhanced: static jobs through GetMetricStatistics, enhancedMetrics, account_alias ----------
+
+const STATIC: &str = r#"
+apiVersion: v1alpha1
+static:
+  - name: berlin-shop
+    namespace: MyApp
+    regions: [us-east-1]
+    customTags:
+      - key: env
+        value: test
+    dimensions:
+      - name: Shop
+        value: berlin
+    metrics:
+      - name: Orders
+        statistics: [Average, Maximum]
+        period: 60
+        length: 600
+      - name: Refunds
+        statistics: [Sum]
+        period: 60
+        length: 600
+        nilToZero: true
+"#;
+
+/// The value of the one series `selector` selects, and its labels.
+async fn only(p: &Prometheus, selector: &str) -> (f64, Vec<(String, String)>) {
+    let r = p.query(selector).await;
+    assert_eq!(r.len(), 1, "one series expected for {selector}: {r:?}");
+    (r[0]["value"][1].as_str().unwrap().parse().unwrap(), labels(&r[0]))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_static_job_exports_yaces_statistics_and_nothing_without_datapoints_with_the_account_alias() {
+    let s = setup(STATIC);
+    let sdk = s.moto.sdk_config().await;
+    aws_sdk_iam::Client::new(&sdk).create_account_alias().account_alias("promstack-test").send().await.unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let m = minute().await;
+    // Three minutes in the window; the newest has the lowest value, so YACE's Maximum (the newest
+    // datapoint's) is not the window's maximum.
+    put(&cw, "MyApp", "Orders", &[("Shop", "berlin")], &[(m - 240, 5.0), (m - 180, 9.0), (m - 120, 2.0)]).await;
+
+    let deps = deps(&s, None).await;
+    let summary: Summary = handle(event("static-1"), &deps).await.unwrap();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+    assert_eq!(summary.api_requests.get("GetMetricStatistics"), Some(&2), "one per metric: {summary:?}");
+    assert_eq!(summary.api_requests.get("GetMetricData"), None, "{summary:?}");
+
+    let (average, l) = only(&s.prometheus, "aws_myapp_orders_average").await;
+    assert!((average - 16.0 / 3.0).abs() < 1e-9, "the mean over the window: {average}");
+    assert_eq!(
+        l,
+        pairs(&[
+            ("__name__", "aws_myapp_orders_average"),
+            ("account_alias", "promstack-test"),
+            ("account_id", ACCOUNT),
+            ("custom_tag_env", "test"),
+            ("dimension_Shop", "berlin"),
+            ("name", "berlin-shop"),
+            ("region", "us-east-1"),
+        ])
+    );
+    let (maximum, _) = only(&s.prometheus, "aws_myapp_orders_maximum").await;
+    assert_eq!(maximum, 2.0, "the newest datapoint's maximum, as YACE chooses it");
+    // No datapoint: nothing, even with nilToZero.
+    assert_eq!(s.prometheus.query("aws_myapp_refunds_sum").await, Vec::<Value>::new());
+
+    // The alias is asked once per process.
+    let again: Summary = handle(event("static-2"), &deps).await.unwrap();
+    assert_eq!(summary.api_requests.get("ListAccountAliases"), Some(&1), "{summary:?}");
+    assert_eq!(again.api_requests.get("ListAccountAliases"), None, "{again:?}");
+}
+
+const ENHANCED: &str = r#"
+apiVersion: v1alpha1
+discovery:
+  exportedTagsOnMetrics:
+    AWS/Lambda: [Name]
+    AWS/DynamoDB: [Name]
+    AWS/RDS: [Name]
+  jobs:
+    - type: AWS/Lambda
+      regions: [us-east-1]
+      period: 60
+      metrics: [{name: Invocations, statistics: [Sum]}]
+      enhancedMetrics: [{name: Timeout}, {name: MemorySize}]
+    - type: AWS/DynamoDB
+      regions: [us-east-1]
+      period: 60
+      metrics: [{name: ConsumedReadCapacityUnits, statistics: [Sum]}]
+      enhancedMetrics: [{name: ItemCount}, {name: TableSizeBytes}]
+    - type: AWS/RDS
+      regions: [us-east-1]
+      period: 60
+      metrics: [{name: CPUUtilization, statistics: [Average]}]
+      enhancedMetrics: [{name: AllocatedStorage}]
+"#;
+
+/// An empty zip archive (its end-of-central-directory record): moto stores a function's code
+/// without running it.
+const EMPTY_ZIP: [u8; 22] = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enhanced_metrics_of_lambda_dynamodb_and_rds_come_from_their_apis() {
+    let s = setup(ENHANCED);
+    let sdk = s.moto.sdk_config().await;
+    aws_sdk_iam::Client::new(&sdk).create_account_alias().account_alias("promstack-test").send().await.unwrap();
+    let role = aws_sdk_iam::Client::new(&sdk)
+        .create_role()
+        .role_name("lambda")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    let function = aws_sdk_lambda::Client::new(&sdk)
+        .create_function()
+        .function_name("orders")
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .handler("index.handler")
+        .role(role.role().unwrap().arn())
+        .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(EMPTY_ZIP.to_vec().into()).build())
+        .timeout(30)
+        .memory_size(256)
+        .tags("Name", "orders-fn")
+        .send()
+        .await
+        .unwrap();
+    let function_arn = function.function_arn().unwrap().to_string();
+
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType};
+    let table = ddb
+        .create_table()
+        .table_name("carts")
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .tags(aws_sdk_dynamodb::types::Tag::builder().key("Name").value("carts-table").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let table_arn = table.table_description().unwrap().table_arn().unwrap().to_string();
+    for id in ["a", "b"] {
+        ddb.put_item().table_name("carts").item("id", AttributeValue::S(id.into())).send().await.unwrap();
+    }
+
+    let db = aws_sdk_rds::Client::new(&sdk)
+        .create_db_instance()
+        .db_instance_identifier("shop-db")
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("password123")
+        .tags(aws_sdk_rds::types::Tag::builder().key("Name").value("shop").build())
+        .send()
+        .await
+        .unwrap();
+    let db_arn = db.db_instance().unwrap().db_instance_arn().unwrap().to_string();
+
+    let deps = deps(&s, None).await;
+    let summary: Summary = handle(event("enhanced-1"), &deps).await.unwrap();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+    for api in ["ListFunctions", "DescribeTable", "DescribeDBInstances"] {
+        assert_eq!(summary.api_requests.get(api), Some(&1), "{api}: {summary:?}");
+    }
+
+    let context = [("account_alias", "promstack-test"), ("account_id", ACCOUNT), ("region", "us-east-1")];
+    let with = |name: &str, extra: &[(&str, &str)]| pairs(&[&context[..], &[("__name__", name)], extra].concat());
+    let (timeout, l) = only(&s.prometheus, "aws_lambda_timeout").await;
+    assert_eq!(timeout, 30.0);
+    let function_labels = [("dimension_FunctionName", "orders"), ("name", function_arn.as_str()), ("tag_Name", "orders-fn")];
+    assert_eq!(l, with("aws_lambda_timeout", &function_labels));
+    let (memory, l) = only(&s.prometheus, "aws_lambda_memory_size").await;
+    assert_eq!(memory, 256.0 * 1024.0 * 1024.0, "MiB in bytes");
+    assert_eq!(l, with("aws_lambda_memory_size", &function_labels));
+
+    let (items, l) = only(&s.prometheus, "aws_dynamodb_item_count").await;
+    assert_eq!(items, 2.0);
+    let table_labels = [("dimension_TableName", "carts"), ("name", table_arn.as_str()), ("tag_Name", "carts-table")];
+    assert_eq!(l, with("aws_dynamodb_item_count", &table_labels));
+    let (_, l) = only(&s.prometheus, "aws_dynamodb_table_size_bytes").await;
+    assert_eq!(l, with("aws_dynamodb_table_size_bytes", &table_labels));
+
+    let (storage, l) = only(&s.prometheus, "aws_rds_allocated_storage").await;
+    assert_eq!(storage, 20.0 * 1024.0 * 1024.0 * 1024.0, "GiB in bytes");
+    assert_eq!(
+        l,
+        with(
+            "aws_rds_allocated_storage",
+            &[
+                ("dimension_DBInstanceIdentifier", "shop-db"),
+                ("dimension_DatabaseClass", "db.t3.micro"),
+                ("dimension_EngineName", "postgres"),
+                ("name", db_arn.as_str()),
+                ("tag_Name", "shop"),
+            ]
+        )
+    );
+}
+
+/// moto's tagging API types ElastiCache clusters `elasticache:cache_clusters`, not AWS's
+/// `elasticache:cluster`, so discovery finds none there; the enhanced metric is read for the
+/// cluster's ARN directly, through the SDK-backed API against moto.
+#[tokio::test(flavor = "multi_thread")]
+async fn elasticache_num_cache_nodes_comes_from_describe_cache_clusters() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let cluster = aws_sdk_elasticache::Client::new(&sdk)
+        .create_cache_cluster()
+        .cache_cluster_id("sessions")
+        .engine("redis")
+        .cache_node_type("cache.t3.micro")
+        .num_cache_nodes(1)
+        .send()
+        .await
+        .unwrap();
+    let arn = cluster.cache_cluster().unwrap().arn().unwrap().to_string();
+    let api = AwsApi::new(&sdk, 3);
+    let session = api.own_session("us-east-1");
+    let resources = [Resource { arn: arn.clone(), tags: vec![] }];
+    let values = cloudwatch_exporter::enhanced::values(
+        &api,
+        &session,
+        "AWS/ElastiCache",
+        &resources,
+        &["NumCacheNodes".to_string()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(values.len(), 1, "{values:?}");
+    assert_eq!(values[0].metric.name, "NumCacheNodes");
+    assert_eq!(values[0].metric.dimensions, [("CacheClusterId".to_string(), "sessions".to_string())]);
+    assert_eq!(values[0].value, 1.0);
+}
