@@ -218,11 +218,14 @@ fn lambda_value(f: &LambdaFunction, name: &str) -> Option<(MetricRef, f64)> {
     Some((MetricRef::new("AWS/Lambda", name, dims(&[("FunctionName", f.name.as_ref())])), value))
 }
 
+/// What a global secondary index has of a table metric.
+type IndexValue = fn(&TableIndex) -> Option<i64>;
+
 /// DynamoDB: the table's `ItemCount` or `TableSizeBytes` (`TableName`), then one per global
 /// secondary index that has the value and a name (`ItemCount`, or `IndexSizeBytes` for the size;
 /// `TableName` and `GlobalSecondaryIndexName`). Nothing when the table lacks the value.
 fn table_values(t: &Table, name: &str) -> Vec<(MetricRef, f64)> {
-    let (table_value, index_metric, index_value): (Option<i64>, &str, fn(&TableIndex) -> Option<i64>) = match name {
+    let (table_value, index_metric, index_value): (_, _, IndexValue) = match name {
         "ItemCount" => (t.item_count, "ItemCount", |i| i.item_count),
         "TableSizeBytes" => (t.size_bytes, "IndexSizeBytes", |i| i.size_bytes),
         _ => return vec![],

@@ -155,7 +155,10 @@ fn cluster(id: &str, nodes: i32) -> CacheCluster {
     }
 }
 
-fn summary(values: &[Value]) -> Vec<(String, Vec<(String, String)>, usize, f64)> {
+/// A value as (metric name, dimensions, resource index, value).
+type Summary = (String, Vec<(String, String)>, usize, f64);
+
+fn summary(values: &[Value]) -> Vec<Summary> {
     values.iter().map(|v| (v.metric.name.clone(), v.metric.dimensions.clone(), v.resource, v.value)).collect()
 }
 

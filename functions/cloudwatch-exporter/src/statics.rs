@@ -56,7 +56,7 @@ pub fn request<'a>(metric: &'a MetricRef, spec: &'a MetricSpec, now_ms: i64) -> 
 /// - any other statistic: nothing (YACE's error for it is dropped with the datapoints).
 pub fn chosen(points: &[StatisticsDatapoint], stat: &str) -> Option<(i64, f64)> {
     let mut newest_first: Vec<&StatisticsDatapoint> = points.iter().collect();
-    newest_first.sort_by(|a, b| b.timestamp_ms.cmp(&a.timestamp_ms));
+    newest_first.sort_by_key(|p| std::cmp::Reverse(p.timestamp_ms));
     match stat {
         "Average" => {
             let averages: Vec<(i64, f64)> =
