@@ -849,7 +849,8 @@ async fn enhanced_metrics_of_lambda_dynamodb_and_rds_come_from_their_apis() {
     let with = |name: &str, extra: &[(&str, &str)]| pairs(&[&context[..], &[("__name__", name)], extra].concat());
     let (timeout, l) = only(&s.prometheus, "aws_lambda_timeout").await;
     assert_eq!(timeout, 30.0);
-    let function_labels = [("dimension_FunctionName", "orders"), ("name", function_arn.as_str()), ("tag_Name", "orders-fn")];
+    let function_labels =
+        [("dimension_FunctionName", "orders"), ("name", function_arn.as_str()), ("tag_Name", "orders-fn")];
     assert_eq!(l, with("aws_lambda_timeout", &function_labels));
     let (memory, l) = only(&s.prometheus, "aws_lambda_memory_size").await;
     assert_eq!(memory, 256.0 * 1024.0 * 1024.0, "MiB in bytes");

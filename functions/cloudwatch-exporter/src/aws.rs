@@ -382,8 +382,12 @@ impl CloudWatchApi for AwsApi {
             .start_time(DateTime::from_millis(request.start_ms))
             .end_time(DateTime::from_millis(request.end_ms))
             .period(request.period as i32)
-            .set_statistics((!statistics.is_empty()).then(|| statistics.iter().map(|s| Statistic::from(s.as_str())).collect()))
-            .set_extended_statistics((!extended.is_empty()).then(|| extended.iter().map(|s| s.to_string()).collect()))
+            .set_statistics(
+                (!statistics.is_empty()).then(|| statistics.iter().map(|s| Statistic::from(s.as_str())).collect()),
+            )
+            .set_extended_statistics(
+                (!extended.is_empty()).then(|| extended.iter().map(|s| s.to_string()).collect()),
+            )
             .send()
             .await
             .map_err(api_error("GetMetricStatistics", subject()))?;
@@ -415,7 +419,11 @@ impl CloudWatchApi for AwsApi {
         Ok(out.account_aliases().to_vec())
     }
 
-    async fn list_functions(&self, session: &AwsSession, marker: Option<String>) -> Result<Page<LambdaFunction>, ApiError> {
+    async fn list_functions(
+        &self,
+        session: &AwsSession,
+        marker: Option<String>,
+    ) -> Result<Page<LambdaFunction>, ApiError> {
         let page = session
             .lambda
             .list_functions()
@@ -440,8 +448,13 @@ impl CloudWatchApi for AwsApi {
     }
 
     async fn describe_table(&self, session: &AwsSession, table: &str) -> Result<Table, ApiError> {
-        let out =
-            session.dynamodb.describe_table().table_name(table).send().await.map_err(api_error("DescribeTable", table))?;
+        let out = session
+            .dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(api_error("DescribeTable", table))?;
         let t = out.table().ok_or_else(|| ApiError {
             api: "DescribeTable",
             subject: table.to_string(),
@@ -783,7 +796,11 @@ impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
         self.inner.list_account_aliases(session).await
     }
 
-    async fn list_functions(&self, session: &Self::Session, marker: Option<String>) -> Result<Page<LambdaFunction>, ApiError> {
+    async fn list_functions(
+        &self,
+        session: &Self::Session,
+        marker: Option<String>,
+    ) -> Result<Page<LambdaFunction>, ApiError> {
         self.count("ListFunctions");
         self.inner.list_functions(session, marker).await
     }

@@ -188,8 +188,8 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
         role: scope.role.role_arn.clone(),
         error,
     };
-    let connected =
-        match aws::connect(api, &scope.region, ctx.sts_region, &scope.role, ctx.own_account, ctx.account_aliases).await {
+    let (region, role) = (&scope.region, &scope.role);
+    let connected = match aws::connect(api, region, ctx.sts_region, role, ctx.own_account, ctx.account_aliases).await {
         Ok(c) => c,
         Err(e) => {
             out.failures.extend(jobs.iter().map(|j| fail(j, e.to_string())));
@@ -343,8 +343,13 @@ fn info_series(
     run_ms: i64,
 ) {
     let JobKind::Discovery { exported_tags, .. } = &job.kind else { return };
-    let labels =
-        LabelContext { region: &scope.region, account_id, account_alias: None, custom_tags: &job.custom_tags, exported_tags };
+    let labels = LabelContext {
+        region: &scope.region,
+        account_id,
+        account_alias: None,
+        custom_tags: &job.custom_tags,
+        exported_tags,
+    };
     let name = info_metric_name(&job.namespace);
     for r in &found.resources {
         if seen.insert((name.clone(), r.arn.clone())) {
@@ -385,8 +390,8 @@ async fn static_series<A: CloudWatchApi>(
         .flat_map(|f| job.metrics.iter().filter(|m| m.name == f.metric.name).map(move |spec| (&f.metric, spec)));
     let mut answers = stream::iter(asked)
         .map(|(metric, spec)| async move {
-            let answer = api.get_metric_statistics(&connected.session, statics::request(metric, spec, ctx.run_ms)).await;
-            (metric, spec, answer)
+            let request = statics::request(metric, spec, ctx.run_ms);
+            (metric, spec, api.get_metric_statistics(&connected.session, request).await)
         })
         .buffered(ctx.get_metric_data_concurrency.max(1));
     let mut failed = None;

@@ -120,8 +120,11 @@ pub async fn values<A: CloudWatchApi>(
     let mut out = Vec::new();
     match namespace {
         "AWS/Lambda" => {
-            let functions: HashMap<String, LambdaFunction> =
-                all_pages(|marker| api.list_functions(session, marker)).await?.into_iter().map(|f| (f.arn.clone(), f)).collect();
+            let functions: HashMap<String, LambdaFunction> = all_pages(|marker| api.list_functions(session, marker))
+                .await?
+                .into_iter()
+                .map(|f| (f.arn.clone(), f))
+                .collect();
             for (ri, r) in resources.iter().enumerate() {
                 let Some(f) = functions.get(&r.arn) else { continue };
                 for name in &names {
@@ -142,7 +145,11 @@ pub async fn values<A: CloudWatchApi>(
             for (ri, r) in resources.iter().enumerate() {
                 let Some(t) = tables.get(&r.arn) else { continue };
                 for name in &names {
-                    out.extend(table_values(t, name).into_iter().map(|(metric, value)| Value { metric, resource: ri, value }));
+                    out.extend(table_values(t, name).into_iter().map(|(metric, value)| Value {
+                        metric,
+                        resource: ri,
+                        value,
+                    }));
                 }
             }
         }
@@ -156,11 +163,12 @@ pub async fn values<A: CloudWatchApi>(
                 return Ok(vec![]);
             }
             let ids: Vec<String> = instances.iter().map(|(_, id)| id.to_string()).collect();
-            let described: HashMap<String, DbInstance> = all_pages(|marker| api.describe_db_instances(session, &ids, marker))
-                .await?
-                .into_iter()
-                .map(|d| (d.arn.clone(), d))
-                .collect();
+            let described: HashMap<String, DbInstance> =
+                all_pages(|marker| api.describe_db_instances(session, &ids, marker))
+                    .await?
+                    .into_iter()
+                    .map(|d| (d.arn.clone(), d))
+                    .collect();
             for (ri, _) in instances {
                 let Some(d) = described.get(&resources[ri].arn) else { continue };
                 for name in &names {
@@ -169,11 +177,12 @@ pub async fn values<A: CloudWatchApi>(
             }
         }
         "AWS/ElastiCache" => {
-            let clusters: HashMap<String, CacheCluster> = all_pages(|marker| api.describe_cache_clusters(session, marker))
-                .await?
-                .into_iter()
-                .map(|c| (c.arn.clone(), c))
-                .collect();
+            let clusters: HashMap<String, CacheCluster> =
+                all_pages(|marker| api.describe_cache_clusters(session, marker))
+                    .await?
+                    .into_iter()
+                    .map(|c| (c.arn.clone(), c))
+                    .collect();
             for (ri, r) in resources.iter().enumerate() {
                 let Some(c) = clusters.get(&r.arn) else { continue };
                 for name in &names {
@@ -251,7 +260,11 @@ fn db_value(d: &DbInstance, name: &str) -> Option<(MetricRef, f64)> {
     let value = f64::from(d.allocated_storage?) * 1024.0 * 1024.0 * 1024.0;
     let non_empty = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     let (id, class, engine) = (non_empty(&d.identifier), non_empty(&d.class), non_empty(&d.engine));
-    let d = dims(&[("DBInstanceIdentifier", id.as_ref()), ("DatabaseClass", class.as_ref()), ("EngineName", engine.as_ref())]);
+    let d = dims(&[
+        ("DBInstanceIdentifier", id.as_ref()),
+        ("DatabaseClass", class.as_ref()),
+        ("EngineName", engine.as_ref()),
+    ]);
     Some((MetricRef::new("AWS/RDS", name, d), value))
 }
 

@@ -108,7 +108,11 @@ impl CloudWatchApi for Services {
         self.filters.lock().unwrap().push(identifiers.to_vec());
         Ok(page(&self.instances, marker))
     }
-    async fn describe_cache_clusters(&self, _session: &(), marker: Option<String>) -> Result<Page<CacheCluster>, ApiError> {
+    async fn describe_cache_clusters(
+        &self,
+        _session: &(),
+        marker: Option<String>,
+    ) -> Result<Page<CacheCluster>, ApiError> {
         self.asked("DescribeCacheClusters")?;
         Ok(page(&self.clusters, marker))
     }
@@ -196,7 +200,10 @@ fn lambda_cases() {
     // skips unsupported metrics
     assert_eq!(run(&api, "AWS/Lambda", &resources(&[test]), &["UnsupportedMetric"]).unwrap(), []);
     // processes multiple resources
-    let api = Services { functions: vec![function("func1", Some(300), None), function("func2", Some(600), None)], ..Default::default() };
+    let api = Services {
+        functions: vec![function("func1", Some(300), None), function("func2", Some(600), None)],
+        ..Default::default()
+    };
     let two = resources(&[
         "arn:aws:lambda:us-east-1:123456789012:function:func1",
         "arn:aws:lambda:us-east-1:123456789012:function:func2",
@@ -221,10 +228,10 @@ fn lambda_cases() {
     let api = Services { functions: vec![function("test-multi", Some(300), Some(256))], ..Default::default() };
     let multi = resources(&["arn:aws:lambda:us-east-1:123456789012:function:test-multi"]);
     let got = run(&api, "AWS/Lambda", &multi, &["Timeout", "MemorySize"]).unwrap();
-    assert_eq!(got.iter().map(|v| (v.metric.name.as_str(), v.value)).collect::<Vec<_>>(), [
-        ("Timeout", 300.0),
-        ("MemorySize", 268_435_456.0)
-    ]);
+    assert_eq!(
+        got.iter().map(|v| (v.metric.name.as_str(), v.value)).collect::<Vec<_>>(),
+        [("Timeout", 300.0), ("MemorySize", 268_435_456.0)]
+    );
 }
 
 // YACE 1a0ddb1e pkg/internal/enhancedmetrics/service/lambda/client_test.go: a failed listing is
@@ -248,7 +255,11 @@ fn dynamodb_cases() {
         size_bytes: size,
         global_secondary_indexes: gsis,
     };
-    let gsi = |n: &str, items: Option<i64>, size: Option<i64>| TableIndex { name: Some(n.into()), item_count: items, size_bytes: size };
+    let gsi = |n: &str, items: Option<i64>, size: Option<i64>| TableIndex {
+        name: Some(n.into()),
+        item_count: items,
+        size_bytes: size,
+    };
     let default_tables = vec![table("test-table", Some(1000), None, vec![])];
     let api = Services { tables: default_tables.clone(), ..Default::default() };
     // empty resources; empty enhanced metrics
@@ -293,7 +304,12 @@ fn dynamodb_cases() {
         summary(&got),
         [
             ("TableSizeBytes".into(), d(&[("TableName", with_gsi)]), 0, 4096.0),
-            ("IndexSizeBytes".into(), d(&[("TableName", with_gsi), ("GlobalSecondaryIndexName", "test-gsi-1")]), 0, 1024.0),
+            (
+                "IndexSizeBytes".into(),
+                d(&[("TableName", with_gsi), ("GlobalSecondaryIndexName", "test-gsi-1")]),
+                0,
+                1024.0
+            ),
         ]
     );
     // multiple metrics with global secondary indexes: ItemCount table + GSI, TableSizeBytes table + GSI
@@ -311,7 +327,8 @@ fn dynamodb_cases() {
         tables: vec![table("test-table-1", Some(1000), None, vec![]), table("test-table-2", Some(2000), None, vec![])],
         ..Default::default()
     };
-    let got = run(&api, "AWS/DynamoDB", &resources(&[&arn("test-table-1"), &arn("test-table-2")]), &["ItemCount"]).unwrap();
+    let got =
+        run(&api, "AWS/DynamoDB", &resources(&[&arn("test-table-1"), &arn("test-table-2")]), &["ItemCount"]).unwrap();
     assert_eq!(got.iter().map(|v| (v.resource, v.value)).collect::<Vec<_>>(), [(0, 1000.0), (1, 2000.0)]);
     assert_eq!(api.requests(), ["DescribeTable", "DescribeTable"], "one DescribeTable per table");
 }
@@ -329,7 +346,10 @@ fn dynamodb_a_table_that_cannot_be_described_is_skipped() {
         }],
         ..Default::default()
     };
-    let rs = resources(&["arn:aws:dynamodb:us-east-1:123456789012:table/gone", "arn:aws:dynamodb:us-east-1:123456789012:table/ok"]);
+    let rs = resources(&[
+        "arn:aws:dynamodb:us-east-1:123456789012:table/gone",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/ok",
+    ]);
     let got = run(&api, "AWS/DynamoDB", &rs, &["ItemCount"]).unwrap();
     assert_eq!(summary(&got), [("ItemCount".into(), d(&[("TableName", "ok")]), 1, 7.0)]);
 }
@@ -346,7 +366,8 @@ fn rds_cases() {
     assert_eq!(api.requests(), Vec::<&str>::new());
     // successfully received metric: 100 GiB in bytes
     let got = run(&api, "AWS/RDS", &resources(&[test_arn]), &["AllocatedStorage"]).unwrap();
-    let dims = d(&[("DBInstanceIdentifier", "test-instance"), ("DatabaseClass", "db.t3.micro"), ("EngineName", "postgres")]);
+    let dims =
+        d(&[("DBInstanceIdentifier", "test-instance"), ("DatabaseClass", "db.t3.micro"), ("EngineName", "postgres")]);
     assert_eq!(summary(&got), [("AllocatedStorage".into(), dims, 0, 107_374_182_400.0)]);
     // resource not found in metadata
     let missing = resources(&["arn:aws:rds:us-east-1:123456789012:db:non-existent"]);
@@ -357,8 +378,12 @@ fn rds_cases() {
     let empty = Services::default();
     assert_eq!(run(&empty, "AWS/RDS", &resources(&[test_arn]), &["AllocatedStorage"]).unwrap(), []);
     // multiple resources: 100 and 200 GiB in bytes
-    let api = Services { instances: vec![db("test-instance-1", 100), db("test-instance-2", 200)], ..Default::default() };
-    let two = resources(&["arn:aws:rds:us-east-1:123456789012:db:test-instance-1", "arn:aws:rds:us-east-1:123456789012:db:test-instance-2"]);
+    let api =
+        Services { instances: vec![db("test-instance-1", 100), db("test-instance-2", 200)], ..Default::default() };
+    let two = resources(&[
+        "arn:aws:rds:us-east-1:123456789012:db:test-instance-1",
+        "arn:aws:rds:us-east-1:123456789012:db:test-instance-2",
+    ]);
     let got = run(&api, "AWS/RDS", &two, &["AllocatedStorage"]).unwrap();
     assert_eq!(got.iter().map(|v| v.value).collect::<Vec<_>>(), [107_374_182_400.0, 214_748_364_800.0]);
     assert_eq!(api.requests(), ["DescribeDBInstances", "DescribeDBInstances"], "both pages");
@@ -368,7 +393,10 @@ fn rds_cases() {
         instances: vec![DbInstance { arn: "arn:aws:rds:eu-west-1:123456789012:db:my-db".into(), ..db("my-db", 100) }],
         ..Default::default()
     };
-    let mixed = resources(&["arn:aws:rds:eu-west-1:123456789012:db:my-db", "arn:aws:rds:eu-west-1:123456789012:cluster:my-aurora"]);
+    let mixed = resources(&[
+        "arn:aws:rds:eu-west-1:123456789012:db:my-db",
+        "arn:aws:rds:eu-west-1:123456789012:cluster:my-aurora",
+    ]);
     let got = run(&api, "AWS/RDS", &mixed, &["AllocatedStorage"]).unwrap();
     assert_eq!(*api.filters.lock().unwrap(), [vec!["my-db".to_string()]]);
     assert_eq!(got.iter().map(|v| (v.resource, v.value)).collect::<Vec<_>>(), [(0, 107_374_182_400.0)]);
@@ -401,8 +429,13 @@ fn rds_instance_identifier_from_arn() {
 #[test]
 fn rds_listing_failure_is_an_error() {
     let api = Services { instances: vec![db("test-instance", 100)], fail: true, ..Default::default() };
-    let e = run(&api, "AWS/RDS", &resources(&["arn:aws:rds:us-east-1:123456789012:db:test-instance"]), &["AllocatedStorage"])
-        .unwrap_err();
+    let e = run(
+        &api,
+        "AWS/RDS",
+        &resources(&["arn:aws:rds:us-east-1:123456789012:db:test-instance"]),
+        &["AllocatedStorage"],
+    )
+    .unwrap_err();
     assert_eq!(e.api, "DescribeDBInstances");
 }
 
@@ -424,7 +457,8 @@ fn elasticache_cases() {
     let e = run(&failing, "AWS/ElastiCache", &resources(&[test]), &["NumCacheNodes"]).unwrap_err();
     assert_eq!(e.api, "DescribeCacheClusters");
     // multiple resources and metrics
-    let api = Services { clusters: vec![cluster("test-cluster-1", 1), cluster("test-cluster-2", 3)], ..Default::default() };
+    let api =
+        Services { clusters: vec![cluster("test-cluster-1", 1), cluster("test-cluster-2", 3)], ..Default::default() };
     let two = resources(&[
         "arn:aws:elasticache:us-east-1:123456789012:cluster:test-cluster-1",
         "arn:aws:elasticache:us-east-1:123456789012:cluster:test-cluster-2",
@@ -539,8 +573,16 @@ fn exporter_series_names_labels_and_values() {
         got.iter().map(|v| series(v, &rs, &exported)).collect::<Vec<_>>(),
         [
             ("aws_dynamodb_item_count".into(), with(&table), 1000.0),
-            ("aws_dynamodb_item_count".into(), with(&[&table[..], &[("dimension_GlobalSecondaryIndexName", "GSI1")]].concat()), 500.0),
-            ("aws_dynamodb_item_count".into(), with(&[&table[..], &[("dimension_GlobalSecondaryIndexName", "GSI2")]].concat()), 300.0),
+            (
+                "aws_dynamodb_item_count".into(),
+                with(&[&table[..], &[("dimension_GlobalSecondaryIndexName", "GSI1")]].concat()),
+                500.0
+            ),
+            (
+                "aws_dynamodb_item_count".into(),
+                with(&[&table[..], &[("dimension_GlobalSecondaryIndexName", "GSI2")]].concat()),
+                300.0
+            ),
         ]
     );
 }

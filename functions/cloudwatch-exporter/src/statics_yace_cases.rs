@@ -77,5 +77,8 @@ fn the_window_ends_delay_before_now_without_alignment() {
     assert_eq!(window(now, &spec), (now - 420_000, now - 120_000));
     let metric = MetricRef::new("MyApp", "Orders", vec![]);
     let r = request(&metric, &spec, now);
-    assert_eq!((r.period, r.start_ms, r.end_ms, r.statistics), (60, now - 420_000, now - 120_000, &spec.statistics[..]));
+    assert_eq!(
+        (r.period, r.start_ms, r.end_ms, r.statistics),
+        (60, now - 420_000, now - 120_000, &spec.statistics[..])
+    );
 }
