@@ -569,6 +569,10 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
 }
 
+#[cfg(test)]
+#[path = "account_alias_cases.rs"]
+mod account_alias_cases;
+
 /// A connected scope: the session its requests go through and the account for its labels.
 pub struct Connected<S> {
     pub session: S,
