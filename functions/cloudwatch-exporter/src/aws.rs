@@ -569,10 +569,6 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
 }
 
-#[cfg(test)]
-#[path = "account_alias_cases.rs"]
-mod account_alias_cases;
-
 /// A connected scope: the session its requests go through and the account for its labels.
 pub struct Connected<S> {
     pub session: S,
@@ -833,6 +829,10 @@ impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
         self.inner.describe_cache_clusters(session, marker).await
     }
 }
+
+#[cfg(test)]
+#[path = "account_alias_cases.rs"]
+mod account_alias_cases;
 
 #[cfg(test)]
 mod tests {
