@@ -1,7 +1,7 @@
 //! Static jobs as YACE runs them: one GetMetricStatistics request per metric (all its
-//! statistics at once) over a window that ends `delay` seconds before now and is not aligned to
-//! the period, and one sample per statistic chosen from the answer's datapoints the way YACE's
-//! `promutil.getDataPoints` chooses it.
+//! statistics at once) over the last `length` seconds, not aligned to the period, and one sample
+//! per statistic chosen from the answer's datapoints the way YACE's `promutil.getDataPoints`
+//! chooses it.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -37,10 +37,12 @@ pub struct StatisticsDatapoint {
     pub values: BTreeMap<String, f64>,
 }
 
-/// YACE's static window (`createGetMetricStatisticsInput`): from `length + delay` to `delay`
-/// seconds before now, as (start, end) in ms.
+/// YACE's static window, as (start, end) in ms: `createGetMetricStatisticsInput` asks from
+/// `length + delay` to `delay` seconds before now, and a static metric's delay is always 0 there
+/// (`validateStaticJob` gives `validateMetric` no job-level fields, and a metric's own `delay` is
+/// ignored), so the window is the last `length` seconds whatever `spec.delay` says.
 pub fn window(now_ms: i64, spec: &MetricSpec) -> (i64, i64) {
-    (now_ms - (spec.length + spec.delay) * 1000, now_ms - spec.delay * 1000)
+    (now_ms - spec.length * 1000, now_ms)
 }
 
 /// The request for one metric of a static job at `now_ms`.

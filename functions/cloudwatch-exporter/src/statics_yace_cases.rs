@@ -59,10 +59,11 @@ fn percentiles_are_extended_statistics() {
     }
 }
 
-// YACE 1a0ddb1e pkg/clients/cloudwatch/input.go (createGetMetricStatisticsInput): the window is
-// `length + delay` to `delay` before now, not aligned to the period.
+// YACE 1a0ddb1e pkg/clients/cloudwatch/input.go (createGetMetricStatisticsInput) and
+// pkg/config/scrapeconf.go (validateStaticJob, validateMetric): the last `length` seconds, not
+// aligned to the period; a static metric's `delay` is ignored (YACE warns and sets it to 0).
 #[test]
-fn the_window_ends_delay_before_now_without_alignment() {
+fn the_window_is_the_last_length_seconds_without_alignment_or_delay() {
     let spec = MetricSpec {
         name: "Orders".into(),
         statistics: vec!["Sum".into()],
@@ -74,11 +75,8 @@ fn the_window_ends_delay_before_now_without_alignment() {
         export_all_data_points: false,
     };
     let now = TS + 12_345;
-    assert_eq!(window(now, &spec), (now - 420_000, now - 120_000));
+    assert_eq!(window(now, &spec), (now - 300_000, now));
     let metric = MetricRef::new("MyApp", "Orders", vec![]);
     let r = request(&metric, &spec, now);
-    assert_eq!(
-        (r.period, r.start_ms, r.end_ms, r.statistics),
-        (60, now - 420_000, now - 120_000, &spec.statistics[..])
-    );
+    assert_eq!((r.period, r.start_ms, r.end_ms, r.statistics), (60, now - 300_000, now, &spec.statistics[..]));
 }
