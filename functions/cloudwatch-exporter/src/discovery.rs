@@ -145,7 +145,7 @@ impl Associator {
             }
         }
         // Stable: among equally many dimensions the service's order decides.
-        mappings.sort_by(|a, b| b.dimensions.len().cmp(&a.dimensions.len()));
+        mappings.sort_by_key(|m| std::cmp::Reverse(m.dimensions.len()));
         Self { mappings }
     }
 
