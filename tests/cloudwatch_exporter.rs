@@ -913,4 +913,211 @@ async fn elasticache_num_cache_nodes_comes_from_describe_cache_clusters() {
     assert_eq!(values[0].metric.name, "NumCacheNodes");
     assert_eq!(values[0].metric.dimensions, [("CacheClusterId".to_string(), "sessions".to_string())]);
     assert_eq!(values[0].value, 1.0);
+// ---- Association as YACE's maxdimassociator (issue #11 §1): metrics of untagged sub-resources
+// go to their tagged parent, against moto and Prometheus.
+
+const ECS_JOB: &str = r#"
+apiVersion: v1alpha1
+discovery:
+  exportedTagsOnMetrics:
+    AWS/ECS: [team]
+  jobs:
+    - type: AWS/ECS
+      regions: [us-east-1]
+      searchTags:
+        - key: team
+          value: ^core$
+      period: 60
+      length: 300
+      metrics:
+        - name: CPUUtilization
+          statistics: [Average]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ecs_service_metrics_of_an_untagged_service_carry_the_tagged_clusters_arn_and_tags() {
+    let s = setup(ECS_JOB);
+    let sdk = s.moto.sdk_config().await;
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let team = |v: &str| aws_sdk_ecs::types::Tag::builder().key("team").value(v).build();
+    for (cluster, t) in [("prod", "core"), ("other", "other")] {
+        ecs.create_cluster().cluster_name(cluster).tags(team(t)).send().await.unwrap();
+    }
+    // `web` untagged, `api` tagged: only the second is a resource of its own.
+    ecs.create_service().cluster("prod").service_name("web").desired_count(0).send().await.unwrap();
+    ecs.create_service().cluster("prod").service_name("api").desired_count(0).tags(team("core")).send().await.unwrap();
+
+    // What moto's tagging API answers for YACE's ECS resource types: tagged clusters and services only.
+    let tagging = aws_sdk_resourcegroupstagging::Client::new(&sdk);
+    let found = tagging
+        .get_resources()
+        .resource_type_filters("ecs:cluster")
+        .resource_type_filters("ecs:service")
+        .send()
+        .await
+        .unwrap();
+    let mut arns: Vec<&str> = found.resource_tag_mapping_list().iter().filter_map(|r| r.resource_arn()).collect();
+    arns.sort_unstable();
+    let arn = |tail: &str| format!("arn:aws:ecs:us-east-1:{ACCOUNT}:{tail}");
+    assert_eq!(arns, [arn("cluster/other"), arn("cluster/prod"), arn("service/prod/api")], "{found:?}");
+
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let m = minute().await;
+    for (i, dims) in [
+        &[("ClusterName", "prod"), ("ServiceName", "web")][..],
+        &[("ClusterName", "prod"), ("ServiceName", "api")],
+        &[("ClusterName", "prod")],
+        // The cluster is found but not selected by the search tags: skipped, as in YACE.
+        &[("ClusterName", "other"), ("ServiceName", "x")],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        put(&cw, "AWS/ECS", "CPUUtilization", dims, &[(m - 60, 10.0 * (i as f64 + 1.0))]).await;
+    }
+
+    let summary = handle(event("ecs-1"), &deps(&s, None).await).await.unwrap();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+    assert_eq!(summary.metrics_requested, 3, "{summary:?}");
+    let mut series: Vec<(Vec<(String, String)>, String)> = s
+        .prometheus
+        .query("aws_ecs_cpuutilization_average")
+        .await
+        .iter()
+        .map(|r| (labels(r), r["value"][1].as_str().unwrap().to_string()))
+        .collect();
+    series.sort();
+    let expected = |dims: &[(&str, &str)], name: &str, value: &str| {
+        let mut l: Vec<(String, String)> = [
+            ("__name__", "aws_ecs_cpuutilization_average"),
+            ("account_id", ACCOUNT),
+            ("name", name),
+            ("region", "us-east-1"),
+            ("tag_team", "core"),
+        ]
+        .iter()
+        .chain(dims)
+        .map(|(k, v)| (if dims.contains(&(*k, *v)) { format!("dimension_{k}") } else { k.to_string() }, v.to_string()))
+        .collect();
+        l.sort();
+        (l, value.to_string())
+    };
+    let mut want = vec![
+        // The untagged service's metrics go to its tagged cluster (YACE's fallback to fewer dimensions).
+        expected(&[("ClusterName", "prod"), ("ServiceName", "web")], &arn("cluster/prod"), "10"),
+        expected(&[("ClusterName", "prod"), ("ServiceName", "api")], &arn("service/prod/api"), "20"),
+        expected(&[("ClusterName", "prod")], &arn("cluster/prod"), "30"),
+    ];
+    want.sort();
+    assert_eq!(series, want);
+}
+
+const ALB_JOB: &str = r#"
+apiVersion: v1alpha1
+discovery:
+  exportedTagsOnMetrics:
+    AWS/ApplicationELB: [Name]
+  jobs:
+    - type: AWS/ApplicationELB
+      regions: [us-east-1]
+      dimensionNameRequirements: [LoadBalancer, TargetGroup]
+      period: 60
+      length: 300
+      metrics:
+        - name: RequestCount
+          statistics: [Sum]
+"#;
+
+/// YACE's tagged load balancer (pkg/job/discovery_test.go, case "alb", YACE 1a0ddb1e).
+const YACE_ALB_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123123123123:loadbalancer/app/some-ALB/0123456789012345";
+
+/// moto for every request except GetResources for application load balancers: moto 5.2's tagging
+/// API types every load balancer `elasticloadbalancing:loadbalancer`, without AWS's `/app`, so
+/// YACE's filter finds none there. This answers it with YACE's tagged load balancer instead.
+struct MotoWithYaceAlb {
+    inner: AwsApi,
+}
+
+impl CloudWatchApi for MotoWithYaceAlb {
+    type Session = <AwsApi as CloudWatchApi>::Session;
+
+    fn own_session(&self, region: &str) -> Self::Session {
+        self.inner.own_session(region)
+    }
+    async fn assume_role(
+        &self,
+        region: &str,
+        sts_region: &str,
+        role: &Role,
+    ) -> Result<(Self::Session, Option<String>), ApiError> {
+        self.inner.assume_role(region, sts_region, role).await
+    }
+    async fn caller_account(&self, session: &Self::Session) -> Result<String, ApiError> {
+        self.inner.caller_account(session).await
+    }
+    async fn list_metrics(
+        &self,
+        session: &Self::Session,
+        request: ListMetrics<'_>,
+        next_token: Option<String>,
+    ) -> Result<Page<MetricRef>, ApiError> {
+        self.inner.list_metrics(session, request, next_token).await
+    }
+    async fn get_resources(
+        &self,
+        session: &Self::Session,
+        types: &[&str],
+        next_token: Option<String>,
+    ) -> Result<Page<Resource>, ApiError> {
+        if types.contains(&"elasticloadbalancing:loadbalancer/app") {
+            let alb = Resource { arn: YACE_ALB_ARN.into(), tags: pairs(&[("Name", "some-ALB")]) };
+            return Ok(Page { items: vec![alb], next_token: None });
+        }
+        self.inner.get_resources(session, types, next_token).await
+    }
+    async fn get_metric_data(
+        &self,
+        session: &Self::Session,
+        call: &Call,
+        wanted: &[Wanted],
+        next_token: Option<String>,
+    ) -> Result<Page<(usize, Datapoints)>, ApiError> {
+        self.inner.get_metric_data(session, call, wanted, next_token).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alb_target_group_metrics_of_an_untagged_target_group_carry_the_load_balancers_arn() {
+    let s = setup(ALB_JOB);
+    let sdk = s.moto.sdk_config().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let m = minute().await;
+    // YACE's ListMetrics page for the case.
+    let lb = ("LoadBalancer", "app/some-ALB/0123456789012345");
+    let tg = ("TargetGroup", "targetgroup/some-ALB/9999666677773333");
+    let az = ("AvailabilityZone", "us-east-1");
+    for (i, dims) in [&[lb, tg, az][..], &[lb, tg], &[lb, az], &[lb]].into_iter().enumerate() {
+        put(&cw, "AWS/ApplicationELB", "RequestCount", dims, &[(m - 60, i as f64 + 1.0)]).await;
+    }
+    let api = MotoWithYaceAlb { inner: AwsApi::new(&sdk, promstack::settings::DEFAULT_AWS_API_MAX_ATTEMPTS) };
+    let deps = Deps::with_api(api, settings(&s, None), &sdk).unwrap();
+    let summary = handle(event("alb-1"), &deps).await.unwrap();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+    assert_eq!(summary.metrics_requested, 1, "{summary:?}");
+    // Only the LoadBalancer+TargetGroup metric meets the requirements; it goes to the load balancer.
+    let r = s.prometheus.query("aws_applicationelb_request_count_sum").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        labels(&r[0]),
+        pairs(&[
+            ("__name__", "aws_applicationelb_request_count_sum"),
+            ("account_id", ACCOUNT),
+            ("dimension_LoadBalancer", lb.1),
+            ("dimension_TargetGroup", tg.1),
+            ("name", YACE_ALB_ARN),
+            ("region", "us-east-1"),
+            ("tag_Name", "some-ALB"),
+        ])
+    );
+    assert_eq!(r[0]["value"][1], "2");
 }

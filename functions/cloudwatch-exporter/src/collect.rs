@@ -132,7 +132,7 @@ pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job
         }),
         JobKind::CustomNamespace { .. } => {
             let metrics = list_metrics(api, session, job, &names).await?;
-            Ok(discovery::associate_all(vec![], vec![], metrics, &job.dimension_name_requirements, false))
+            Ok(discovery::associate_all(vec![], vec![], metrics, &job.dimension_name_requirements))
         }
         JobKind::Discovery { service, search_tags, .. } => {
             let resources = if service.resource_filters.is_empty() {
@@ -147,7 +147,6 @@ pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job
                 resources,
                 metrics,
                 &job.dimension_name_requirements,
-                !search_tags.is_empty(),
             ))
         }
     }
