@@ -913,6 +913,8 @@ async fn elasticache_num_cache_nodes_comes_from_describe_cache_clusters() {
     assert_eq!(values[0].metric.name, "NumCacheNodes");
     assert_eq!(values[0].metric.dimensions, [("CacheClusterId".to_string(), "sessions".to_string())]);
     assert_eq!(values[0].value, 1.0);
+}
+
 // ---- Association as YACE's maxdimassociator (issue #11 §1): metrics of untagged sub-resources
 // go to their tagged parent, against moto and Prometheus.
 
