@@ -333,7 +333,7 @@ fn parse(text: &str) -> Result<RawConfig, ConfigError> {
     // goes through the merge, as the merged text's line numbers no longer match the file's.
     let mut document: serde_norway::Value = serde_norway::from_str(text).map_err(serde_error)?;
     if !has_merge_key(&document) {
-        return serde_norway::from_str(text).map_err(serde_error);
+        return serde_norway::from_str(text).map_err(|e| with_top_level_line(serde_error(e), text));
     }
     apply_merge_keys(&mut document, "")?;
     let merged = serde_norway::to_string(&document).map_err(|e| ConfigError::at("config", e.to_string()))?;
@@ -345,6 +345,19 @@ fn parse(text: &str) -> Result<RawConfig, ConfigError> {
         error.message.push_str(" (in the document with its `<<` merge keys applied)");
         error
     })
+}
+
+/// serde_norway gives no line for an unknown key at the top of the document; it is the line that
+/// starts with that key.
+fn with_top_level_line(mut error: ConfigError, text: &str) -> ConfigError {
+    let unknown = error.message.strip_prefix("unknown field `").and_then(|m| m.split_once('`')).map(|(key, _)| key);
+    if let (Some(key), false) = (unknown, error.message.contains(" at line ")) {
+        let line = text.lines().position(|l| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')));
+        if let Some(line) = line {
+            error.message.push_str(&format!(" at line {} column 1", line + 1));
+        }
+    }
+    error
 }
 
 /// serde_norway writes `PATH: MESSAGE at line L column C`; the path is where the error is.
@@ -568,11 +581,11 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         if job.metrics.is_empty() && job.enhanced_metrics.is_empty() {
             return Err(ConfigError::at(format!("{at}.metrics"), "must list at least one metric (or enhancedMetrics)"));
         }
+        let defaults = job.metric_defaults();
         let enhanced_metrics = check_enhanced_metrics(job.enhanced_metrics, service.namespace, &at)?;
         if job.rounding_period.is_some() {
             warnings.push(rounding_period_ignored(&at));
         }
-        let defaults = job.metric_defaults();
         let exported_tags = raw.discovery.exported_tags_on_metrics.get(service.namespace).cloned().unwrap_or_default();
         jobs.push(Job {
             namespace: service.namespace.to_string(),
