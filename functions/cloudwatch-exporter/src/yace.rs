@@ -115,11 +115,17 @@ macro_rules! with_metric_fields {
         with_metric_fields! { @emit [$($meta)*] $name { $($body)* } [$($defaults)*]
             #[serde(default)]
             statistics: Vec<String>,
+            #[serde(default, deserialize_with = "yaml11::seconds")]
             period: Option<i64>,
+            #[serde(default, deserialize_with = "yaml11::seconds")]
             length: Option<i64>,
+            #[serde(default, deserialize_with = "yaml11::seconds")]
             delay: Option<i64>,
+            #[serde(default, deserialize_with = "yaml11::flag")]
             nil_to_zero: Option<bool>,
+            #[serde(default, deserialize_with = "yaml11::flag")]
             add_cloudwatch_timestamp: Option<bool>,
+            #[serde(default, deserialize_with = "yaml11::flag")]
             export_all_data_points: Option<bool>,
         }
     };
@@ -164,13 +170,14 @@ with_metric_fields! { job:
         pub custom_tags: Vec<Tag>,
         #[serde(default)]
         pub dimension_name_requirements: Vec<String>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "yaml11::switch")]
         pub recently_active_only: bool,
         #[serde(default)]
         pub metrics: Vec<RawMetric>,
         /// Deprecated in YACE (a warning) and unused there; accepted so YACE's configs load.
+        #[serde(default, deserialize_with = "yaml11::seconds")]
         pub rounding_period: Option<i64>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "yaml11::switch")]
         pub include_context_on_info_metrics: bool,
         #[serde(default)]
         pub enhanced_metrics: Vec<RawEnhancedMetric>,
@@ -201,11 +208,12 @@ with_metric_fields! { job:
         pub custom_tags: Vec<Tag>,
         #[serde(default)]
         pub dimension_name_requirements: Vec<String>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "yaml11::switch")]
         pub recently_active_only: bool,
         #[serde(default)]
         pub metrics: Vec<RawMetric>,
         /// Deprecated in YACE (a warning) and unused there; accepted so YACE's configs load.
+        #[serde(default, deserialize_with = "yaml11::seconds")]
         pub rounding_period: Option<i64>,
     }
 }
@@ -216,8 +224,10 @@ with_metric_fields! { job:
 pub struct RawStaticJob {
     /// Not a field of YACE's static job: YACE ignores it (with a warning) and so does this
     /// exporter, so that YACE's own `examples/lambda_edge.yml` loads.
+    #[serde(default, deserialize_with = "yaml11::seconds")]
     pub period: Option<i64>,
     /// Ignored as `period` is.
+    #[serde(default, deserialize_with = "yaml11::seconds")]
     pub length: Option<i64>,
     #[serde(default)]
     pub name: String,
@@ -241,6 +251,127 @@ with_metric_fields! {
     pub struct RawMetric {
         #[serde(default)]
         pub name: String,
+    }
+}
+
+/// YACE reads its file with go-yaml v2, which is YAML 1.1: `yes`, `no`, `on`, `off` (and `y`,
+/// `n`) are booleans, and integers may be written `0x3c`, `0o74`, `074` (octal), `1_000` or
+/// `60.0`. serde_norway reads YAML 1.2, where those are strings or floats; these readers accept
+/// both, so a file YACE reads gets the same values here.
+mod yaml11 {
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, Visitor};
+
+    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        d.deserialize_any(Flag)
+    }
+
+    pub fn switch<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(flag(d)?.unwrap_or(false))
+    }
+
+    pub fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        d.deserialize_any(Seconds)
+    }
+
+    /// go-yaml v2's boolean words.
+    fn parse_bool(s: &str) -> Option<bool> {
+        match s {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Some(true),
+            "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// go-yaml v2's integers: `_` ignored, then Go's `ParseInt(s, 0, 64)` (sign; `0x`, `0o`,
+    /// `0b` or a leading `0` for octal), else a float cut to an integer as go-yaml does.
+    pub(super) fn parse_int(s: &str) -> Option<i64> {
+        let plain = s.replace('_', "");
+        let (negative, digits) = match plain.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, plain.strip_prefix('+').unwrap_or(&plain)),
+        };
+        let lower = digits.to_ascii_lowercase();
+        let (radix, body) = if let Some(b) = lower.strip_prefix("0x") {
+            (16, b)
+        } else if let Some(b) = lower.strip_prefix("0o") {
+            (8, b)
+        } else if let Some(b) = lower.strip_prefix("0b") {
+            (2, b)
+        } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|b| b.is_ascii_digit()) {
+            (8, &lower[1..])
+        } else {
+            (10, lower.as_str())
+        };
+        let is_digit = |b: u8| (b as char).is_digit(radix);
+        if !body.is_empty() && body.bytes().all(is_digit) {
+            let value = i64::from_str_radix(body, radix).ok()?;
+            return Some(if negative { -value } else { value });
+        }
+        let float: f64 = s.replace('_', "").parse().ok()?;
+        whole(float)
+    }
+
+    /// A float as go-yaml v2 stores it in an integer: cut toward zero, if it fits.
+    fn whole(v: f64) -> Option<i64> {
+        (v.is_finite() && v.abs() < 9.2e18).then_some(v.trunc() as i64)
+    }
+
+    struct Flag;
+
+    impl<'de> Visitor<'de> for Flag {
+        type Value = Option<bool>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a boolean (true/false, yes/no, on/off)")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse_bool(v).map(Some).ok_or_else(|| E::invalid_type(de::Unexpected::Str(v), &self))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    struct Seconds;
+
+    impl<'de> Visitor<'de> for Seconds {
+        type Value = Option<i64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number of seconds")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v).map(Some).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            whole(v).map(Some).ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse_int(v).map(Some).ok_or_else(|| E::invalid_type(de::Unexpected::Str(v), &self))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
     }
 }
 
@@ -1254,5 +1385,27 @@ discovery:
         assert!(!e.message.contains("did you mean"), "{e}");
         assert_eq!(closest_field("type", ["name", "regions"].into_iter()), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_and_integers_read_as_yace_reads_them() {
+        let c = load("apiVersion: v1alpha1\ndiscovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [no]\n      recentlyActiveOnly: yes\n      includeContextOnInfoMetrics: On\n      period: 0x3c\n      statistics: [Sum]\n      metrics:\n        - {name: a, nilToZero: y, addCloudwatchTimestamp: YES, exportAllDataPoints: on, length: 1_200}\n        - {name: b, nilToZero: off, period: 0600, length: 600.0}\n        - {name: c, nilToZero: ~}\n");
+        let job = &c.jobs[0];
+        assert_eq!(job.regions, ["no"], "a string stays a string");
+        assert!(job.recently_active_only && job.include_context_on_info_metrics);
+        let [a, b, cc] = &job.metrics[..] else { panic!("{:?}", job.metrics) };
+        assert!(a.nil_to_zero && a.add_cloudwatch_timestamp && a.export_all_data_points);
+        assert_eq!((a.period, a.length), (60, 1200));
+        assert!(!b.nil_to_zero);
+        assert_eq!((b.period, b.length), (384, 600), "a leading 0 is octal in YAML 1.1");
+        assert!(!cc.nil_to_zero, "null is unset");
+        let e = err("static: [{name: s, namespace: N, regions: [r], metrics: [{name: m, statistics: [Sum], nilToZero: maybe}]}]\n");
+        assert_eq!(e.location, "static[0].metrics[0].nilToZero");
+        assert!(e.message.contains("\"maybe\"") && e.message.contains("line 1"), "{e}");
+        let e = err("static: [{name: s, namespace: N, regions: [r], metrics: [{name: m, statistics: [Sum], period: 5m}]}]\n");
+        assert_eq!(e.location, "static[0].metrics[0].period");
+        for (text, value) in [("-0x10", Some(-16)), ("0b101", Some(5)), ("0o17", Some(15)), ("+7", Some(7)), ("1e2", Some(100)), ("09", Some(9)), ("x", None)] {
+            assert_eq!(yaml11::parse_int(text), value, "{text}");
+        }
     }
 }
