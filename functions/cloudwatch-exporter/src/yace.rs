@@ -483,7 +483,8 @@ fn parse(text: &str) -> Result<RawConfig, ConfigError> {
 fn with_top_level_line(mut error: ConfigError, text: &str) -> ConfigError {
     let unknown = error.message.strip_prefix("unknown field `").and_then(|m| m.split_once('`')).map(|(key, _)| key);
     if let (Some(key), false) = (unknown, error.message.contains(" at line ")) {
-        let line = text.lines().position(|l| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')));
+        let starts_with_key = |l: &str| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'));
+        let line = text.lines().position(starts_with_key);
         if let Some(line) = line {
             error.message.push_str(&format!(" at line {} column 1", line + 1));
         }
@@ -521,7 +522,8 @@ fn suggest_known_field(message: &str) -> String {
 /// The known field `unknown` most likely meant: the same ignoring case, `_` and `-`, or within a
 /// small edit distance (1 for short names, 2 from five characters on).
 fn closest_field<'a>(unknown: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let normal = |s: &str| s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect::<String>();
+    let normal =
+        |s: &str| s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect::<String>();
     let unknown = normal(unknown);
     let limit = if unknown.chars().count() >= 5 { 2 } else { 1 };
     known
@@ -628,12 +630,10 @@ pub fn is_cloudwatch_statistic(stat: &str) -> bool {
     let lower = stat.to_ascii_lowercase();
     let shorthand = ["p", "tm", "wm", "tc", "ts"]
         .iter()
-        .any(|prefix| lower.strip_prefix(prefix).is_some_and(|n| is_percentage(n)));
+        .any(|prefix| lower.strip_prefix(prefix).is_some_and(is_percentage));
     let range = ["tm(", "wm(", "tc(", "ts(", "pr("].iter().any(|prefix| {
-        let Some((low, high)) = lower.strip_prefix(prefix).and_then(|r| r.strip_suffix(')')).and_then(|r| r.split_once(':'))
-        else {
-            return false;
-        };
+        let inside = lower.strip_prefix(prefix).and_then(|r| r.strip_suffix(')'));
+        let Some((low, high)) = inside.and_then(|r| r.split_once(':')) else { return false };
         let bound = |b: &str| b.is_empty() || b.strip_suffix('%').map_or_else(|| is_number(b), is_percentage);
         !(low.is_empty() && high.is_empty()) && bound(low) && bound(high)
     });
@@ -674,7 +674,9 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             ));
         }
         Some(_) => {}
-        None => warnings.push(ConfigWarning::at("apiVersion", "missing, as YACE warns too: write `apiVersion: v1alpha1`")),
+        None => {
+            warnings.push(ConfigWarning::at("apiVersion", "missing, as YACE warns too: write `apiVersion: v1alpha1`"))
+        }
     }
     if raw.discovery.jobs.is_empty() && raw.static_jobs.is_empty() && raw.custom_namespace.is_empty() {
         return Err(ConfigError::at(
@@ -813,7 +815,11 @@ fn rounding_period_ignored(at: &str) -> ConfigWarning {
 }
 
 /// The `enhancedMetrics` names, which YACE refuses for a namespace or name it has no reader for.
-fn check_enhanced_metrics(metrics: Vec<RawEnhancedMetric>, namespace: &str, at: &str) -> Result<Vec<String>, ConfigError> {
+fn check_enhanced_metrics(
+    metrics: Vec<RawEnhancedMetric>,
+    namespace: &str,
+    at: &str,
+) -> Result<Vec<String>, ConfigError> {
     if metrics.is_empty() {
         return Ok(Vec::new());
     }
@@ -829,7 +835,11 @@ fn check_enhanced_metrics(metrics: Vec<RawEnhancedMetric>, namespace: &str, at: 
         if !known.contains(&metric.name.as_str()) {
             return Err(ConfigError::at(
                 format!("{at}.enhancedMetrics[{e}].name"),
-                format!("enhanced metric {:?} is not supported for {namespace} (one of {})", metric.name, known.join(", ")),
+                format!(
+                    "enhanced metric {:?} is not supported for {namespace} (one of {})",
+                    metric.name,
+                    known.join(", ")
+                ),
             ));
         }
         names.push(metric.name);

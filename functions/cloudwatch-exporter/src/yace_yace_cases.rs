@@ -173,7 +173,7 @@ fn yace_config_test_yml_reads_as_yace_reads_it() {
     let c = ExporterConfig::from_yaml(OK_FILES[0].1).unwrap();
     assert_eq!(c.jobs.len(), 11, "10 discovery jobs and 1 static job");
     let elb = c.jobs.iter().find(|j| j.namespace == "AWS/ELB").unwrap();
-    let m: Vec<(&str, &[String], i64, i64, i64, bool)> = elb
+    let m: Vec<_> = elb
         .metrics
         .iter()
         .map(|m| (m.name.as_str(), &m.statistics[..], m.period, m.length, m.delay, m.nil_to_zero))
