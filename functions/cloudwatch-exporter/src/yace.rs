@@ -474,8 +474,28 @@ fn parse(text: &str) -> Result<RawConfig, ConfigError> {
             error.message = message.to_string();
         }
         error.message.push_str(" (in the document with its `<<` merge keys applied)");
+        if let Some(line) = line_of_key(text, &error) {
+            error.message.push_str(&format!(" at line {line}"));
+        }
         error
     })
+}
+
+/// The file's line of the key an error in the merged document is about (the unknown field, or
+/// the path's last key), when exactly one line of the file has that key.
+fn line_of_key(text: &str, error: &ConfigError) -> Option<usize> {
+    let unknown = error.message.strip_prefix("unknown field `").and_then(|m| m.split_once('`')).map(|(key, _)| key);
+    let last = error.location.rsplit('.').next().map(|k| k.split('[').next().unwrap_or(k));
+    let key = unknown.or(last).filter(|k| !k.is_empty())?;
+    let has_key = |line: &str| {
+        let line = line.trim_start().trim_start_matches(['-', ' ', '{']);
+        line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))
+    };
+    let mut lines = text.lines().enumerate().filter(|(_, l)| has_key(l));
+    match (lines.next(), lines.next()) {
+        (Some((i, _)), None) => Some(i + 1),
+        _ => None,
+    }
 }
 
 /// serde_norway gives no line for an unknown key at the top of the document; it is the line that
@@ -773,13 +793,13 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         if job.namespace.is_empty() {
             return Err(ConfigError::at(format!("{at}.namespace"), "missing"));
         }
-        for (field, value) in [("period", job.period), ("length", job.length)] {
+        for (field, value, default) in [("period", job.period, DEFAULT_PERIOD), ("length", job.length, DEFAULT_LENGTH)] {
             if value.is_some() {
                 warnings.push(ConfigWarning::at(
                     format!("{at}.{field}"),
                     format!(
                         "ignored: a static job has no job-level {field} in YACE either (its metrics use \
-                         their own or the default {DEFAULT_PERIOD} s); set {field} on each metric"
+                         their own or the default {default} s); set {field} on each metric"
                     ),
                 ));
             }
@@ -1365,7 +1385,11 @@ discovery:
         let e = err("discovery:\n  jobs:\n    - &base\n      type: AWS/SQS\n      regions: [r]\n      metrics: [{name: m, statistics: [Sum]}]\n    - <<: *base\n      role: [{roleArn: x}]\n");
         assert_eq!(e.location, "discovery.jobs[1]");
         assert!(e.message.contains("unknown field `role` (did you mean `roles`?)"), "{e}");
-        assert!(e.message.contains("merge keys applied"), "{e}");
+        assert!(e.message.contains("merge keys applied) at line 8"), "{e}");
+        // A key on several lines: no line rather than a wrong one.
+        let e = err("discovery:\n  jobs:\n    - &base\n      type: AWS/SQS\n      regions: [r]\n      period: 60\n      metrics: [{name: m, statistics: [Sum]}]\n    - <<: *base\n      period: x\n");
+        assert_eq!(e.location, "discovery.jobs[1].period");
+        assert!(!e.message.contains("line"), "{e}");
         let e = err("discovery:\n  jobs:\n    - type: AWS/SQS\n      <<: 5\n      regions: [r]\n      metrics: [{name: m, statistics: [Sum]}]\n");
         assert_eq!(e.location, "discovery.jobs[0].<<");
         // A `<<` in a value is no merge key: the error keeps its line.
