@@ -1123,3 +1123,54 @@ async fn alb_target_group_metrics_of_an_untagged_target_group_carry_the_load_bal
     );
     assert_eq!(r[0]["value"][1], "2");
 }
+
+// ---- #11 config: configs YACE accepts run as YACE runs them ----------------------------------
+
+/// A YACE file with what this exporter used to refuse: merge keys, YAML 1.1 booleans, the
+/// deprecated `roundingPeriod`, and a metric-level `delay`, which YACE ignores: were the 600 s
+/// honoured, the window would end before the datapoint and nothing would be exported.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_yace_config_with_merge_keys_and_ignored_fields_runs_as_in_yace() {
+    let s = setup(
+        r#"
+apiVersion: v1alpha1
+customNamespace:
+  - &orders
+    name: orders
+    namespace: MyApp
+    regions: [us-east-1]
+    period: 60
+    roundingPeriod: 60
+    nilToZero: no
+    metrics:
+      - name: Orders
+        statistics: [Sum]
+        delay: 600
+  - <<: *orders
+    name: shipped
+    metrics:
+      - name: Shipped
+        statistics: [Sum]
+"#,
+    );
+    let sdk = s.moto.sdk_config().await;
+    let m = minute().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    put(&cw, "MyApp", "Orders", &[("Shop", "ny")], &[(m - 60, 3.0)]).await;
+    put(&cw, "MyApp", "Shipped", &[("Shop", "ny")], &[(m - 60, 2.0)]).await;
+
+    let deps = deps(&s, None).await;
+    let config = deps.load_config().await.unwrap();
+    let warned: Vec<&str> = config.warnings.iter().map(|w| w.location.as_str()).collect();
+    assert_eq!(
+        warned,
+        ["customNamespace[0].roundingPeriod", "customNamespace[0].metrics[0].delay", "customNamespace[1].roundingPeriod"]
+    );
+    let summary = handle(event("yace-config"), &deps).await.unwrap();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+    for (metric, value) in [("aws_myapp_orders_sum", "3"), ("aws_myapp_shipped_sum", "2")] {
+        let r = s.prometheus.query(metric).await;
+        assert_eq!(r.len(), 1, "{metric}: {r:?}");
+        assert_eq!(r[0]["value"][1], value, "{metric}");
+    }
+}

@@ -135,7 +135,13 @@ impl<A: CloudWatchApi> Deps<A> {
                 String::from_utf8(bytes.to_vec()).map_err(|e| read(e.to_string()))?
             }
         };
-        ExporterConfig::from_yaml(&text).map_err(|error| Error::Config { source_name, error })
+        let config = ExporterConfig::from_yaml(&text)
+            .map_err(|error| Error::Config { source_name: source_name.clone(), error })?;
+        // Once per run: what loads but is ignored or deprecated, as YACE logs it.
+        for warning in &config.warnings {
+            tracing::warn!(config = %source_name, location = %warning.location, "{}", warning.message);
+        }
+        Ok(config)
     }
 }
 
@@ -146,12 +152,16 @@ pub async fn handle<A: CloudWatchApi>(event: LambdaEvent<EventBridgeEvent>, deps
 }
 
 /// `cloudwatch-exporter verify-config FILE`: the config's problem, or `Ok` with a one-line
-/// description of what it exports.
+/// description of what it exports followed by one line per warning (the config still loads).
 pub fn verify_config(path: &str) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let config = ExporterConfig::from_yaml(&text).map_err(|e| format!("{path}: {e}"))?;
     let metrics: usize = config.jobs.iter().map(|j| j.metrics.len()).sum();
-    Ok(format!("{path}: ok ({} jobs, {metrics} metrics)", config.jobs.len()))
+    let mut out = format!("{path}: ok ({} jobs, {metrics} metrics)", config.jobs.len());
+    for warning in &config.warnings {
+        out.push_str(&format!("\n{path}: warning: {warning}"));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -3,7 +3,10 @@
 //! Field names and defaults follow YACE so a user's file works unchanged. A field this exporter
 //! does not support, a wrong type or an unknown namespace is an error naming the field's path
 //! (`discovery.jobs[0].metrics[1].period`) and, for syntax and type errors, line and column:
-//! never silently ignored.
+//! never silently ignored; when a known field is close to the unknown one, the error names it.
+//! What YACE accepts but ignores or deprecates (`roundingPeriod`, a metric's `delay`, a static
+//! job's `period`) loads, with a [`ConfigWarning`] saying so. YAML merge keys (`<<: *base`) work
+//! as in YACE's YAML library.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +30,27 @@ pub struct ConfigError {
 impl ConfigError {
     fn at(location: impl Into<String>, message: impl Into<String>) -> Self {
         Self { location: location.into(), message: message.into() }
+    }
+}
+
+/// Something the config says that loads but does not do what it seems to (as in YACE, which logs
+/// the same cases): `verify-config` prints these, each run logs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// Where, as in [`ConfigError::location`] (no line: the path is enough to find it).
+    pub location: String,
+    pub message: String,
+}
+
+impl ConfigWarning {
+    fn at(location: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { location: location.into(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
     }
 }
 
@@ -91,11 +115,17 @@ macro_rules! with_metric_fields {
         with_metric_fields! { @emit [$($meta)*] $name { $($body)* } [$($defaults)*]
             #[serde(default)]
             statistics: Vec<String>,
+            #[serde(default, deserialize_with = "yaml11::seconds")]
             period: Option<i64>,
+            #[serde(default, deserialize_with = "yaml11::seconds")]
             length: Option<i64>,
+            #[serde(default, deserialize_with = "yaml11::seconds")]
             delay: Option<i64>,
+            #[serde(default, deserialize_with = "yaml11::flag")]
             nil_to_zero: Option<bool>,
+            #[serde(default, deserialize_with = "yaml11::flag")]
             add_cloudwatch_timestamp: Option<bool>,
+            #[serde(default, deserialize_with = "yaml11::flag")]
             export_all_data_points: Option<bool>,
         }
     };
@@ -140,13 +170,14 @@ with_metric_fields! { job:
         pub custom_tags: Vec<Tag>,
         #[serde(default)]
         pub dimension_name_requirements: Vec<String>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "yaml11::switch")]
         pub recently_active_only: bool,
         #[serde(default)]
         pub metrics: Vec<RawMetric>,
         /// Deprecated in YACE (a warning) and unused there; accepted so YACE's configs load.
+        #[serde(default, deserialize_with = "yaml11::seconds")]
         pub rounding_period: Option<i64>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "yaml11::switch")]
         pub include_context_on_info_metrics: bool,
         #[serde(default)]
         pub enhanced_metrics: Vec<RawEnhancedMetric>,
@@ -177,11 +208,12 @@ with_metric_fields! { job:
         pub custom_tags: Vec<Tag>,
         #[serde(default)]
         pub dimension_name_requirements: Vec<String>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "yaml11::switch")]
         pub recently_active_only: bool,
         #[serde(default)]
         pub metrics: Vec<RawMetric>,
         /// Deprecated in YACE (a warning) and unused there; accepted so YACE's configs load.
+        #[serde(default, deserialize_with = "yaml11::seconds")]
         pub rounding_period: Option<i64>,
     }
 }
@@ -190,6 +222,13 @@ with_metric_fields! { job:
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawStaticJob {
+    /// Not a field of YACE's static job: YACE ignores it (with a warning) and so does this
+    /// exporter, so that YACE's own `examples/lambda_edge.yml` loads.
+    #[serde(default, deserialize_with = "yaml11::seconds")]
+    pub period: Option<i64>,
+    /// Ignored as `period` is.
+    #[serde(default, deserialize_with = "yaml11::seconds")]
+    pub length: Option<i64>,
     #[serde(default)]
     pub name: String,
     #[serde(default)]
@@ -212,6 +251,127 @@ with_metric_fields! {
     pub struct RawMetric {
         #[serde(default)]
         pub name: String,
+    }
+}
+
+/// YACE reads its file with go-yaml v2, which is YAML 1.1: `yes`, `no`, `on`, `off` (and `y`,
+/// `n`) are booleans, and integers may be written `0x3c`, `0o74`, `074` (octal), `1_000` or
+/// `60.0`. serde_norway reads YAML 1.2, where those are strings or floats; these readers accept
+/// both, so a file YACE reads gets the same values here.
+mod yaml11 {
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, Visitor};
+
+    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        d.deserialize_any(Flag)
+    }
+
+    pub fn switch<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(flag(d)?.unwrap_or(false))
+    }
+
+    pub fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        d.deserialize_any(Seconds)
+    }
+
+    /// go-yaml v2's boolean words.
+    fn parse_bool(s: &str) -> Option<bool> {
+        match s {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Some(true),
+            "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// go-yaml v2's integers: `_` ignored, then Go's `ParseInt(s, 0, 64)` (sign; `0x`, `0o`,
+    /// `0b` or a leading `0` for octal), else a float cut to an integer as go-yaml does.
+    pub(super) fn parse_int(s: &str) -> Option<i64> {
+        let plain = s.replace('_', "");
+        let (negative, digits) = match plain.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, plain.strip_prefix('+').unwrap_or(&plain)),
+        };
+        let lower = digits.to_ascii_lowercase();
+        let (radix, body) = if let Some(b) = lower.strip_prefix("0x") {
+            (16, b)
+        } else if let Some(b) = lower.strip_prefix("0o") {
+            (8, b)
+        } else if let Some(b) = lower.strip_prefix("0b") {
+            (2, b)
+        } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|b| b.is_ascii_digit()) {
+            (8, &lower[1..])
+        } else {
+            (10, lower.as_str())
+        };
+        let is_digit = |b: u8| (b as char).is_digit(radix);
+        if !body.is_empty() && body.bytes().all(is_digit) {
+            let value = i64::from_str_radix(body, radix).ok()?;
+            return Some(if negative { -value } else { value });
+        }
+        let float: f64 = s.replace('_', "").parse().ok()?;
+        whole(float)
+    }
+
+    /// A float as go-yaml v2 stores it in an integer: cut toward zero, if it fits.
+    fn whole(v: f64) -> Option<i64> {
+        (v.is_finite() && v.abs() < 9.2e18).then_some(v.trunc() as i64)
+    }
+
+    struct Flag;
+
+    impl<'de> Visitor<'de> for Flag {
+        type Value = Option<bool>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a boolean (true/false, yes/no, on/off)")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse_bool(v).map(Some).ok_or_else(|| E::invalid_type(de::Unexpected::Str(v), &self))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    struct Seconds;
+
+    impl<'de> Visitor<'de> for Seconds {
+        type Value = Option<i64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number of seconds")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v).map(Some).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            whole(v).map(Some).ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse_int(v).map(Some).ok_or_else(|| E::invalid_type(de::Unexpected::Str(v), &self))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
     }
 }
 
@@ -282,6 +442,8 @@ pub struct Job {
 pub struct ExporterConfig {
     pub sts_region: Option<String>,
     pub jobs: Vec<Job>,
+    /// What loads but is ignored or deprecated, in file order.
+    pub warnings: Vec<ConfigWarning>,
 }
 
 impl ExporterConfig {
@@ -298,16 +460,165 @@ impl ExporterConfig {
 }
 
 fn parse(text: &str) -> Result<RawConfig, ConfigError> {
-    serde_norway::from_str(text).map_err(|e| {
-        // serde_norway writes `PATH: MESSAGE at line L column C`; the path is where the error is.
-        let full = e.to_string();
-        match full.split_once(": ") {
-            Some((path, message)) if !path.is_empty() && !path.contains(' ') && !path.contains('`') => {
-                ConfigError::at(path, message)
-            }
-            _ => ConfigError::at("config", full),
+    // YACE's YAML library applies `<<` merge keys; serde does not. Only a document that has one
+    // goes through the merge, as the merged text's line numbers no longer match the file's.
+    let mut document: serde_norway::Value = serde_norway::from_str(text).map_err(serde_error)?;
+    if !has_merge_key(&document) {
+        return serde_norway::from_str(text).map_err(|e| with_top_level_line(serde_error(e), text));
+    }
+    apply_merge_keys(&mut document, "")?;
+    let merged = serde_norway::to_string(&document).map_err(|e| ConfigError::at("config", e.to_string()))?;
+    serde_norway::from_str(&merged).map_err(|e| {
+        let mut error = serde_error(e);
+        if let Some((message, _)) = error.message.rsplit_once(" at line ") {
+            error.message = message.to_string();
         }
+        error.message.push_str(" (in the document with its `<<` merge keys applied)");
+        if let Some(line) = line_of_key(text, &error) {
+            error.message.push_str(&format!(" at line {line}"));
+        }
+        error
     })
+}
+
+/// The file's line of the key an error in the merged document is about (the unknown field, or
+/// the path's last key), when exactly one line of the file has that key.
+fn line_of_key(text: &str, error: &ConfigError) -> Option<usize> {
+    let unknown = error.message.strip_prefix("unknown field `").and_then(|m| m.split_once('`')).map(|(key, _)| key);
+    let last = error.location.rsplit('.').next().map(|k| k.split('[').next().unwrap_or(k));
+    let key = unknown.or(last).filter(|k| !k.is_empty())?;
+    let has_key = |line: &str| {
+        let line = line.trim_start().trim_start_matches(['-', ' ', '{']);
+        line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))
+    };
+    let mut lines = text.lines().enumerate().filter(|(_, l)| has_key(l));
+    match (lines.next(), lines.next()) {
+        (Some((i, _)), None) => Some(i + 1),
+        _ => None,
+    }
+}
+
+/// serde_norway gives no line for an unknown key at the top of the document; it is the line that
+/// starts with that key.
+fn with_top_level_line(mut error: ConfigError, text: &str) -> ConfigError {
+    let unknown = error.message.strip_prefix("unknown field `").and_then(|m| m.split_once('`')).map(|(key, _)| key);
+    if let (Some(key), false) = (unknown, error.message.contains(" at line ")) {
+        let starts_with_key = |l: &str| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'));
+        let line = text.lines().position(starts_with_key);
+        if let Some(line) = line {
+            error.message.push_str(&format!(" at line {} column 1", line + 1));
+        }
+    }
+    error
+}
+
+/// serde_norway writes `PATH: MESSAGE at line L column C`; the path is where the error is.
+fn serde_error(e: serde_norway::Error) -> ConfigError {
+    let full = e.to_string();
+    let mut error = match full.split_once(": ") {
+        Some((path, message)) if !path.is_empty() && !path.contains(' ') && !path.contains('`') => {
+            ConfigError::at(path, message)
+        }
+        _ => ConfigError::at("config", full),
+    };
+    error.message = suggest_known_field(&error.message);
+    error
+}
+
+/// serde's "unknown field `role`, expected one of `regions`, `roles`, ..." with the closest
+/// expected field named: "unknown field `role` (did you mean `roles`?), expected one of ...".
+fn suggest_known_field(message: &str) -> String {
+    let Some((unknown, rest)) = message.strip_prefix("unknown field `").and_then(|m| m.split_once('`')) else {
+        return message.to_string();
+    };
+    // The expected names are every other backquoted piece of the rest.
+    let expected = rest.split('`').skip(1).step_by(2);
+    match closest_field(unknown, expected) {
+        Some(known) => format!("unknown field `{unknown}` (did you mean `{known}`?){rest}"),
+        None => message.to_string(),
+    }
+}
+
+/// The known field `unknown` most likely meant: the same ignoring case, `_` and `-`, or within a
+/// small edit distance (1 for short names, 2 from five characters on).
+fn closest_field<'a>(unknown: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let normal =
+        |s: &str| s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect::<String>();
+    let unknown = normal(unknown);
+    let limit = if unknown.chars().count() >= 5 { 2 } else { 1 };
+    known
+        .map(|k| (edit_distance(&unknown, &normal(k)), k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb { diagonal } else { 1 + diagonal.min(above).min(row[j]) };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+fn has_merge_key(value: &serde_norway::Value) -> bool {
+    use serde_norway::Value;
+    match value {
+        Value::Mapping(map) => map.contains_key("<<") || map.values().any(has_merge_key),
+        Value::Sequence(items) => items.iter().any(has_merge_key),
+        Value::Tagged(tagged) => has_merge_key(&tagged.value),
+        _ => false,
+    }
+}
+
+/// YAML's merge keys (https://yaml.org/type/merge.html), as go-yaml applies them: the mapping's
+/// own keys win, then each merged mapping in list order. Inner merges are applied first, so a
+/// base that merges another base works. (serde_norway's `apply_merge` leaves those.)
+fn apply_merge_keys(value: &mut serde_norway::Value, path: &str) -> Result<(), ConfigError> {
+    use serde_norway::Value;
+    let child = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    match value {
+        Value::Mapping(map) => {
+            for (key, item) in map.iter_mut() {
+                apply_merge_keys(item, &child(key.as_str().unwrap_or("?")))?;
+            }
+            let Some(merge) = map.shift_remove("<<") else { return Ok(()) };
+            let not_a_mapping =
+                || ConfigError::at(child("<<"), "a merge key takes a mapping (`<<: *base`) or a list of them");
+            let sources = match merge {
+                Value::Mapping(source) => vec![source],
+                Value::Sequence(items) => items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::Mapping(source) => Ok(source),
+                        _ => Err(not_a_mapping()),
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(not_a_mapping()),
+            };
+            for source in sources {
+                for (key, item) in source {
+                    map.entry(key).or_insert(item);
+                }
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                apply_merge_keys(item, &format!("{path}[{i}]"))?;
+            }
+        }
+        Value::Tagged(tagged) => apply_merge_keys(&mut tagged.value, path)?,
+        _ => {}
+    }
+    Ok(())
 }
 
 /// `pNN`/`pNN.NN`/`p100`, as YACE's `Percentile` pattern.
@@ -327,13 +638,64 @@ pub fn is_percentile(stat: &str) -> bool {
 
 const BASIC_STATISTICS: [&str; 5] = ["Average", "Sum", "Minimum", "Maximum", "SampleCount"];
 
+/// Whether CloudWatch knows the statistic. YACE passes statistics to CloudWatch unchecked, so
+/// every form CloudWatch documents is accepted: the basic five, percentiles (`p99.9`), trimmed and
+/// winsorized means, trimmed counts and sums (`tm99`, `wm99`, `tc90`, `ts90`, `TM(10%:90%)`,
+/// `TS(80%:)`), percentile rank (`PR(:300)`) and `IQM`. What CloudWatch would refuse (a typo such
+/// as `Median`) is an error here rather than a failed query at every run.
+pub fn is_cloudwatch_statistic(stat: &str) -> bool {
+    if BASIC_STATISTICS.contains(&stat) || stat.eq_ignore_ascii_case("IQM") {
+        return true;
+    }
+    let lower = stat.to_ascii_lowercase();
+    let shorthand = ["p", "tm", "wm", "tc", "ts"]
+        .iter()
+        .any(|prefix| lower.strip_prefix(prefix).is_some_and(is_percentage));
+    let range = ["tm(", "wm(", "tc(", "ts(", "pr("].iter().any(|prefix| {
+        let inside = lower.strip_prefix(prefix).and_then(|r| r.strip_suffix(')'));
+        let Some((low, high)) = inside.and_then(|r| r.split_once(':')) else { return false };
+        let bound = |b: &str| b.is_empty() || b.strip_suffix('%').map_or_else(|| is_number(b), is_percentage);
+        !(low.is_empty() && high.is_empty()) && bound(low) && bound(high)
+    });
+    shorthand || range
+}
+
+/// A plain decimal number (`300`, `0.005`, `-1.5`).
+fn is_number(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty()
+        && !digits.starts_with('.')
+        && !digits.ends_with('.')
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|b| *b == b'.').count() <= 1
+}
+
+/// A number from 0 to 100.
+fn is_percentage(s: &str) -> bool {
+    !s.starts_with('-') && is_number(s) && s.parse::<f64>().is_ok_and(|v| v <= 100.0)
+}
+
+/// YACE's enhanced metrics, per namespace: values read from the service's own API
+/// (YACE 1a0ddb1e pkg/internal/enhancedmetrics/registry.go and service/*/service.go).
+pub const ENHANCED_METRICS: [(&str, &[&str]); 4] = [
+    ("AWS/DynamoDB", &["ItemCount", "TableSizeBytes"]),
+    ("AWS/ElastiCache", &["NumCacheNodes"]),
+    ("AWS/Lambda", &["MemorySize", "Timeout"]),
+    ("AWS/RDS", &["AllocatedStorage"]),
+];
+
 fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
-    if let Some(v) = &raw.api_version {
-        if v != "v1alpha1" {
+    let mut warnings = Vec::new();
+    match &raw.api_version {
+        Some(v) if v != "v1alpha1" => {
             return Err(ConfigError::at(
                 "apiVersion",
                 format!("unknown apiVersion {v:?} (this exporter reads v1alpha1)"),
             ));
+        }
+        Some(_) => {}
+        None => {
+            warnings.push(ConfigWarning::at("apiVersion", "missing, as YACE warns too: write `apiVersion: v1alpha1`"))
         }
     }
     if raw.discovery.jobs.is_empty() && raw.static_jobs.is_empty() && raw.custom_namespace.is_empty() {
@@ -344,11 +706,14 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
     }
     let mut jobs = Vec::new();
 
-    for ns in raw.discovery.exported_tags_on_metrics.keys() {
-        let at = format!("discovery.exportedTagsOnMetrics.{ns}");
-        let service = lookup_service(ns, &at)?;
-        if !raw.discovery.jobs.iter().any(|j| j.namespace == service.namespace) {
-            return Err(ConfigError::at(at, format!("{ns:?} does not match the type of any discovery job")));
+    // As YACE, the keys are checked only when there are discovery jobs to match.
+    if !raw.discovery.jobs.is_empty() {
+        for ns in raw.discovery.exported_tags_on_metrics.keys() {
+            let at = format!("discovery.exportedTagsOnMetrics.{ns}");
+            let service = lookup_service(ns, &at)?;
+            if !raw.discovery.jobs.iter().any(|j| j.namespace == service.namespace) {
+                return Err(ConfigError::at(at, format!("{ns:?} does not match the type of any discovery job")));
+            }
         }
     }
 
@@ -366,7 +731,14 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             })?;
             search_tags.push(SearchTag { key: tag.key.clone(), value, source: tag.value.clone() });
         }
+        if job.metrics.is_empty() && job.enhanced_metrics.is_empty() {
+            return Err(ConfigError::at(format!("{at}.metrics"), "must list at least one metric (or enhancedMetrics)"));
+        }
         let defaults = job.metric_defaults();
+        let enhanced_metrics = check_enhanced_metrics(job.enhanced_metrics, service.namespace, &at)?;
+        if job.rounding_period.is_some() {
+            warnings.push(rounding_period_ignored(&at));
+        }
         let exported_tags = raw.discovery.exported_tags_on_metrics.get(service.namespace).cloned().unwrap_or_default();
         jobs.push(Job {
             namespace: service.namespace.to_string(),
@@ -375,9 +747,9 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: job.dimension_name_requirements,
             recently_active_only: job.recently_active_only,
-            metrics: check_metrics(job.metrics, &defaults, &at)?,
+            metrics: check_metrics(job.metrics, Some(&defaults), &at, &mut warnings)?,
             include_context_on_info_metrics: job.include_context_on_info_metrics,
-            enhanced_metrics: job.enhanced_metrics.into_iter().map(|m| m.name).collect(),
+            enhanced_metrics,
             kind: JobKind::Discovery { service, search_tags, exported_tags },
             location: at,
         });
@@ -391,6 +763,12 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         if job.namespace.is_empty() {
             return Err(ConfigError::at(format!("{at}.namespace"), "missing"));
         }
+        if job.metrics.is_empty() {
+            return Err(ConfigError::at(format!("{at}.metrics"), "must list at least one metric"));
+        }
+        if job.rounding_period.is_some() {
+            warnings.push(rounding_period_ignored(&at));
+        }
         let defaults = job.metric_defaults();
         jobs.push(Job {
             namespace: job.namespace,
@@ -399,7 +777,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: job.dimension_name_requirements,
             recently_active_only: job.recently_active_only,
-            metrics: check_metrics(job.metrics, &defaults, &at)?,
+            metrics: check_metrics(job.metrics, Some(&defaults), &at, &mut warnings)?,
             include_context_on_info_metrics: false,
             enhanced_metrics: Vec::new(),
             kind: JobKind::CustomNamespace { name: job.name },
@@ -415,6 +793,20 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         if job.namespace.is_empty() {
             return Err(ConfigError::at(format!("{at}.namespace"), "missing"));
         }
+        for (field, value, default) in [("period", job.period, DEFAULT_PERIOD), ("length", job.length, DEFAULT_LENGTH)] {
+            if value.is_some() {
+                warnings.push(ConfigWarning::at(
+                    format!("{at}.{field}"),
+                    format!(
+                        "ignored: a static job has no job-level {field} in YACE either (its metrics use \
+                         their own or the default {default} s); set {field} on each metric"
+                    ),
+                ));
+            }
+        }
+        if job.metrics.is_empty() {
+            warnings.push(ConfigWarning::at(format!("{at}.metrics"), "no metrics: this job exports nothing"));
+        }
         let mut dimensions: Vec<(String, String)> = job.dimensions.into_iter().map(|d| (d.name, d.value)).collect();
         dimensions.sort();
         jobs.push(Job {
@@ -424,7 +816,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: Vec::new(),
             recently_active_only: false,
-            metrics: check_metrics(job.metrics, &RawMetric::default(), &at)?,
+            metrics: check_metrics(job.metrics, None, &at, &mut warnings)?,
             include_context_on_info_metrics: false,
             enhanced_metrics: Vec::new(),
             kind: JobKind::Static { name: job.name, dimensions },
@@ -432,7 +824,47 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         });
     }
 
-    Ok(ExporterConfig { sts_region: raw.sts_region, jobs })
+    Ok(ExporterConfig { sts_region: raw.sts_region, jobs, warnings })
+}
+
+fn rounding_period_ignored(at: &str) -> ConfigWarning {
+    ConfigWarning::at(
+        format!("{at}.roundingPeriod"),
+        "deprecated and ignored, as in YACE: each metric's window is rounded to its period",
+    )
+}
+
+/// The `enhancedMetrics` names, which YACE refuses for a namespace or name it has no reader for.
+fn check_enhanced_metrics(
+    metrics: Vec<RawEnhancedMetric>,
+    namespace: &str,
+    at: &str,
+) -> Result<Vec<String>, ConfigError> {
+    if metrics.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some((_, known)) = ENHANCED_METRICS.iter().find(|(ns, _)| *ns == namespace) else {
+        let namespaces: Vec<&str> = ENHANCED_METRICS.iter().map(|(ns, _)| *ns).collect();
+        return Err(ConfigError::at(
+            format!("{at}.enhancedMetrics"),
+            format!("enhanced metrics are not supported for {namespace} (only for {})", namespaces.join(", ")),
+        ));
+    };
+    let mut names = Vec::with_capacity(metrics.len());
+    for (e, metric) in metrics.into_iter().enumerate() {
+        if !known.contains(&metric.name.as_str()) {
+            return Err(ConfigError::at(
+                format!("{at}.enhancedMetrics[{e}].name"),
+                format!(
+                    "enhanced metric {:?} is not supported for {namespace} (one of {})",
+                    metric.name,
+                    known.join(", ")
+                ),
+            ));
+        }
+        names.push(metric.name);
+    }
+    Ok(names)
 }
 
 fn lookup_service(namespace: &str, at: &str) -> Result<&'static Service, ConfigError> {
@@ -469,11 +901,18 @@ fn tags(tags: Vec<Tag>) -> Vec<(String, String)> {
     tags.into_iter().map(|t| (t.key, t.value)).collect()
 }
 
-/// The job's metrics with `defaults` (the job-level fields) and then YACE's defaults applied.
-fn check_metrics(metrics: Vec<RawMetric>, d: &RawMetric, at: &str) -> Result<Vec<MetricSpec>, ConfigError> {
-    if metrics.is_empty() {
-        return Err(ConfigError::at(format!("{at}.metrics"), "must list at least one metric"));
-    }
+/// The job's metrics with the job-level fields (`job`; `None` for a static job, which has none)
+/// and then YACE's defaults applied, as YACE's `validateMetric`: 0 is "not set" for period,
+/// length and delay, and a metric's own `delay` is ignored (with a warning) for the job's.
+fn check_metrics(
+    metrics: Vec<RawMetric>,
+    job: Option<&RawMetric>,
+    at: &str,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Vec<MetricSpec>, ConfigError> {
+    let none = RawMetric::default();
+    let d = job.unwrap_or(&none);
+    let set = |seconds: Option<i64>| seconds.filter(|s| *s != 0);
     let mut out = Vec::with_capacity(metrics.len());
     for (i, m) in metrics.into_iter().enumerate() {
         let at = format!("{at}.metrics[{i}]");
@@ -481,39 +920,55 @@ fn check_metrics(metrics: Vec<RawMetric>, d: &RawMetric, at: &str) -> Result<Vec
             return Err(ConfigError::at(format!("{at}.name"), "missing"));
         }
         let statistics = if m.statistics.is_empty() { d.statistics.clone() } else { m.statistics };
-        if statistics.is_empty() {
+        if statistics.is_empty() && job.is_some() {
             return Err(ConfigError::at(format!("{at}.statistics"), "must not be empty (set it here or on the job)"));
         }
         for (s, stat) in statistics.iter().enumerate() {
-            if !BASIC_STATISTICS.contains(&stat.as_str()) && !is_percentile(stat) {
+            if !is_cloudwatch_statistic(stat) {
                 return Err(ConfigError::at(
                     format!("{at}.statistics[{s}]"),
-                    format!("unknown statistic {stat:?} (one of Average, Sum, Minimum, Maximum, SampleCount, pNN)"),
+                    format!(
+                        "unknown statistic {stat:?} (one of Average, Sum, Minimum, Maximum, SampleCount, pNN, \
+                         tmNN, wmNN, tcNN, tsNN, TM(a:b), WM(a:b), TC(a:b), TS(a:b), PR(a:b), IQM)"
+                    ),
                 ));
             }
         }
-        let period = m.period.or(d.period).unwrap_or(DEFAULT_PERIOD);
+        let period = set(m.period).or(set(d.period)).unwrap_or(DEFAULT_PERIOD);
         if period < 1 {
             return Err(ConfigError::at(
                 format!("{at}.period"),
                 format!("must be a positive number of seconds, not {period}"),
             ));
         }
-        let length = m.length.or(d.length).unwrap_or(DEFAULT_LENGTH);
+        let length = set(m.length).or(set(d.length)).unwrap_or(DEFAULT_LENGTH);
         if length < period {
             return Err(ConfigError::at(
                 format!("{at}.length"),
                 format!("length ({length}) is smaller than period ({period}): the data asked for would not be ready"),
             ));
         }
-        let delay = m.delay.or(d.delay).unwrap_or(0);
-        if delay < 0 {
-            return Err(ConfigError::at(format!("{at}.delay"), "must not be negative"));
+        // YACE has never applied a metric's delay and keeps it so not to break configs that
+        // work; so does this exporter.
+        let delay = set(d.delay).unwrap_or(0);
+        if let Some(ignored) = set(m.delay) {
+            warnings.push(ConfigWarning::at(
+                format!("{at}.delay"),
+                format!("ignored, as YACE ignores a metric's delay ({ignored} s): the job's delay ({delay} s) applies"),
+            ));
         }
         let add_cloudwatch_timestamp = m.add_cloudwatch_timestamp.or(d.add_cloudwatch_timestamp).unwrap_or(false);
         let export_all_data_points = m.export_all_data_points.or(d.export_all_data_points).unwrap_or(false);
         if export_all_data_points && !add_cloudwatch_timestamp {
             return Err(ConfigError::at(format!("{at}.exportAllDataPoints"), "needs addCloudwatchTimestamp: true"));
+        }
+        if statistics.is_empty() {
+            // A static metric: YACE accepts it and asks CloudWatch for no statistic, which exports nothing.
+            warnings.push(ConfigWarning::at(
+                format!("{at}.statistics"),
+                "missing: nothing is exported for this metric (as in YACE); list the statistics to export",
+            ));
+            continue;
         }
         out.push(MetricSpec {
             name: m.name,
@@ -528,6 +983,10 @@ fn check_metrics(metrics: Vec<RawMetric>, d: &RawMetric, at: &str) -> Result<Vec
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "yace_yace_cases.rs"]
+mod yace_cases;
 
 #[cfg(test)]
 mod tests {
@@ -700,7 +1159,6 @@ static:
             ("statistics: [Sum]", "statistics: [Maximum]", "statistics"),
             ("period: 60", "period: 120", "period"),
             ("length: 600", "length: 900", "length"),
-            ("delay: 30", "delay: 45", "delay"),
             ("nilToZero: true", "nilToZero: false", "nilToZero"),
             ("addCloudwatchTimestamp: true", "addCloudwatchTimestamp: false", "addCloudwatchTimestamp"),
         ] {
@@ -717,7 +1175,6 @@ static:
                     "statistics" => m.statistics.join(","),
                     "period" => m.period.to_string(),
                     "length" => m.length.to_string(),
-                    "delay" => m.delay.to_string(),
                     "nilToZero" => m.nil_to_zero.to_string(),
                     _ => m.add_cloudwatch_timestamp.to_string(),
                 };
@@ -742,6 +1199,247 @@ static:
         }
         for bad in ["p", "p999", "p99.999", "P99", "p1000", "pab", "tm99"] {
             assert!(!is_percentile(bad), "{bad}");
+        }
+    }
+
+    fn load(yaml: &str) -> ExporterConfig {
+        ExporterConfig::from_yaml(yaml).unwrap_or_else(|e| panic!("{yaml}\n{e}"))
+    }
+
+    fn warned(c: &ExporterConfig, location: &str) -> String {
+        let w = c.warnings.iter().find(|w| w.location == location);
+        w.unwrap_or_else(|| panic!("no warning at {location}: {:?}", c.warnings)).message.clone()
+    }
+
+    #[test]
+    fn a_metric_delay_is_ignored_for_the_jobs_with_a_warning_as_in_yace() {
+        let c = load("apiVersion: v1alpha1\ndiscovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [r]\n      delay: 30\n      statistics: [Sum]\n      metrics:\n        - name: inherits\n        - name: own\n          delay: 45\n");
+        let delays: Vec<i64> = c.jobs[0].metrics.iter().map(|m| m.delay).collect();
+        assert_eq!(delays, [30, 30]);
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        let w = warned(&c, "discovery.jobs[0].metrics[1].delay");
+        assert!(w.contains("ignored") && w.contains("(30 s)"), "{w}");
+        // No job delay: 0, still with the warning; a static metric's delay too.
+        let c = load("apiVersion: v1alpha1\nstatic:\n  - name: s\n    namespace: N\n    regions: [r]\n    metrics: [{name: m, statistics: [Sum], delay: 600}]\n");
+        assert_eq!(c.jobs[0].metrics[0].delay, 0);
+        assert!(warned(&c, "static[0].metrics[0].delay").contains("ignored"));
+    }
+
+    #[test]
+    fn zero_means_unset_for_period_length_and_delay_as_in_yace() {
+        let c = load("apiVersion: v1alpha1\ncustomNamespace:\n  - name: c\n    namespace: N\n    regions: [r]\n    period: 60\n    length: 120\n    delay: 0\n    statistics: [Sum]\n    metrics: [{name: m, period: 0, length: 0, delay: 0}]\n");
+        let m = &c.jobs[0].metrics[0];
+        assert_eq!((m.period, m.length, m.delay), (60, 120, 0));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let e = err("customNamespace:\n  - name: c\n    namespace: N\n    regions: [r]\n    metrics: [{name: m, statistics: [Sum], period: -60}]\n");
+        assert_eq!(e.location, "customNamespace[0].metrics[0].period");
+        // YACE has no check on the job's delay.
+        let c = load("customNamespace:\n  - name: c\n    namespace: N\n    regions: [r]\n    delay: -60\n    metrics: [{name: m, statistics: [Sum]}]\n");
+        assert_eq!(c.jobs[0].metrics[0].delay, -60);
+    }
+
+    #[test]
+    fn rounding_period_loads_and_warns_that_it_is_deprecated() {
+        let c = load("apiVersion: v1alpha1\ndiscovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [r]\n      roundingPeriod: 60\n      metrics: [{name: m, statistics: [Sum]}]\ncustomNamespace:\n  - name: c\n    namespace: N\n    regions: [r]\n    roundingPeriod: 120\n    metrics: [{name: m, statistics: [Sum]}]\n");
+        assert_eq!(c.jobs.len(), 2);
+        assert!(warned(&c, "discovery.jobs[0].roundingPeriod").contains("deprecated"));
+        assert!(warned(&c, "customNamespace[0].roundingPeriod").contains("deprecated"));
+        assert_eq!(c.jobs[0].metrics[0].period, DEFAULT_PERIOD, "roundingPeriod changes nothing");
+    }
+
+    #[test]
+    fn a_static_jobs_period_and_length_are_ignored_with_a_warning() {
+        let c = load("apiVersion: v1alpha1\nstatic:\n  - name: edge\n    namespace: AWS/Lambda\n    regions: [us-east-1]\n    period: 600\n    length: 600\n    metrics:\n      - name: Invocations\n        statistics: [Sum]\n      - name: Errors\n        statistics: [Sum]\n        period: 60\n");
+        let windows: Vec<(i64, i64)> = c.jobs[0].metrics.iter().map(|m| (m.period, m.length)).collect();
+        assert_eq!(windows, [(DEFAULT_PERIOD, DEFAULT_LENGTH), (60, DEFAULT_LENGTH)], "as YACE: job-level values unused");
+        assert!(warned(&c, "static[0].period").contains("ignored"));
+        assert!(warned(&c, "static[0].length").contains("ignored"));
+        // Other job-level metric fields are not accepted on a static job: still unknown fields.
+        let e = err("static:\n  - name: s\n    namespace: N\n    regions: [r]\n    statistics: [Sum]\n    metrics: [{name: m}]\n");
+        assert_eq!(e.location, "static[0]");
+        assert!(e.message.contains("unknown field `statistics`"), "{e}");
+    }
+
+    #[test]
+    fn a_static_metric_without_statistics_and_a_static_job_without_metrics_load_as_in_yace() {
+        let c = load("apiVersion: v1alpha1\nstatic:\n  - name: s\n    namespace: N\n    regions: [r]\n    metrics: [{name: none}, {name: some, statistics: [Sum]}]\n  - name: empty\n    namespace: N\n    regions: [r]\n");
+        let names: Vec<&str> = c.jobs[0].metrics.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["some"], "a metric with no statistic has nothing to export");
+        assert!(warned(&c, "static[0].metrics[0].statistics").contains("nothing is exported"));
+        assert!(c.jobs[1].metrics.is_empty());
+        assert!(warned(&c, "static[1].metrics").contains("exports nothing"));
+    }
+
+    #[test]
+    fn a_missing_api_version_is_a_warning_as_in_yace() {
+        let c = load("static: [{name: s, namespace: N, regions: [r], metrics: [{name: m, statistics: [Sum]}]}]\n");
+        assert!(warned(&c, "apiVersion").contains("missing"));
+    }
+
+    #[test]
+    fn every_statistic_cloudwatch_knows_is_accepted() {
+        for ok in [
+            "Average", "Sum", "Minimum", "Maximum", "SampleCount", "p50", "p99.9", "p99.99", "p100", "p0.1", "tm99",
+            "tm99.5", "TM99", "wm99", "tc90", "ts90", "IQM", "TM(10%:90%)", "TM(:95%)", "TM(150:1000)", "WM(10%:90%)",
+            "TC(0.005:0.030)", "TS(80%:)", "PR(:300)", "PR(100:2000)", "PR(-5:5)",
+        ] {
+            assert!(is_cloudwatch_statistic(ok), "{ok}");
+        }
+        for bad in [
+            "Median", "average", "Avg", "", "p", "p101", "p-1", "tm", "tm101", "TM()", "TM(:)", "TM(10%;90%)",
+            "TM(a:b)", "PR(:300", "XX(1:2)", "p99.", "Sum ",
+        ] {
+            assert!(!is_cloudwatch_statistic(bad), "{bad}");
+        }
+        let c = load("discovery:\n  jobs:\n    - type: AWS/ApplicationELB\n      regions: [r]\n      metrics:\n        - name: TargetResponseTime\n          statistics: [tm99, IQM, TS(10%:90%), PR(:0.5), wm99, TC(10%:90%), TM(5%:95%), p99.9]\n");
+        assert_eq!(c.jobs[0].metrics[0].statistics.len(), 8);
+    }
+
+    #[test]
+    fn enhanced_metrics_are_checked_against_yaces_six() {
+        let job = |ns: &str, names: &str, metrics: &str| {
+            format!("discovery:\n  jobs:\n    - type: {ns}\n      regions: [r]\n      enhancedMetrics: [{names}]\n{metrics}")
+        };
+        for (ns, name) in [
+            ("AWS/Lambda", "Timeout"),
+            ("AWS/Lambda", "MemorySize"),
+            ("AWS/DynamoDB", "ItemCount"),
+            ("AWS/DynamoDB", "TableSizeBytes"),
+            ("AWS/RDS", "AllocatedStorage"),
+            ("AWS/ElastiCache", "NumCacheNodes"),
+        ] {
+            let c = load(&job(ns, &format!("{{name: {name}}}"), ""));
+            assert_eq!(c.jobs[0].enhanced_metrics, [name], "enhanced metrics alone make a job");
+            assert!(c.jobs[0].metrics.is_empty());
+        }
+        let e = err(&job("AWS/Lambda", "{name: Timeout}, {name: timeout}", ""));
+        assert_eq!(e.location, "discovery.jobs[0].enhancedMetrics[1].name");
+        let e = err(&job("AWS/RDS", "{name: ItemCount}", ""));
+        assert_eq!(e.location, "discovery.jobs[0].enhancedMetrics[0].name");
+        let e = err(&job("AWS/EC2", "{name: Timeout}", "      metrics: [{name: m, statistics: [Sum]}]\n"));
+        assert_eq!(e.location, "discovery.jobs[0].enhancedMetrics");
+        assert!(e.message.contains("not supported for AWS/EC2"), "{e}");
+        let e = err(&job("AWS/Lambda", "", ""));
+        assert_eq!(e.location, "discovery.jobs[0].metrics", "neither metrics nor enhancedMetrics");
+    }
+
+    #[test]
+    fn include_context_on_info_metrics_is_read() {
+        let c = load("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [r]\n      includeContextOnInfoMetrics: true\n      metrics: [{name: m, statistics: [Sum]}]\n    - type: AWS/EBS\n      regions: [r]\n      metrics: [{name: m, statistics: [Sum]}]\n");
+        assert!(c.jobs[0].include_context_on_info_metrics);
+        assert!(!c.jobs[1].include_context_on_info_metrics);
+    }
+
+    #[test]
+    fn merge_keys_apply_as_in_go_yaml() {
+        let c = load(
+            r#"
+apiVersion: v1alpha1
+discovery:
+  jobs:
+    - &base
+      type: AWS/SQS
+      regions: [eu-west-1]
+      period: 60
+      statistics: [Sum]
+      roles: [{roleArn: "arn:aws:iam::111111111111:role/a"}]
+      metrics: [{name: NumberOfMessagesSent}]
+    - &chained
+      <<: *base
+      type: AWS/SNS
+      period: 120
+      metrics:
+        - &metric
+          name: NumberOfMessagesPublished
+        - <<: *metric
+          statistics: [p99]
+    - <<: [*chained, *base]
+      type: AWS/EC2
+      statistics: [Maximum]
+"#,
+        );
+        let [sqs, sns, ec2] = &c.jobs[..] else { panic!("{:?}", c.jobs) };
+        assert_eq!((sqs.namespace.as_str(), sqs.metrics[0].period), ("AWS/SQS", 60));
+        assert_eq!(sns.namespace, "AWS/SNS");
+        assert_eq!(sns.regions, ["eu-west-1"], "merged from the base");
+        assert_eq!(sns.roles[0].role_arn, "arn:aws:iam::111111111111:role/a");
+        let sns_metrics: Vec<(&str, i64, &[String])> =
+            sns.metrics.iter().map(|m| (m.name.as_str(), m.period, &m.statistics[..])).collect();
+        assert_eq!(
+            sns_metrics,
+            [
+                ("NumberOfMessagesPublished", 120, &["Sum".to_string()][..]),
+                ("NumberOfMessagesPublished", 120, &["p99".to_string()][..])
+            ],
+            "the job's own keys win over the merged ones"
+        );
+        assert_eq!(ec2.namespace, "AWS/EC2");
+        assert_eq!(ec2.metrics.len(), 2, "a merge of a mapping that itself merges");
+        assert_eq!(ec2.metrics[0].period, 120, "the first mapping in a merge list wins");
+        assert_eq!(ec2.metrics[0].statistics, ["Maximum"]);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn errors_in_a_merged_document_keep_their_path() {
+        let e = err("discovery:\n  jobs:\n    - &base\n      type: AWS/SQS\n      regions: [r]\n      metrics: [{name: m, statistics: [Sum]}]\n    - <<: *base\n      role: [{roleArn: x}]\n");
+        assert_eq!(e.location, "discovery.jobs[1]");
+        assert!(e.message.contains("unknown field `role` (did you mean `roles`?)"), "{e}");
+        assert!(e.message.contains("merge keys applied) at line 8"), "{e}");
+        // A key on several lines: no line rather than a wrong one.
+        let e = err("discovery:\n  jobs:\n    - &base\n      type: AWS/SQS\n      regions: [r]\n      period: 60\n      metrics: [{name: m, statistics: [Sum]}]\n    - <<: *base\n      period: x\n");
+        assert_eq!(e.location, "discovery.jobs[1].period");
+        assert!(!e.message.contains("line"), "{e}");
+        let e = err("discovery:\n  jobs:\n    - type: AWS/SQS\n      <<: 5\n      regions: [r]\n      metrics: [{name: m, statistics: [Sum]}]\n");
+        assert_eq!(e.location, "discovery.jobs[0].<<");
+        // A `<<` in a value is no merge key: the error keeps its line.
+        let e = err("discovery:\n  jobs:\n    - type: AWS/SQS\n      regions: [r]\n      searchTags: [{key: a, value: 'x<<y'}]\n      metrics: [{name: m, statistics: [Sum]}]\n      typo: 1\n");
+        assert!(e.message.contains("line 7"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_field_close_to_a_known_one_is_named() {
+        for (yaml, unknown, known) in [
+            ("discovery:\n  jobs:\n    - type: AWS/EC2\n      role: []\n", "role", "roles"),
+            ("discovery:\n  jobs:\n    - type: AWS/EC2\n      searchTag: []\n", "searchTag", "searchTags"),
+            ("discovery:\n  jobs:\n    - type: AWS/EC2\n      Regions: [r]\n", "Regions", "regions"),
+            ("discovery:\n  jobs:\n    - type: AWS/EC2\n      nil_to_zero: true\n", "nil_to_zero", "nilToZero"),
+            ("discovery:\n  jobs:\n    - type: AWS/EC2\n      metrics: [{name: m, statistic: [Sum]}]\n", "statistic", "statistics"),
+            ("discovery:\n  exportedTagOnMetrics: {}\n", "exportedTagOnMetrics", "exportedTagsOnMetrics"),
+            ("discovry:\n  jobs: []\n", "discovry", "discovery"),
+            ("sts_region: us-east-1\n", "sts_region", "sts-region"),
+        ] {
+            let e = err(yaml);
+            let want = format!("unknown field `{unknown}` (did you mean `{known}`?), expected");
+            assert!(e.message.contains(&want), "{yaml}: {e}");
+            assert!(e.message.contains("line "), "{e}");
+        }
+        // Nothing close: no guess.
+        let e = err("discovery:\n  jobs:\n    - type: AWS/EC2\n      awsDimensions: []\n");
+        assert!(!e.message.contains("did you mean"), "{e}");
+        assert_eq!(closest_field("type", ["name", "regions"].into_iter()), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_and_integers_read_as_yace_reads_them() {
+        let c = load("apiVersion: v1alpha1\ndiscovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [no]\n      recentlyActiveOnly: yes\n      includeContextOnInfoMetrics: On\n      period: 0x3c\n      statistics: [Sum]\n      metrics:\n        - {name: a, nilToZero: y, addCloudwatchTimestamp: YES, exportAllDataPoints: on, length: 1_200}\n        - {name: b, nilToZero: off, period: 0600, length: 600.0}\n        - {name: c, nilToZero: ~}\n");
+        let job = &c.jobs[0];
+        assert_eq!(job.regions, ["no"], "a string stays a string");
+        assert!(job.recently_active_only && job.include_context_on_info_metrics);
+        let [a, b, cc] = &job.metrics[..] else { panic!("{:?}", job.metrics) };
+        assert!(a.nil_to_zero && a.add_cloudwatch_timestamp && a.export_all_data_points);
+        assert_eq!((a.period, a.length), (60, 1200));
+        assert!(!b.nil_to_zero);
+        assert_eq!((b.period, b.length), (384, 600), "a leading 0 is octal in YAML 1.1");
+        assert!(!cc.nil_to_zero, "null is unset");
+        let e = err("static: [{name: s, namespace: N, regions: [r], metrics: [{name: m, statistics: [Sum], nilToZero: maybe}]}]\n");
+        assert_eq!(e.location, "static[0].metrics[0].nilToZero");
+        assert!(e.message.contains("\"maybe\"") && e.message.contains("line 1"), "{e}");
+        let e = err("static: [{name: s, namespace: N, regions: [r], metrics: [{name: m, statistics: [Sum], period: 5m}]}]\n");
+        assert_eq!(e.location, "static[0].metrics[0].period");
+        for (text, value) in [("-0x10", Some(-16)), ("0b101", Some(5)), ("0o17", Some(15)), ("+7", Some(7)), ("1e2", Some(100)), ("09", Some(9)), ("x", None)] {
+            assert_eq!(yaml11::parse_int(text), value, "{text}");
         }
     }
 }
