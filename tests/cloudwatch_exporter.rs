@@ -591,10 +591,11 @@ impl CloudWatchApi for Counting {
         &self,
         session: &Self::Session,
         types: &[&str],
+        tag_keys: &[&str],
         next_token: Option<String>,
     ) -> Result<Page<Resource>, ApiError> {
         self.count("GetResources");
-        self.inner.get_resources(session, types, next_token).await
+        self.inner.get_resources(session, types, tag_keys, next_token).await
     }
     async fn get_metric_data(
         &self,
