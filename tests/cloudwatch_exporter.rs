@@ -745,7 +745,8 @@ async fn a_search_tag_that_matches_nothing_exports_nothing_for_its_job_and_says_
     assert_eq!(summary.jobs_without_resources.len(), 1, "{summary:?}");
     assert_eq!(summary.jobs_without_resources[0].region, "us-east-1");
 
-    assert_eq!(s.prometheus.query(r#"{__name__=~"aws_ec2_.*"}"#).await, Vec::<Value>::new(), "nothing, not even global");
+    let ec2_series = s.prometheus.query(r#"{__name__=~"aws_ec2_.*"}"#).await;
+    assert_eq!(ec2_series, Vec::<Value>::new(), "nothing, not even global");
     assert_eq!(resource_names(&s.prometheus, "aws_myapp_.*").await, ["global"], "the other job is exported");
     let reason = s.prometheus.query("cloudwatch_exporter_run_jobs_without_resources").await;
     assert_eq!(reason[0]["value"][1], "1");
@@ -910,14 +911,14 @@ async fn the_per_service_lookups_moto_serves_find_their_resources() {
     assert!(summary.jobs_failed.is_empty(), "{summary:?}");
     assert!(summary.jobs_without_resources.is_empty(), "{summary:?}");
     let p = &s.prometheus;
-    assert_eq!(resource_names(p, "aws_autoscaling_.*").await, [web_arn.clone()], "only the group tagged team=core");
+    assert_eq!(resource_names(p, "aws_autoscaling_.*").await, [web_arn], "only the group tagged team=core");
     assert_eq!(resource_names(p, "aws_prometheus_.*").await, ["global"]);
     let info = p.query("aws_prometheus_info").await;
     assert_eq!(info.len(), 1, "{info:?}");
     assert_eq!(info[0]["metric"]["name"], ws_arn.as_str());
-    assert_eq!(resource_names(p, "aws_ec2spot_.*").await, [fleet_id.clone()]);
+    assert_eq!(resource_names(p, "aws_ec2spot_.*").await, [fleet_id]);
     assert_eq!(resource_names(p, "aws_transitgateway_.*").await, [format!("{tgw_id}/{attachment_id}")]);
-    assert_eq!(resource_names(p, "aws_ddosprotection_.*").await, [eip_arn.clone()]);
+    assert_eq!(resource_names(p, "aws_ddosprotection_.*").await, [eip_arn]);
     for api in [
         "DescribeAutoScalingGroups",
         "ListWorkspaces",

@@ -19,7 +19,9 @@ use tokio::sync::OnceCell;
 
 use crate::discovery::{MetricRef, Resource};
 use crate::query::{position_of, query_id, Call, Wanted};
-use crate::resources::{Gateway, Protection, ReplicationInstance, ReplicationTask, RestApi, Tagged, TransitGatewayAttachment};
+use crate::resources::{
+    Gateway, Protection, ReplicationInstance, ReplicationTask, RestApi, Tagged, TransitGatewayAttachment,
+};
 use crate::yace::Role;
 
 /// A failed AWS request, after the SDK's retries.
@@ -422,7 +424,12 @@ impl CloudWatchApi for AwsApi {
         Ok(Page { items, next_token: next(page.next_token()) })
     }
 
-    async fn get_rest_apis(&self, session: &AwsSession, limit: i32, position: Option<String>) -> Result<Page<RestApi>, ApiError> {
+    async fn get_rest_apis(
+        &self,
+        session: &AwsSession,
+        limit: i32,
+        position: Option<String>,
+    ) -> Result<Page<RestApi>, ApiError> {
         let page = session
             .apigateway
             .get_rest_apis()
@@ -574,7 +581,11 @@ impl CloudWatchApi for AwsApi {
         Ok(Page { items, next_token: next(page.next_token()) })
     }
 
-    async fn list_workspaces(&self, session: &AwsSession, next_token: Option<String>) -> Result<Page<Tagged>, ApiError> {
+    async fn list_workspaces(
+        &self,
+        session: &AwsSession,
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, ApiError> {
         let page = session
             .amp
             .list_workspaces()
@@ -617,7 +628,11 @@ impl CloudWatchApi for AwsApi {
         Ok(Page { items, next_token: next(page.marker()) })
     }
 
-    async fn list_gateway_tags(&self, session: &AwsSession, gateway_arn: &str) -> Result<Vec<(String, String)>, ApiError> {
+    async fn list_gateway_tags(
+        &self,
+        session: &AwsSession,
+        gateway_arn: &str,
+    ) -> Result<Vec<(String, String)>, ApiError> {
         let out = session
             .storagegateway
             .list_tags_for_resource()
@@ -870,7 +885,12 @@ impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
         self.inner.get_metric_data(session, call, wanted, next_token).await
     }
 
-    async fn get_rest_apis(&self, session: &Self::Session, limit: i32, position: Option<String>) -> Result<Page<RestApi>, ApiError> {
+    async fn get_rest_apis(
+        &self,
+        session: &Self::Session,
+        limit: i32,
+        position: Option<String>,
+    ) -> Result<Page<RestApi>, ApiError> {
         self.count("GetRestApis");
         self.inner.get_rest_apis(session, limit, position).await
     }
@@ -925,7 +945,11 @@ impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
         self.inner.describe_transit_gateway_attachments(session, next_token).await
     }
 
-    async fn list_workspaces(&self, session: &Self::Session, next_token: Option<String>) -> Result<Page<Tagged>, ApiError> {
+    async fn list_workspaces(
+        &self,
+        session: &Self::Session,
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, ApiError> {
         self.count("ListWorkspaces");
         self.inner.list_workspaces(session, next_token).await
     }
@@ -935,7 +959,11 @@ impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
         self.inner.list_gateways(session, marker).await
     }
 
-    async fn list_gateway_tags(&self, session: &Self::Session, gateway_arn: &str) -> Result<Vec<(String, String)>, ApiError> {
+    async fn list_gateway_tags(
+        &self,
+        session: &Self::Session,
+        gateway_arn: &str,
+    ) -> Result<Vec<(String, String)>, ApiError> {
         self.count("ListTagsForResource");
         self.inner.list_gateway_tags(session, gateway_arn).await
     }

@@ -190,10 +190,7 @@ where
 
 /// Resources known by id, kept when they pass the search tags.
 fn tagged(items: Vec<Tagged>, search_tags: &[SearchTag]) -> impl Iterator<Item = Resource> + '_ {
-    items
-        .into_iter()
-        .map(|t| Resource { arn: t.id, tags: t.tags })
-        .filter(move |r| through_tags(&r.tags, search_tags))
+    items.into_iter().map(|t| Resource { arn: t.id, tags: t.tags }).filter(move |r| through_tags(&r.tags, search_tags))
 }
 
 /// API Gateway's ARNs carry the API's id, while the v1 metrics' `ApiName` dimension is its name:

@@ -81,7 +81,12 @@ impl CloudWatchApi for Answers {
         unexpected("GetMetricData")
     }
 
-    async fn get_rest_apis(&self, _session: &(), limit: i32, _position: Option<String>) -> Result<Page<RestApi>, ApiError> {
+    async fn get_rest_apis(
+        &self,
+        _session: &(),
+        limit: i32,
+        _position: Option<String>,
+    ) -> Result<Page<RestApi>, ApiError> {
         self.ask(format!("GetRestApis limit {limit}"));
         one_page(&self.rest_apis)
     }
@@ -109,7 +114,11 @@ impl CloudWatchApi for Answers {
         one_page(&self.replication_tasks)
     }
 
-    async fn describe_auto_scaling_groups(&self, _session: &(), _token: Option<String>) -> Result<Page<Tagged>, ApiError> {
+    async fn describe_auto_scaling_groups(
+        &self,
+        _session: &(),
+        _token: Option<String>,
+    ) -> Result<Page<Tagged>, ApiError> {
         self.ask("DescribeAutoScalingGroups".into());
         one_page(&self.auto_scaling_groups)
     }
@@ -144,7 +153,8 @@ fn every_namespace_with_its_own_lookup_is_a_known_service() {
 // YACE 1a0ddb1e pkg/clients/tagging/filters_test.go, TestApiGatewayFilterFunc
 #[tokio::test]
 async fn api_gateway_v1_rest_api_stages_are_filtered_and_ids_replaced_with_names() {
-    let api = Answers { rest_apis: vec![RestApi { id: "gwid1234".into(), name: "apiname".into() }], ..Default::default() };
+    let api =
+        Answers { rest_apis: vec![RestApi { id: "gwid1234".into(), name: "apiname".into() }], ..Default::default() };
     let input = vec![
         resource("arn:aws:apigateway:us-east-1::/restapis/gwid1234/stages/main", "Value"),
         resource("arn:aws:apigateway:us-east-1::/restapis/gwid1234", "Value 2"),
@@ -281,13 +291,17 @@ async fn auto_scaling_groups_come_from_describe_auto_scaling_groups_through_the_
     };
     let asg = by_namespace("AWS/AutoScaling").unwrap();
     let found = find(&api, &(), "us-east-1", asg, &[search_tag("team", "core")]).await.unwrap();
-    assert_eq!(found, Lookup::Resources(vec![Resource { arn: arn.into(), tags: vec![("team".into(), "core".into())] }]));
+    assert_eq!(
+        found,
+        Lookup::Resources(vec![Resource { arn: arn.into(), tags: vec![("team".into(), "core".into())] }])
+    );
     assert_eq!(*api.asked.lock().unwrap(), ["DescribeAutoScalingGroups"], "no resource types: no GetResources");
 }
 
 #[tokio::test]
 async fn shield_protections_belong_to_the_region_of_the_protected_resource() {
-    let protection = |resource: &str| Protection { resource_arn: resource.into(), protection_arn: format!("p:{resource}") };
+    let protection =
+        |resource: &str| Protection { resource_arn: resource.into(), protection_arn: format!("p:{resource}") };
     let api = Answers {
         protections: vec![
             protection("arn:aws:ec2:us-east-1:1:eip-allocation/eipalloc-1"),
@@ -306,7 +320,10 @@ async fn shield_protections_belong_to_the_region_of_the_protected_resource() {
     let eu = find(&api, &(), "eu-west-1", shield, &[]).await.unwrap();
     assert_eq!(arns(eu.clone()), ["arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/a/1"]);
     let Lookup::Resources(eu) = eu else { unreachable!() };
-    assert_eq!(eu[0].tags, [("ProtectionArn".to_string(), "p:arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/a/1".to_string())]);
+    assert_eq!(
+        eu[0].tags,
+        [("ProtectionArn".to_string(), "p:arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/a/1".to_string())]
+    );
     assert!(api.asked.lock().unwrap().contains(&"ListProtections max 100".to_string()));
 
     let bad = Answers { protections: vec![protection("not-an-arn")], ..Default::default() };
