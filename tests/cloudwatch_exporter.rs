@@ -591,10 +591,11 @@ impl CloudWatchApi for Counting {
         &self,
         session: &Self::Session,
         types: &[&str],
+        tag_keys: &[&str],
         next_token: Option<String>,
     ) -> Result<Page<Resource>, ApiError> {
         self.count("GetResources");
-        self.inner.get_resources(session, types, next_token).await
+        self.inner.get_resources(session, types, tag_keys, next_token).await
     }
     async fn get_metric_data(
         &self,
@@ -1069,13 +1070,14 @@ impl CloudWatchApi for MotoWithYaceAlb {
         &self,
         session: &Self::Session,
         types: &[&str],
+        tag_keys: &[&str],
         next_token: Option<String>,
     ) -> Result<Page<Resource>, ApiError> {
         if types.contains(&"elasticloadbalancing:loadbalancer/app") {
             let alb = Resource { arn: YACE_ALB_ARN.into(), tags: pairs(&[("Name", "some-ALB")]) };
             return Ok(Page { items: vec![alb], next_token: None });
         }
-        self.inner.get_resources(session, types, next_token).await
+        self.inner.get_resources(session, types, tag_keys, next_token).await
     }
     async fn get_metric_data(
         &self,
@@ -1172,5 +1174,260 @@ customNamespace:
         let r = s.prometheus.query(metric).await;
         assert_eq!(r.len(), 1, "{metric}: {r:?}");
         assert_eq!(r[0]["value"][1], value, "{metric}");
+    }
+}
+
+// ---- Resources as YACE finds them (issue #11 §2, §3): search tags sent as TagFilters, a job
+// without resources exports nothing, and the per-service lookups moto serves.
+
+// Moto 5.2 serves AWS/DMS's DescribeReplicationInstances, but with dates as ISO strings that the
+// SDK refuses (awsJson wants epoch seconds), so DMS is tested through the trait only
+// (resources_yace_cases.rs); moto has no Storage Gateway, and its tagging API knows no API Gateway
+// resources.
+
+/// The `name` labels of the series whose metric name matches `name_regex` (not `_info`), sorted.
+async fn resource_names(p: &Prometheus, name_regex: &str) -> Vec<String> {
+    let mut names: Vec<String> = p
+        .query(&format!(r#"{{__name__=~"{name_regex}",__name__!~".*_info"}}"#))
+        .await
+        .iter()
+        .map(|s| s["metric"]["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+const NOTHING_MATCHES: &str = r#"
+apiVersion: v1alpha1
+discovery:
+  jobs:
+    - type: AWS/EC2
+      regions: [us-east-1]
+      searchTags:
+        - key: team
+          value: ^nobody$
+      period: 60
+      length: 300
+      metrics:
+        - name: CPUUtilization
+          statistics: [Average]
+customNamespace:
+  - name: shop
+    namespace: MyApp
+    regions: [us-east-1]
+    period: 60
+    length: 300
+    metrics:
+      - name: Orders
+        statistics: [Sum]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_search_tag_that_matches_nothing_exports_nothing_for_its_job_and_says_why() {
+    let s = setup(NOTHING_MATCHES);
+    let sdk = s.moto.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let tags = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+        .tags(aws_sdk_ec2::types::Tag::builder().key("team").value("core").build())
+        .build();
+    let out =
+        ec2.run_instances().image_id("ami-12c6146b").min_count(1).max_count(1).tag_specifications(tags).send().await;
+    let instance = out.unwrap().instances()[0].instance_id().unwrap().to_string();
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let m = minute().await;
+    put(&cw, "AWS/EC2", "CPUUtilization", &[("InstanceId", &instance)], &[(m - 120, 1.0), (m - 60, 2.0)]).await;
+    // A metric no ARN regexp applies to: before, it went out as name="global".
+    put(&cw, "AWS/EC2", "CPUUtilization", &[("ImageId", "ami-12c6146b")], &[(m - 60, 3.0)]).await;
+    put(&cw, "MyApp", "Orders", &[("Shop", "berlin")], &[(m - 60, 5.0)]).await;
+
+    s.moto.start_recording().await;
+    let summary: Summary = handle(event("run-1"), &deps(&s, None).await).await.unwrap();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+    assert_eq!(summary.jobs_without_resources.len(), 1, "{summary:?}");
+    assert_eq!(summary.jobs_without_resources[0].region, "us-east-1");
+
+    let ec2_series = s.prometheus.query(r#"{__name__=~"aws_ec2_.*"}"#).await;
+    assert_eq!(ec2_series, Vec::<Value>::new(), "nothing, not even global");
+    assert_eq!(resource_names(&s.prometheus, "aws_myapp_.*").await, ["global"], "the other job is exported");
+    let reason = s.prometheus.query("cloudwatch_exporter_run_jobs_without_resources").await;
+    assert_eq!(reason[0]["value"][1], "1");
+
+    // GetResources carried the search tag's key (not its value) as a TagFilter.
+    let recorded = s.moto.recording().await;
+    let bodies: Vec<Value> = recorded
+        .iter()
+        .filter(|r| r.headers.get("x-amz-target").is_some_and(|t| t.ends_with(".GetResources")))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 1, "{recorded:?}");
+    assert_eq!(bodies[0]["TagFilters"], serde_json::json!([{"Key": "team"}]));
+    assert_eq!(bodies[0]["ResourceTypeFilters"], serde_json::json!(["ec2:instance"]));
+    assert_eq!(bodies[0]["ResourcesPerPage"], 100);
+    assert_eq!(summary.api_requests.get("ListMetrics"), Some(&1), "only the custom namespace's: {summary:?}");
+}
+
+const OWN_LOOKUPS: &str = r#"
+apiVersion: v1alpha1
+discovery:
+  jobs:
+    - type: AWS/AutoScaling
+      regions: [us-east-1]
+      searchTags:
+        - key: team
+          value: ^core$
+      period: 60
+      length: 300
+      metrics:
+        - name: GroupInServiceInstances
+          statistics: [Average]
+    - type: AWS/Prometheus
+      regions: [us-east-1]
+      period: 60
+      length: 300
+      metrics:
+        - name: ResourceCount
+          statistics: [Maximum]
+    - type: AWS/EC2Spot
+      regions: [us-east-1]
+      period: 60
+      length: 300
+      metrics:
+        - name: TargetCapacity
+          statistics: [Average]
+    - type: AWS/TransitGateway
+      regions: [us-east-1]
+      period: 60
+      length: 300
+      metrics:
+        - name: BytesIn
+          statistics: [Sum]
+    - type: AWS/DDoSProtection
+      regions: [us-east-1]
+      period: 60
+      length: 300
+      metrics:
+        - name: DDoSDetected
+          statistics: [Maximum]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_per_service_lookups_moto_serves_find_their_resources() {
+    let s = setup(OWN_LOOKUPS);
+    let sdk = s.moto.sdk_config().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+
+    // Auto Scaling: two groups, one selected by the search tag.
+    let asg = aws_sdk_autoscaling::Client::new(&sdk);
+    asg.create_launch_configuration()
+        .launch_configuration_name("lc")
+        .image_id("ami-12c6146b")
+        .instance_type("t2.micro")
+        .send()
+        .await
+        .unwrap();
+    for (name, team) in [("web", "core"), ("batch", "other")] {
+        let tag = aws_sdk_autoscaling::types::Tag::builder()
+            .key("team")
+            .value(team)
+            .resource_id(name)
+            .resource_type("auto-scaling-group")
+            .propagate_at_launch(false)
+            .build();
+        asg.create_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .launch_configuration_name("lc")
+            .min_size(0)
+            .max_size(1)
+            .desired_capacity(0)
+            .availability_zones("us-east-1a")
+            .tags(tag)
+            .send()
+            .await
+            .unwrap();
+    }
+    let groups = asg.describe_auto_scaling_groups().auto_scaling_group_names("web").send().await.unwrap();
+    let web_arn = groups.auto_scaling_groups()[0].auto_scaling_group_arn().unwrap().to_string();
+
+    // Amazon Managed Service for Prometheus: a workspace (no ARN regexps: its metrics are global).
+    let amp = aws_sdk_amp::Client::new(&sdk);
+    let ws = amp.create_workspace().alias("main").tags("team", "core").send().await.unwrap();
+    let ws_arn = ws.arn().to_string();
+
+    // A spot fleet request.
+    let spec = aws_sdk_ec2::types::SpotFleetLaunchSpecification::builder()
+        .image_id("ami-12c6146b")
+        .instance_type(aws_sdk_ec2::types::InstanceType::T2Micro)
+        .build();
+    let fleet = ec2
+        .request_spot_fleet()
+        .spot_fleet_request_config(
+            aws_sdk_ec2::types::SpotFleetRequestConfigData::builder()
+                .iam_fleet_role(format!("arn:aws:iam::{ACCOUNT}:role/fleet"))
+                .target_capacity(1)
+                .allocation_strategy(aws_sdk_ec2::types::AllocationStrategy::LowestPrice)
+                .launch_specifications(spec)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let fleet_id = fleet.spot_fleet_request_id().unwrap().to_string();
+
+    // A transit gateway attachment: found through DescribeTransitGatewayAttachments as `<tgw>/<attachment>`.
+    let tgw = ec2.create_transit_gateway().send().await.unwrap();
+    let tgw_id = tgw.transit_gateway().unwrap().transit_gateway_id().unwrap().to_string();
+    let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let subnet = ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.0.0.0/24").send().await.unwrap();
+    let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    let attachment = ec2
+        .create_transit_gateway_vpc_attachment()
+        .transit_gateway_id(&tgw_id)
+        .vpc_id(&vpc_id)
+        .subnet_ids(&subnet_id)
+        .send()
+        .await
+        .unwrap();
+    let attachment_id =
+        attachment.transit_gateway_vpc_attachment().unwrap().transit_gateway_attachment_id().unwrap().to_string();
+
+    // Shield: a protected Elastic IP in the job's region.
+    let eip = ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send().await.unwrap();
+    let eip_arn = format!("arn:aws:ec2:us-east-1:{ACCOUNT}:eip-allocation/{}", eip.allocation_id().unwrap());
+    let shield = aws_sdk_shield::Client::new(&sdk);
+    shield.create_protection().name("eip").resource_arn(&eip_arn).send().await.unwrap();
+
+    let m = minute().await;
+    let points = [(m - 120, 1.0), (m - 60, 2.0)];
+    put(&cw, "AWS/AutoScaling", "GroupInServiceInstances", &[("AutoScalingGroupName", "web")], &points).await;
+    put(&cw, "AWS/AutoScaling", "GroupInServiceInstances", &[("AutoScalingGroupName", "batch")], &points).await;
+    put(&cw, "AWS/Prometheus", "ResourceCount", &[("Workspace", "main")], &points).await;
+    put(&cw, "AWS/EC2Spot", "TargetCapacity", &[("FleetRequestId", &fleet_id)], &points).await;
+    let tgw_dims = [("TransitGateway", tgw_id.as_str()), ("TransitGatewayAttachment", attachment_id.as_str())];
+    put(&cw, "AWS/TransitGateway", "BytesIn", &tgw_dims, &points).await;
+    put(&cw, "AWS/DDoSProtection", "DDoSDetected", &[("ResourceArn", &eip_arn)], &points).await;
+
+    let summary: Summary = handle(event("run-1"), &deps(&s, None).await).await.unwrap();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+    assert!(summary.jobs_without_resources.is_empty(), "{summary:?}");
+    let p = &s.prometheus;
+    assert_eq!(resource_names(p, "aws_autoscaling_.*").await, [web_arn], "only the group tagged team=core");
+    assert_eq!(resource_names(p, "aws_prometheus_.*").await, ["global"]);
+    let info = p.query("aws_prometheus_info").await;
+    assert_eq!(info.len(), 1, "{info:?}");
+    assert_eq!(info[0]["metric"]["name"], ws_arn.as_str());
+    assert_eq!(resource_names(p, "aws_ec2spot_.*").await, [fleet_id]);
+    assert_eq!(resource_names(p, "aws_transitgateway_.*").await, [format!("{tgw_id}/{attachment_id}")]);
+    assert_eq!(resource_names(p, "aws_ddosprotection_.*").await, [eip_arn]);
+    for api in [
+        "DescribeAutoScalingGroups",
+        "ListWorkspaces",
+        "DescribeSpotFleetRequests",
+        "DescribeTransitGatewayAttachments",
+        "ListProtections",
+    ] {
+        assert_eq!(summary.api_requests.get(api), Some(&1), "{api}: {summary:?}");
     }
 }

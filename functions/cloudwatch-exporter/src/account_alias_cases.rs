@@ -44,6 +44,7 @@ impl CloudWatchApi for Iam {
         &self,
         _session: &(),
         _types: &[&str],
+        _tag_keys: &[&str],
         _next_token: Option<String>,
     ) -> Result<Page<Resource>, ApiError> {
         unreachable!("not asked by connect")

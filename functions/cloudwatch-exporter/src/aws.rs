@@ -14,11 +14,15 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, RecentlyActive, Statistic};
+use aws_sdk_resourcegroupstagging::types::TagFilter;
 use tokio::sync::OnceCell;
 
 use crate::discovery::{MetricRef, Resource};
 use crate::enhanced::{CacheCluster, DbInstance, LambdaFunction, Table, TableIndex};
 use crate::query::{position_of, query_id, Call, Wanted};
+use crate::resources::{
+    Gateway, Protection, ReplicationInstance, ReplicationTask, RestApi, Tagged, TransitGatewayAttachment,
+};
 use crate::statics::{is_percentile, StatisticsDatapoint, StatisticsRequest};
 use crate::yace::Role;
 
@@ -85,11 +89,14 @@ pub trait CloudWatchApi: Send + Sync {
         request: ListMetrics<'_>,
         next_token: Option<String>,
     ) -> impl Future<Output = Result<Page<MetricRef>, ApiError>> + Send;
-    /// tag:GetResources for the given resource types, one page, with the resources' tags.
+    /// tag:GetResources for the given resource types, one page of up to 100, with the resources'
+    /// tags. `tag_keys` go as `TagFilters` without values (resources carrying each key, whatever
+    /// its value), so AWS sends fewer pages; the search tags' values are matched afterwards.
     fn get_resources(
         &self,
         session: &Self::Session,
         resource_types: &[&str],
+        tag_keys: &[&str],
         next_token: Option<String>,
     ) -> impl Future<Output = Result<Page<Resource>, ApiError>> + Send;
     /// CloudWatch GetMetricData, one page of one call: datapoints by position in `call.queries`
@@ -154,11 +161,108 @@ pub trait CloudWatchApi: Send + Sync {
     ) -> impl Future<Output = Result<Page<CacheCluster>, ApiError>> + Send {
         std::future::ready(Err(not_served("DescribeCacheClusters")))
     }
+
+    // YACE's per-service resource lookups (resources.rs), one request each. The defaults answer
+    // with an error, so an implementation that serves only CloudWatch (a test's) needs none of them.
+
+    /// API Gateway GetRestApis (v1 REST APIs), one page of up to `limit`.
+    fn get_rest_apis(
+        &self,
+        _session: &Self::Session,
+        _limit: i32,
+        _position: Option<String>,
+    ) -> impl Future<Output = Result<Page<RestApi>, ApiError>> + Send {
+        std::future::ready(Err(not_served("apigateway:GetRestApis")))
+    }
+    /// API Gateway v2 GetApis (HTTP and WebSocket APIs), one page: the API ids.
+    fn get_apis(
+        &self,
+        _session: &Self::Session,
+        _next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page<String>, ApiError>> + Send {
+        std::future::ready(Err(not_served("apigateway:GetApis")))
+    }
+    /// Auto Scaling DescribeAutoScalingGroups, one page: each group's ARN and tags.
+    fn describe_auto_scaling_groups(
+        &self,
+        _session: &Self::Session,
+        _next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page<Tagged>, ApiError>> + Send {
+        std::future::ready(Err(not_served("DescribeAutoScalingGroups")))
+    }
+    /// DMS DescribeReplicationInstances, one page.
+    fn describe_replication_instances(
+        &self,
+        _session: &Self::Session,
+        _marker: Option<String>,
+    ) -> impl Future<Output = Result<Page<ReplicationInstance>, ApiError>> + Send {
+        std::future::ready(Err(not_served("dms:DescribeReplicationInstances")))
+    }
+    /// DMS DescribeReplicationTasks, one page.
+    fn describe_replication_tasks(
+        &self,
+        _session: &Self::Session,
+        _marker: Option<String>,
+    ) -> impl Future<Output = Result<Page<ReplicationTask>, ApiError>> + Send {
+        std::future::ready(Err(not_served("dms:DescribeReplicationTasks")))
+    }
+    /// EC2 DescribeSpotFleetRequests, one page: each request's id and tags.
+    fn describe_spot_fleet_requests(
+        &self,
+        _session: &Self::Session,
+        _next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page<Tagged>, ApiError>> + Send {
+        std::future::ready(Err(not_served("DescribeSpotFleetRequests")))
+    }
+    /// EC2 DescribeTransitGatewayAttachments, one page.
+    fn describe_transit_gateway_attachments(
+        &self,
+        _session: &Self::Session,
+        _next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page<TransitGatewayAttachment>, ApiError>> + Send {
+        std::future::ready(Err(not_served("DescribeTransitGatewayAttachments")))
+    }
+    /// Amazon Managed Service for Prometheus ListWorkspaces, one page: each workspace's ARN and tags.
+    fn list_workspaces(
+        &self,
+        _session: &Self::Session,
+        _next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page<Tagged>, ApiError>> + Send {
+        std::future::ready(Err(not_served("aps:ListWorkspaces")))
+    }
+    /// Storage Gateway ListGateways, one page.
+    fn list_gateways(
+        &self,
+        _session: &Self::Session,
+        _marker: Option<String>,
+    ) -> impl Future<Output = Result<Page<Gateway>, ApiError>> + Send {
+        std::future::ready(Err(not_served("storagegateway:ListGateways")))
+    }
+    /// Storage Gateway ListTagsForResource, the first page (as YACE asks it).
+    fn list_gateway_tags(
+        &self,
+        _session: &Self::Session,
+        _gateway_arn: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, ApiError>> + Send {
+        std::future::ready(Err(not_served("storagegateway:ListTagsForResource")))
+    }
+    /// Shield ListProtections, one page of up to `max_results`.
+    fn list_protections(
+        &self,
+        _session: &Self::Session,
+        _max_results: i32,
+        _next_token: Option<String>,
+    ) -> impl Future<Output = Result<Page<Protection>, ApiError>> + Send {
+        std::future::ready(Err(not_served("shield:ListProtections")))
+    }
 }
 
 fn not_served(api: &'static str) -> ApiError {
     ApiError { api, subject: String::new(), message: "not served by this CloudWatchApi".into() }
 }
+
+/// tag:GetResources' page size: the most it allows, as YACE asks.
+const RESOURCES_PER_PAGE: i32 = 100;
 
 /// The SDK clients, built from the function's base config; each request is retried by the
 /// standard retry mode (`AWS_API_MAX_ATTEMPTS` attempts: throttling and transient errors).
@@ -180,6 +284,16 @@ pub struct AwsSession {
     dynamodb: aws_sdk_dynamodb::Client,
     rds: aws_sdk_rds::Client,
     elasticache: aws_sdk_elasticache::Client,
+    // YACE's per-service resource lookups. Building a client sends nothing, so each scope
+    // has them all; a job asks only its namespace's.
+    apigateway: aws_sdk_apigateway::Client,
+    apigatewayv2: aws_sdk_apigatewayv2::Client,
+    autoscaling: aws_sdk_autoscaling::Client,
+    dms: aws_sdk_databasemigration::Client,
+    ec2: aws_sdk_ec2::Client,
+    amp: aws_sdk_amp::Client,
+    storagegateway: aws_sdk_storagegateway::Client,
+    shield: aws_sdk_shield::Client,
 }
 
 impl AwsApi {
@@ -207,6 +321,14 @@ impl AwsApi {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             rds: aws_sdk_rds::Client::new(&config),
             elasticache: aws_sdk_elasticache::Client::new(&config),
+            apigateway: aws_sdk_apigateway::Client::new(&config),
+            apigatewayv2: aws_sdk_apigatewayv2::Client::new(&config),
+            autoscaling: aws_sdk_autoscaling::Client::new(&config),
+            dms: aws_sdk_databasemigration::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            amp: aws_sdk_amp::Client::new(&config),
+            storagegateway: aws_sdk_storagegateway::Client::new(&config),
+            shield: aws_sdk_shield::Client::new(&config),
         }
     }
 }
@@ -304,12 +426,16 @@ impl CloudWatchApi for AwsApi {
         &self,
         session: &AwsSession,
         resource_types: &[&str],
+        tag_keys: &[&str],
         next_token: Option<String>,
     ) -> Result<Page<Resource>, ApiError> {
+        let tag_filters = tag_keys.iter().map(|k| TagFilter::builder().key(*k).build()).collect::<Vec<_>>();
         let page = session
             .tagging
             .get_resources()
             .set_resource_type_filters(Some(resource_types.iter().map(|f| f.to_string()).collect()))
+            .set_tag_filters((!tag_filters.is_empty()).then_some(tag_filters))
+            .resources_per_page(RESOURCES_PER_PAGE)
             .set_pagination_token(next_token)
             .send()
             .await
@@ -538,6 +664,257 @@ impl CloudWatchApi for AwsApi {
             .collect();
         Ok(Page { items, next_token: next(page.marker()) })
     }
+
+    async fn get_rest_apis(
+        &self,
+        session: &AwsSession,
+        limit: i32,
+        position: Option<String>,
+    ) -> Result<Page<RestApi>, ApiError> {
+        let page = session
+            .apigateway
+            .get_rest_apis()
+            .limit(limit)
+            .set_position(position)
+            .send()
+            .await
+            .map_err(api_error("apigateway:GetRestApis", format!("in {}", session.region)))?;
+        let items = page
+            .items()
+            .iter()
+            .filter_map(|a| Some(RestApi { id: a.id()?.to_string(), name: a.name()?.to_string() }))
+            .collect();
+        Ok(Page { items, next_token: next(page.position()) })
+    }
+
+    async fn get_apis(&self, session: &AwsSession, next_token: Option<String>) -> Result<Page<String>, ApiError> {
+        let page = session
+            .apigatewayv2
+            .get_apis()
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(api_error("apigateway:GetApis", format!("in {}", session.region)))?;
+        let items = page.items().iter().filter_map(|a| a.api_id().map(str::to_string)).collect();
+        Ok(Page { items, next_token: next(page.next_token()) })
+    }
+
+    async fn describe_auto_scaling_groups(
+        &self,
+        session: &AwsSession,
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, ApiError> {
+        let page = session
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(api_error("DescribeAutoScalingGroups", format!("in {}", session.region)))?;
+        let items = page
+            .auto_scaling_groups()
+            .iter()
+            .filter_map(|g| {
+                let tags = g
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+                    .collect();
+                Some(Tagged { id: g.auto_scaling_group_arn()?.to_string(), tags })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.next_token()) })
+    }
+
+    async fn describe_replication_instances(
+        &self,
+        session: &AwsSession,
+        marker: Option<String>,
+    ) -> Result<Page<ReplicationInstance>, ApiError> {
+        let page = session
+            .dms
+            .describe_replication_instances()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(api_error("dms:DescribeReplicationInstances", format!("in {}", session.region)))?;
+        let items = page
+            .replication_instances()
+            .iter()
+            .filter_map(|i| {
+                Some(ReplicationInstance {
+                    arn: i.replication_instance_arn()?.to_string(),
+                    identifier: i.replication_instance_identifier()?.to_string(),
+                })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.marker()) })
+    }
+
+    async fn describe_replication_tasks(
+        &self,
+        session: &AwsSession,
+        marker: Option<String>,
+    ) -> Result<Page<ReplicationTask>, ApiError> {
+        let page = session
+            .dms
+            .describe_replication_tasks()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(api_error("dms:DescribeReplicationTasks", format!("in {}", session.region)))?;
+        let items = page
+            .replication_tasks()
+            .iter()
+            .filter_map(|t| {
+                Some(ReplicationTask {
+                    arn: t.replication_task_arn()?.to_string(),
+                    instance_arn: t.replication_instance_arn()?.to_string(),
+                })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.marker()) })
+    }
+
+    async fn describe_spot_fleet_requests(
+        &self,
+        session: &AwsSession,
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, ApiError> {
+        let page = session
+            .ec2
+            .describe_spot_fleet_requests()
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(api_error("DescribeSpotFleetRequests", format!("in {}", session.region)))?;
+        let items = page
+            .spot_fleet_request_configs()
+            .iter()
+            .filter_map(|f| Some(Tagged { id: f.spot_fleet_request_id()?.to_string(), tags: ec2_tags(f.tags()) }))
+            .collect();
+        Ok(Page { items, next_token: next(page.next_token()) })
+    }
+
+    async fn describe_transit_gateway_attachments(
+        &self,
+        session: &AwsSession,
+        next_token: Option<String>,
+    ) -> Result<Page<TransitGatewayAttachment>, ApiError> {
+        let page = session
+            .ec2
+            .describe_transit_gateway_attachments()
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(api_error("DescribeTransitGatewayAttachments", format!("in {}", session.region)))?;
+        let items = page
+            .transit_gateway_attachments()
+            .iter()
+            .filter_map(|a| {
+                Some(TransitGatewayAttachment {
+                    transit_gateway_id: a.transit_gateway_id()?.to_string(),
+                    attachment_id: a.transit_gateway_attachment_id()?.to_string(),
+                    tags: ec2_tags(a.tags()),
+                })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.next_token()) })
+    }
+
+    async fn list_workspaces(
+        &self,
+        session: &AwsSession,
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, ApiError> {
+        let page = session
+            .amp
+            .list_workspaces()
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(api_error("aps:ListWorkspaces", format!("in {}", session.region)))?;
+        let items = page
+            .workspaces()
+            .iter()
+            .map(|w| {
+                let mut tags: Vec<(String, String)> =
+                    w.tags().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
+                tags.sort();
+                Tagged { id: w.arn().to_string(), tags }
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.next_token()) })
+    }
+
+    async fn list_gateways(&self, session: &AwsSession, marker: Option<String>) -> Result<Page<Gateway>, ApiError> {
+        let page = session
+            .storagegateway
+            .list_gateways()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(api_error("storagegateway:ListGateways", format!("in {}", session.region)))?;
+        let items = page
+            .gateways()
+            .iter()
+            .filter_map(|g| {
+                Some(Gateway {
+                    id: g.gateway_id()?.to_string(),
+                    name: g.gateway_name()?.to_string(),
+                    arn: g.gateway_arn()?.to_string(),
+                })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.marker()) })
+    }
+
+    async fn list_gateway_tags(
+        &self,
+        session: &AwsSession,
+        gateway_arn: &str,
+    ) -> Result<Vec<(String, String)>, ApiError> {
+        let out = session
+            .storagegateway
+            .list_tags_for_resource()
+            .resource_arn(gateway_arn)
+            .send()
+            .await
+            .map_err(api_error("storagegateway:ListTagsForResource", gateway_arn))?;
+        Ok(out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+    }
+
+    async fn list_protections(
+        &self,
+        session: &AwsSession,
+        max_results: i32,
+        next_token: Option<String>,
+    ) -> Result<Page<Protection>, ApiError> {
+        let page = session
+            .shield
+            .list_protections()
+            .max_results(max_results)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(api_error("shield:ListProtections", format!("in {}", session.region)))?;
+        let items = page
+            .protections()
+            .iter()
+            .filter_map(|p| {
+                Some(Protection {
+                    resource_arn: p.resource_arn()?.to_string(),
+                    protection_arn: p.protection_arn()?.to_string(),
+                })
+            })
+            .collect();
+        Ok(Page { items, next_token: next(page.next_token()) })
+    }
+}
+
+/// An EC2 answer's tags as (key, value).
+fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
+    tags.iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect()
 }
 
 /// The `MetricDataQueries` of a call. Percentiles (`p99`) go in `MetricStat.Stat` like any
@@ -655,20 +1032,22 @@ pub async fn list_all_metrics<A: CloudWatchApi>(
     }
 }
 
-/// Every page of tag:GetResources for the given resource types.
+/// Every page of tag:GetResources for the given resource types and tag keys.
 pub async fn get_all_resources<A: CloudWatchApi>(
     api: &A,
     session: &A::Session,
     resource_types: &[&str],
+    tag_keys: &[&str],
 ) -> Result<Vec<Resource>, ApiError> {
     let mut out = Vec::new();
-    let mut token = None;
+    let mut token: Option<String> = None;
     loop {
-        let page = api.get_resources(session, resource_types, token).await?;
+        let page = api.get_resources(session, resource_types, tag_keys, token.clone()).await?;
         out.extend(page.items);
         match page.next_token {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
+            // A token repeated ends the pages, as YACE's paginator stops on a duplicate token.
+            Some(t) if token.as_deref() != Some(t.as_str()) => token = Some(t),
+            _ => return Ok(out),
         }
     }
 }
@@ -765,10 +1144,11 @@ impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
         &self,
         session: &Self::Session,
         resource_types: &[&str],
+        tag_keys: &[&str],
         next_token: Option<String>,
     ) -> Result<Page<Resource>, ApiError> {
         self.count("GetResources");
-        self.inner.get_resources(session, resource_types, next_token).await
+        self.inner.get_resources(session, resource_types, tag_keys, next_token).await
     }
 
     async fn get_metric_data(
@@ -827,6 +1207,99 @@ impl<A: CloudWatchApi> CloudWatchApi for Counted<'_, A> {
     ) -> Result<Page<CacheCluster>, ApiError> {
         self.count("DescribeCacheClusters");
         self.inner.describe_cache_clusters(session, marker).await
+    }
+
+    async fn get_rest_apis(
+        &self,
+        session: &Self::Session,
+        limit: i32,
+        position: Option<String>,
+    ) -> Result<Page<RestApi>, ApiError> {
+        self.count("GetRestApis");
+        self.inner.get_rest_apis(session, limit, position).await
+    }
+
+    async fn get_apis(&self, session: &Self::Session, next_token: Option<String>) -> Result<Page<String>, ApiError> {
+        self.count("GetApis");
+        self.inner.get_apis(session, next_token).await
+    }
+
+    async fn describe_auto_scaling_groups(
+        &self,
+        session: &Self::Session,
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, ApiError> {
+        self.count("DescribeAutoScalingGroups");
+        self.inner.describe_auto_scaling_groups(session, next_token).await
+    }
+
+    async fn describe_replication_instances(
+        &self,
+        session: &Self::Session,
+        marker: Option<String>,
+    ) -> Result<Page<ReplicationInstance>, ApiError> {
+        self.count("DescribeReplicationInstances");
+        self.inner.describe_replication_instances(session, marker).await
+    }
+
+    async fn describe_replication_tasks(
+        &self,
+        session: &Self::Session,
+        marker: Option<String>,
+    ) -> Result<Page<ReplicationTask>, ApiError> {
+        self.count("DescribeReplicationTasks");
+        self.inner.describe_replication_tasks(session, marker).await
+    }
+
+    async fn describe_spot_fleet_requests(
+        &self,
+        session: &Self::Session,
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, ApiError> {
+        self.count("DescribeSpotFleetRequests");
+        self.inner.describe_spot_fleet_requests(session, next_token).await
+    }
+
+    async fn describe_transit_gateway_attachments(
+        &self,
+        session: &Self::Session,
+        next_token: Option<String>,
+    ) -> Result<Page<TransitGatewayAttachment>, ApiError> {
+        self.count("DescribeTransitGatewayAttachments");
+        self.inner.describe_transit_gateway_attachments(session, next_token).await
+    }
+
+    async fn list_workspaces(
+        &self,
+        session: &Self::Session,
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, ApiError> {
+        self.count("ListWorkspaces");
+        self.inner.list_workspaces(session, next_token).await
+    }
+
+    async fn list_gateways(&self, session: &Self::Session, marker: Option<String>) -> Result<Page<Gateway>, ApiError> {
+        self.count("ListGateways");
+        self.inner.list_gateways(session, marker).await
+    }
+
+    async fn list_gateway_tags(
+        &self,
+        session: &Self::Session,
+        gateway_arn: &str,
+    ) -> Result<Vec<(String, String)>, ApiError> {
+        self.count("ListTagsForResource");
+        self.inner.list_gateway_tags(session, gateway_arn).await
+    }
+
+    async fn list_protections(
+        &self,
+        session: &Self::Session,
+        max_results: i32,
+        next_token: Option<String>,
+    ) -> Result<Page<Protection>, ApiError> {
+        self.count("ListProtections");
+        self.inner.list_protections(session, max_results, next_token).await
     }
 }
 

@@ -17,7 +17,8 @@ use crate::discovery::{self, Discovered, Found, MetricRef};
 use crate::export::{self, LabelContext, Target};
 use crate::naming::{info_metric_name, metric_name};
 use crate::query::{self, Wanted, Window};
-use crate::report::JobFailure;
+use crate::report::{JobFailure, JobWithoutResources};
+use crate::resources::{self, Lookup};
 use crate::state::{CachedDiscovery, State};
 use crate::{enhanced, statics};
 use crate::yace::{ExporterConfig, Job, JobKind, Role};
@@ -55,6 +56,9 @@ pub struct Collected {
     /// Discovery done this run, by cache key.
     pub discovery: Vec<(String, CachedDiscovery)>,
     pub failures: Vec<JobFailure>,
+    /// Jobs that exported nothing in a scope because their namespace has resources and none was
+    /// found (YACE's "expected to discover resources but none were found").
+    pub without_resources: Vec<JobWithoutResources>,
     pub queries: usize,
     pub calls: usize,
     pub minimum_calls: usize,
@@ -69,6 +73,7 @@ impl Collected {
         self.watermarks.extend(c.watermarks);
         self.discovery.extend(c.discovery);
         self.failures.extend(c.failures);
+        self.without_resources.extend(c.without_resources);
         self.queries += c.queries;
         self.calls += c.calls;
         self.minimum_calls += c.minimum_calls;
@@ -116,9 +121,16 @@ pub async fn collect_all<A: CloudWatchApi>(api: &A, config: &ExporterConfig, ctx
     all
 }
 
-/// A job's discovery: the metrics ListMetrics finds for its metric names, tied to the resources
-/// the tagging API finds (a static job's are its fixed dimensions, without a request).
-pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job) -> Result<Discovered, ApiError> {
+/// A job's discovery in `region`: the metrics ListMetrics finds for its metric names, tied to the
+/// resources `resources::find` finds (a static job's are its fixed dimensions, without a request).
+/// A namespace that should have resources and has none discovers nothing, not even `global`
+/// metrics, and asks no ListMetrics, as in YACE.
+pub async fn discover<A: CloudWatchApi>(
+    api: &A,
+    session: &A::Session,
+    region: &str,
+    job: &Job,
+) -> Result<Discovered, ApiError> {
     let mut names: Vec<&str> = job.metrics.iter().map(|m| m.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
@@ -135,11 +147,9 @@ pub async fn discover<A: CloudWatchApi>(api: &A, session: &A::Session, job: &Job
             Ok(discovery::associate_all(vec![], vec![], metrics, &job.dimension_name_requirements))
         }
         JobKind::Discovery { service, search_tags, .. } => {
-            let resources = if service.resource_filters.is_empty() {
-                vec![]
-            } else {
-                let all = aws::get_all_resources(api, session, service.resource_filters).await?;
-                discovery::filter_by_search_tags(all, search_tags)
+            let resources = match resources::find(api, session, region, service, search_tags).await? {
+                Lookup::Resources(resources) => resources,
+                Lookup::ExpectedButNone => return Ok(Discovered::default()),
             };
             let metrics = list_metrics(api, session, job, &names).await?;
             Ok(discovery::associate_all(
@@ -206,6 +216,24 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
                 continue;
             }
         };
+        if let JobKind::Discovery { service, .. } = &job.kind {
+            // Also when the empty discovery comes from the cache: the reason holds until it is asked again.
+            if found.resources.is_empty() && resources::expects_resources(service) {
+                tracing::warn!(
+                    job = %job.location,
+                    namespace = %job.namespace,
+                    region = %scope.region,
+                    role = %scope.role.role_arn,
+                    "no resources made it through the search tags and filters; the job exports nothing here"
+                );
+                out.without_resources.push(JobWithoutResources {
+                    job: job.location.clone(),
+                    region: scope.region.clone(),
+                    role: scope.role.role_arn.clone(),
+                });
+                continue;
+            }
+        }
         if let JobKind::Static { .. } = job.kind {
             if let Err(e) = static_series(api, &connected, job, &found, scope, ctx, &mut out).await {
                 out.failures.push(fail(job, e.to_string()));
@@ -278,7 +306,7 @@ async fn discovery_of<A: CloudWatchApi>(
         out.cached += 1;
         return Ok(c.found.clone());
     }
-    let found = discover(api, &connected.session, job).await?;
+    let found = discover(api, &connected.session, &scope.region, job).await?;
     if let Some(key) = key {
         let entry =
             CachedDiscovery { fetched_ms: ctx.run_ms, account_id: connected.account_id.clone(), found: found.clone() };
@@ -552,6 +580,7 @@ mod tests {
             &self,
             _session: &String,
             _types: &[&str],
+            _tag_keys: &[&str],
             _next_token: Option<String>,
         ) -> Result<Page<Resource>, ApiError> {
             Ok(Page { items: vec![], next_token: None })

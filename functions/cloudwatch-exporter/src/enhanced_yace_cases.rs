@@ -77,6 +77,7 @@ impl CloudWatchApi for Services {
         &self,
         _session: &(),
         _resource_types: &[&str],
+        _tag_keys: &[&str],
         _next_token: Option<String>,
     ) -> Result<Page<Resource>, ApiError> {
         unreachable!("not asked by enhanced metrics")

@@ -14,6 +14,7 @@ pub mod export;
 pub mod naming;
 pub mod query;
 pub mod report;
+pub mod resources;
 pub mod run;
 pub mod services;
 pub mod settings;

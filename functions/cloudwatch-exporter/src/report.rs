@@ -1,5 +1,11 @@
 //! What a run reports: the [`Summary`] it returns and logs as one line, and the same figures as
 //! its own series, `cloudwatch_exporter_run_*`, pushed after the data.
+//!
+//! `cloudwatch_exporter_run_jobs_without_resources` counts the (job, region, role) whose
+//! namespace has resources (resource types for the tagging API, or a lookup of its own such as
+//! Auto Scaling groups) and found none through the search tags and filters: such a job exports
+//! nothing there, neither metrics nor `_info`, as YACE does, and the summary's
+//! `jobs_without_resources` names them. Usually a search tag that matches nothing.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +24,15 @@ pub struct JobFailure {
     pub error: String,
 }
 
+/// A job that exported nothing in one region and account because its namespace has resources
+/// and none was found there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobWithoutResources {
+    pub job: String,
+    pub region: String,
+    pub role: String,
+}
+
 /// What a run did; logged as one line and returned as the invocation's result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
@@ -26,6 +41,7 @@ pub struct Summary {
     pub skipped: Option<String>,
     pub jobs: usize,
     pub jobs_failed: Vec<JobFailure>,
+    pub jobs_without_resources: Vec<JobWithoutResources>,
     pub api_requests: BTreeMap<String, u64>,
     /// (metric, statistic) queries asked of GetMetricData.
     pub metrics_requested: usize,
@@ -53,6 +69,7 @@ impl Summary {
             summary = %serde_json::to_string(self).unwrap_or_default(),
             jobs = self.jobs,
             jobs_failed = self.jobs_failed.len(),
+            jobs_without_resources = self.jobs_without_resources.len(),
             metrics_requested = self.metrics_requested,
             get_metric_data_calls = self.get_metric_data_calls,
             samples_pushed = self.samples_pushed,
@@ -102,6 +119,7 @@ pub fn self_series(s: &Summary, ts: i64) -> Vec<Series> {
     }
     one("jobs", vec![], s.jobs as f64);
     one("jobs_failed", vec![], s.jobs_failed.len() as f64);
+    one("jobs_without_resources", vec![], s.jobs_without_resources.len() as f64);
     one("duration_seconds", vec![], s.duration_ms as f64 / 1000.0);
     out
 }

@@ -127,6 +127,7 @@ fn summarize(
         jobs: scope_count,
         series: all.series.len(),
         jobs_failed: all.failures,
+        jobs_without_resources: all.without_resources,
         api_requests,
         metrics_requested: all.queries,
         get_metric_data_calls: all.calls,
