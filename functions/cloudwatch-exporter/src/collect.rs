@@ -18,7 +18,7 @@ use crate::export::{self, LabelContext, Target};
 use crate::naming::info_metric_name;
 use crate::query::{self, Wanted, Window};
 use crate::report::JobFailure;
-use crate::state::{CachedDiscovery, State};
+use crate::state::{CachedDiscovery, LastRead, State};
 use crate::yace::{ExporterConfig, Job, JobKind, Role};
 
 /// How many (region, role) scopes are collected at once. GetMetricData's own concurrency
@@ -41,6 +41,8 @@ pub struct Context<'a> {
     pub sts_region: Option<&'a str>,
     /// The function's own account, asked once per process.
     pub own_account: &'a OnceCell<String>,
+    /// YACE's `-labels-snake-case` (`LABELS_SNAKE_CASE`).
+    pub labels_snake_case: bool,
 }
 
 /// Everything a run's scopes produced.
@@ -51,6 +53,10 @@ pub struct Collected {
     pub watermarks: Vec<(String, i64)>,
     /// Discovery done this run, by cache key.
     pub discovery: Vec<(String, CachedDiscovery)>,
+    /// Series key → its last read, for every series read or carried over this run.
+    pub last_read: Vec<(String, LastRead)>,
+    /// Series not asked this run: their window holds no bucket the last run did not read.
+    pub skipped: usize,
     pub failures: Vec<JobFailure>,
     pub queries: usize,
     pub calls: usize,
@@ -65,6 +71,8 @@ impl Collected {
         self.series.extend(c.series);
         self.watermarks.extend(c.watermarks);
         self.discovery.extend(c.discovery);
+        self.last_read.extend(c.last_read);
+        self.skipped += c.skipped;
         self.failures.extend(c.failures);
         self.queries += c.queries;
         self.calls += c.calls;
@@ -174,6 +182,8 @@ struct Wants {
     /// Which job (index into the scope's jobs) each target belongs to, so a failed call is
     /// reported against its jobs.
     target_job: Vec<usize>,
+    /// Targets not asked this run, with their last read, and their job.
+    skipped: Vec<(Target, LastRead, usize)>,
 }
 
 /// One scope: connect, discover (or reuse), then GetMetricData and the series.
@@ -194,7 +204,7 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
     };
 
     let mut wants = Wants::default();
-    let mut info_seen: HashSet<(String, String)> = HashSet::new();
+    let mut found_by_job: Vec<(usize, Discovered)> = Vec::with_capacity(jobs.len());
     for (ji, job) in jobs.iter().enumerate() {
         let found = match discovery_of(api, &connected, scope, job, ctx, &mut out).await {
             Ok(found) => found,
@@ -204,13 +214,10 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
             }
         };
         want(&mut wants, ji, job, &found, scope, &connected.account_id, ctx);
-        info_series(&mut out, &mut info_seen, job, &found, scope, &connected.account_id, ctx.run_ms);
+        found_by_job.push((ji, found));
     }
 
     let plan = query::plan(wants.wanted);
-    if plan.duplicates > 0 {
-        out.drop_samples("duplicate_query", plan.duplicates as u64);
-    }
     out.queries = plan.wanted.len();
     out.calls = plan.calls.len();
     out.minimum_calls = plan.minimum_calls();
@@ -229,7 +236,9 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
             Ok(results) => points.extend(results),
             Err(e) => {
                 for &q in &plan.calls[ci].queries {
-                    failed_jobs.entry(wants.target_job[plan.kept[q]]).or_insert_with(|| e.to_string());
+                    for &ti in &plan.asked_by[q] {
+                        failed_jobs.entry(wants.target_job[ti]).or_insert_with(|| e.to_string());
+                    }
                 }
             }
         }
@@ -239,9 +248,34 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
         out.failures.push(fail(jobs[ji], e));
     }
 
-    for (wi, &ti) in plan.kept.iter().enumerate() {
+    // Every job's series of an answered query, each with its own labels; a series two jobs
+    // define alike is exported once (YACE drops the duplicate too).
+    let mut exported: HashSet<(String, Vec<(String, String)>)> = HashSet::new();
+    let mut produced = vec![false; jobs.len()];
+    for (wi, asked_by) in plan.asked_by.iter().enumerate() {
         let Some(p) = points.get(&wi) else { continue };
-        series_of(&mut out, &wants.targets[ti], p, ctx);
+        let window = plan.wanted[wi].window;
+        for &ti in asked_by {
+            produced[wants.target_job[ti]] = true;
+            let t = &wants.targets[ti];
+            let read = series_of(&mut out, &mut exported, t, p, ctx);
+            let value = read.filter(|v| !v.is_nan());
+            out.last_read.push((t.key.clone(), LastRead { period: window.period, end: window.end, value }));
+        }
+    }
+    out.skipped = wants.skipped.len();
+    for (t, last, ji) in &wants.skipped {
+        produced[*ji] = true;
+        series_of_last_read(&mut out, &mut exported, t, last, ctx.run_ms);
+        out.last_read.push((t.key.clone(), *last));
+    }
+
+    // YACE emits a job's `_info` series only when the job produced metrics in this region and role.
+    let mut info_seen: HashSet<(String, Vec<(String, String)>)> = HashSet::new();
+    for (ji, found) in &found_by_job {
+        if produced[*ji] {
+            info_series(&mut out, &mut info_seen, jobs[*ji], found, scope, &connected.account_id, ctx);
+        }
     }
     out
 }
@@ -285,16 +319,17 @@ fn want(
     account_id: &str,
     ctx: Context<'_>,
 ) {
-    let (exported_tags, static_name): (&[String], Option<&str>) = match &job.kind {
+    // YACE's `name` label: the resource's ARN or `global`; a custom namespace or static job's name.
+    let (exported_tags, job_name): (&[String], Option<&str>) = match &job.kind {
         JobKind::Discovery { exported_tags, .. } => (exported_tags, None),
-        JobKind::CustomNamespace { .. } => (&[], None),
+        JobKind::CustomNamespace { name } => (&[], Some(name.as_str())),
         JobKind::Static { name, .. } => (&[], Some(name.as_str())),
     };
-    let labels = LabelContext { region: &scope.region, account_id, custom_tags: &job.custom_tags, exported_tags };
+    let labels = label_context(job, exported_tags, scope, account_id, ctx);
     let now_s = ctx.run_ms.div_euclid(1000);
     for f in &found.metrics {
         let resource = f.resource.and_then(|i| found.resources.get(i));
-        let resource_name = match (static_name, resource) {
+        let resource_name = match (job_name, resource) {
             (Some(n), _) => n,
             (None, Some(r)) => r.arn.as_str(),
             (None, None) => "global",
@@ -305,32 +340,59 @@ fn want(
                 let watermark =
                     if spec.add_cloudwatch_timestamp { ctx.state.watermarks.get(&t.key).copied() } else { None };
                 let window = Window::at(now_s, spec.period, spec.length, spec.delay, watermark, ctx.max_backfill_s);
-                wants.wanted.push(Wanted { metric: f.metric.clone(), stat: stat.clone(), window });
-                wants.targets.push(t);
-                wants.target_job.push(ji);
+                match ctx.state.last_read.get(&t.key) {
+                    Some(last) if !last.has_news(window.period, window.end) => wants.skipped.push((t, *last, ji)),
+                    _ => {
+                        wants.wanted.push(Wanted { metric: f.metric.clone(), stat: stat.clone(), window });
+                        wants.targets.push(t);
+                        wants.target_job.push(ji);
+                    }
+                }
             }
         }
     }
 }
 
-/// `aws_<namespace>_info`: one per resource of a discovery job, carrying its tags.
+/// What a job's labels are made of in a scope.
+fn label_context<'a>(
+    job: &'a Job,
+    exported_tags: &'a [String],
+    scope: &'a Scope,
+    account_id: &'a str,
+    ctx: Context<'_>,
+) -> LabelContext<'a> {
+    LabelContext {
+        region: &scope.region,
+        account_id,
+        account_alias: None,
+        custom_tags: &job.custom_tags,
+        exported_tags,
+        labels_snake_case: ctx.labels_snake_case,
+        context_on_info: job.include_context_on_info_metrics,
+    }
+}
+
+/// `aws_<namespace>_info`: one per resource of a discovery job, carrying its tags; the same
+/// series from two jobs once.
 fn info_series(
     out: &mut Collected,
-    seen: &mut HashSet<(String, String)>,
+    seen: &mut HashSet<(String, Vec<(String, String)>)>,
     job: &Job,
     found: &Discovered,
     scope: &Scope,
     account_id: &str,
-    run_ms: i64,
+    ctx: Context<'_>,
 ) {
     let JobKind::Discovery { exported_tags, .. } = &job.kind else { return };
-    let labels = LabelContext { region: &scope.region, account_id, custom_tags: &job.custom_tags, exported_tags };
+    let labels = label_context(job, exported_tags, scope, account_id, ctx);
     let name = info_metric_name(&job.namespace);
     for r in &found.resources {
-        if seen.insert((name.clone(), r.arn.clone())) {
-            match Series::new(&name, export::info_labels(r, labels)) {
+        let mut info_labels = export::info_labels(r, labels);
+        info_labels.sort();
+        if seen.insert((name.clone(), info_labels.clone())) {
+            match Series::new(&name, info_labels) {
                 Ok(mut s) => {
-                    s.push(run_ms, 0.0);
+                    s.push(ctx.run_ms, 0.0);
                     out.series.push(s);
                 }
                 Err(_) => out.drop_samples("invalid_labels", 1),
@@ -340,13 +402,52 @@ fn info_series(
 }
 
 /// The samples of one target from its datapoints, and its watermark when it keeps CloudWatch's
-/// timestamps.
-fn series_of(out: &mut Collected, t: &Target, points: &[(i64, f64)], ctx: Context<'_>) {
+/// timestamps; nothing for a series already exported this run (counted as `duplicate_query`).
+/// Returns the value pushed with the run's time (`addCloudwatchTimestamp: false`).
+fn series_of(
+    out: &mut Collected,
+    exported: &mut HashSet<(String, Vec<(String, String)>)>,
+    t: &Target,
+    points: &[(i64, f64)],
+    ctx: Context<'_>,
+) -> Option<f64> {
     let watermark = ctx.state.watermarks.get(&t.key).copied();
     let samples = export::samples(t, points, ctx.run_ms, watermark);
-    let Some(&(newest, _)) = samples.last() else { return };
+    let value = (!t.add_cloudwatch_timestamp).then(|| samples.last().map(|(_, v)| *v)).flatten();
+    let Some(&(newest, _)) = samples.last() else { return value };
     if t.add_cloudwatch_timestamp {
         out.watermarks.push((t.key.clone(), newest));
+    }
+    push_series(out, exported, t, samples);
+    value
+}
+
+/// A target not asked this run: with `addCloudwatchTimestamp: false` its last value again, at the
+/// run's time (YACE would read the same buckets and export the same value); nothing otherwise,
+/// since every datapoint of its window was pushed already.
+fn series_of_last_read(
+    out: &mut Collected,
+    exported: &mut HashSet<(String, Vec<(String, String)>)>,
+    t: &Target,
+    last: &LastRead,
+    run_ms: i64,
+) {
+    if !t.add_cloudwatch_timestamp {
+        push_series(out, exported, t, vec![(run_ms, last.value.unwrap_or(f64::NAN))]);
+    }
+}
+
+fn push_series(
+    out: &mut Collected,
+    exported: &mut HashSet<(String, Vec<(String, String)>)>,
+    t: &Target,
+    samples: Vec<(i64, f64)>,
+) {
+    let mut labels = t.labels.clone();
+    labels.sort();
+    if !exported.insert((t.name.clone(), labels)) {
+        out.drop_samples("duplicate_query", samples.len() as u64);
+        return;
     }
     match Series::new(&t.name, t.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         Ok(mut s) => {
@@ -502,6 +603,7 @@ mod tests {
                 get_metric_data_concurrency: 2,
                 sts_region: None,
                 own_account: &self.own_account,
+                labels_snake_case: false,
             };
             let mut c = collect_all(&self.api, config, ctx).await;
             self.state.apply(Update {
@@ -509,6 +611,7 @@ mod tests {
                 referenced: referenced_keys(config),
                 watermarks: c.watermarks.clone(),
                 horizon_ms: run_ms - 2 * 3600 * 1000,
+                last_read: Some(std::mem::take(&mut c.last_read).into_iter().collect()),
             });
             c
         }
