@@ -464,6 +464,10 @@ fn push_series(
 }
 
 #[cfg(test)]
+#[path = "collect_yace_cases.rs"]
+mod yace_cases;
+
+#[cfg(test)]
 mod tests {
     //! The cache, pruning and exactly-once rules through a small in-test [`CloudWatchApi`];
     //! tests/cloudwatch_exporter.rs proves the same against moto and Prometheus.
