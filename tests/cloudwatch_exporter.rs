@@ -44,6 +44,8 @@ fn settings(s: &Setup, state_bucket: Option<&str>) -> Settings {
         lease: Duration::from_secs(900),
         remote_write_max_retries: 1,
         aws_max_attempts: 5,
+        labels_snake_case: false,
+        extra_labels: vec![],
     }
 }
 
@@ -672,4 +674,110 @@ async fn the_state_object_stays_bounded_over_100_runs_with_config_edits() {
     )
     .unwrap();
     assert_eq!(state["discovery"].as_object().unwrap().len(), 2, "one entry per job of the last config: {state}");
+}
+
+// ---- series (issue #11 §4, §7, §8): YACE's names and labels, EXTRA_LABELS, skipped queries ----
+
+/// The 5-minute boundary before now; waits out the last 40 s of a 5-minute bucket so two runs
+/// in a row fall in the same one.
+async fn five_minutes() -> i64 {
+    let now = now_secs();
+    if now % 300.0 > 260.0 {
+        tokio::time::sleep(Duration::from_secs_f64(301.0 - now % 300.0)).await;
+    }
+    (now_secs() as i64).div_euclid(300) * 300
+}
+
+const CUSTOM_NAMESPACE: &str = r#"
+apiVersion: v1alpha1
+customNamespace:
+  - name: shop-orders
+    namespace: MyApp
+    regions: [us-east-1]
+    customTags: [{key: billableTo, value: api}]
+    period: 300
+    length: 300
+    metrics:
+      - name: Orders
+        statistics: [Sum]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_namespace_series_is_named_after_its_job_with_extra_labels_on_every_series() {
+    let s = setup(CUSTOM_NAMESPACE);
+    let sdk = s.moto.sdk_config().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let b = five_minutes().await;
+    put(&cw, "MyApp", "Orders", &[("ShopId", "berlin")], &[(b - 300, 7.0)]).await;
+    let mut settings = settings(&s, None);
+    settings.labels_snake_case = true;
+    settings.extra_labels = vec![("job".into(), "yace".into()), ("instance".into(), "cloudwatch".into())];
+    let deps = Deps::new(settings, sdk.clone()).unwrap();
+    let summary = handle(event("named"), &deps).await.unwrap();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+
+    let series = s.prometheus.query("aws_myapp_orders_sum").await;
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(
+        labels(&series[0]),
+        pairs(&[
+            ("__name__", "aws_myapp_orders_sum"),
+            ("account_id", ACCOUNT),
+            ("custom_tag_billable_to", "api"),
+            ("dimension_shop_id", "berlin"),
+            ("instance", "cloudwatch"),
+            ("job", "yace"),
+            ("name", "shop-orders"),
+            ("region", "us-east-1"),
+        ])
+    );
+    assert_eq!(series[0]["value"][1], "7");
+    // The run's own series carry them too: YACE's mixin dashboards select on `job`.
+    let own = s.prometheus.query(r#"cloudwatch_exporter_run_series{job="yace",instance="cloudwatch"}"#).await;
+    assert_eq!(own.len(), 1, "{own:?}");
+}
+
+const DAILY_AND_FIVE_MINUTE: &str = r#"
+apiVersion: v1alpha1
+customNamespace:
+  - name: shop
+    namespace: MyApp
+    regions: [us-east-1]
+    period: 300
+    length: 300
+    metrics:
+      - name: Orders
+        statistics: [Sum]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_within_the_same_bucket_asks_no_get_metric_data_and_repushes_the_last_value() {
+    let s = setup(DAILY_AND_FIVE_MINUTE);
+    let sdk = s.moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    s3.create_bucket().bucket("state").send().await.unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let b = five_minutes().await;
+    put(&cw, "MyApp", "Orders", &[("Shop", "berlin")], &[(b - 300, 7.0)]).await;
+    put(&cw, "MyApp", "Orders", &[("Shop", "paris")], &[(b - 300, 3.0)]).await;
+    let counting = Counting {
+        inner: AwsApi::new(&sdk, promstack::settings::DEFAULT_AWS_API_MAX_ATTEMPTS),
+        calls: Default::default(),
+    };
+    let deps = Deps::with_api(counting, settings(&s, Some("state")), &sdk).unwrap();
+
+    let first = handle(event("first"), &deps).await.unwrap();
+    assert_eq!(first.metrics_requested, 2, "{first:?}");
+    assert_eq!(deps.api.take().get("GetMetricData"), Some(&1));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = handle(event("second"), &deps).await.unwrap();
+    assert_eq!(second.metrics_requested, 0, "the same 5-minute bucket: nothing to ask: {second:?}");
+    assert_eq!(deps.api.take().get("GetMetricData"), None);
+    assert_eq!(second.samples_pushed, 2, "the last values again, at the run's time: {second:?}");
+
+    let berlin = samples(&s.prometheus, r#"aws_myapp_orders_sum{dimension_Shop="berlin"}"#).await;
+    assert_eq!(berlin.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [7.0, 7.0], "{berlin:?}");
+    assert!(berlin[1].0 > berlin[0].0, "each run's sample at its own time: {berlin:?}");
+    let paris = samples(&s.prometheus, r#"aws_myapp_orders_sum{dimension_Shop="paris"}"#).await;
+    assert_eq!(paris.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [3.0, 3.0]);
 }

@@ -340,7 +340,11 @@ fn want(
                 let watermark =
                     if spec.add_cloudwatch_timestamp { ctx.state.watermarks.get(&t.key).copied() } else { None };
                 let window = Window::at(now_s, spec.period, spec.length, spec.delay, watermark, ctx.max_backfill_s);
-                match ctx.state.last_read.get(&t.key) {
+                // Not asked when the window's end has not moved since the last read: no new bucket
+                // of the period can exist. Not for `exportAllDataPoints`: it exports every
+                // datapoint of the window, and a late one can still join an older bucket.
+                let last = ctx.state.last_read.get(&t.key).filter(|_| !spec.export_all_data_points);
+                match last {
                     Some(last) if !last.has_news(window.period, window.end) => wants.skipped.push((t, *last, ji)),
                     _ => {
                         wants.wanted.push(Wanted { metric: f.metric.clone(), stat: stat.clone(), window });
