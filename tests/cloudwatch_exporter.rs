@@ -149,6 +149,7 @@ discovery:
       customTags:
         - key: env
           value: test
+      includeContextOnInfoMetrics: true
       period: 60
       length: 300
       metrics:
@@ -242,7 +243,8 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
     let ts: f64 = ts[0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!(ts >= before - 0.001 && ts <= after + 0.001, "stamped with the run's time: {before} <= {ts} <= {after}");
 
-    // The info series carries every tag of the selected resource.
+    // The info series carries every tag of the selected resource (and, with
+    // includeContextOnInfoMetrics, region, account_id and the custom tags).
     let info = s.prometheus.query("aws_ec2_info").await;
     assert_eq!(info.len(), 1, "{info:?}");
     assert_eq!(
@@ -259,7 +261,7 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
     );
     assert_eq!(info[0]["value"][1], "0");
 
-    // Custom namespace: name="global", the dimension as a label; the latest minute's sum.
+    // Custom namespace: name is the job's name (as YACE), the dimension as a label; the latest minute's sum.
     let orders = s.prometheus.query("aws_myapp_orders_sum").await;
     assert_eq!(orders.len(), 1, "{orders:?}");
     assert_eq!(
@@ -268,7 +270,7 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
             ("__name__", "aws_myapp_orders_sum"),
             ("account_id", ACCOUNT),
             ("dimension_Shop", "berlin"),
-            ("name", "global"),
+            ("name", "shop"),
             ("region", "us-east-1"),
         ])
     );
