@@ -5,7 +5,7 @@
 //! test's own implementation. A job that fails (a role that cannot be assumed, a region down) is
 //! reported and the others go on.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use futures_util::stream::{self, StreamExt};
 use promstack::remote_write::Series;
@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 use crate::aws::{self, ApiError, CloudWatchApi, Connected, Datapoints, ListMetrics};
 use crate::cache::{discovery_key, is_cached};
 use crate::discovery::{self, Discovered, Found, MetricRef};
-use crate::export::{self, LabelContext, Target};
+use crate::export::{self, Exported, LabelContext, Target};
 use crate::naming::info_metric_name;
 use crate::query::{self, Wanted, Window};
 use crate::report::JobFailure;
@@ -250,7 +250,7 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
 
     // Every job's series of an answered query, each with its own labels; a series two jobs
     // define alike is exported once (YACE drops the duplicate too).
-    let mut exported: HashSet<(String, Vec<(String, String)>)> = HashSet::new();
+    let mut exported = Exported::default();
     let mut produced = vec![false; jobs.len()];
     for (wi, asked_by) in plan.asked_by.iter().enumerate() {
         let Some(p) = points.get(&wi) else { continue };
@@ -271,7 +271,7 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
     }
 
     // YACE emits a job's `_info` series only when the job produced metrics in this region and role.
-    let mut info_seen: HashSet<(String, Vec<(String, String)>)> = HashSet::new();
+    let mut info_seen = Exported::default();
     for (ji, found) in &found_by_job {
         if produced[*ji] {
             info_series(&mut out, &mut info_seen, jobs[*ji], found, scope, &connected.account_id, ctx);
@@ -380,7 +380,7 @@ fn label_context<'a>(
 /// series from two jobs once.
 fn info_series(
     out: &mut Collected,
-    seen: &mut HashSet<(String, Vec<(String, String)>)>,
+    seen: &mut Exported,
     job: &Job,
     found: &Discovered,
     scope: &Scope,
@@ -391,9 +391,8 @@ fn info_series(
     let labels = label_context(job, exported_tags, scope, account_id, ctx);
     let name = info_metric_name(&job.namespace);
     for r in &found.resources {
-        let mut info_labels = export::info_labels(r, labels);
-        info_labels.sort();
-        if seen.insert((name.clone(), info_labels.clone())) {
+        let info_labels = export::info_labels(r, labels);
+        if seen.first(&name, &info_labels) {
             match Series::new(&name, info_labels) {
                 Ok(mut s) => {
                     s.push(ctx.run_ms, 0.0);
@@ -410,7 +409,7 @@ fn info_series(
 /// Returns the value pushed with the run's time (`addCloudwatchTimestamp: false`).
 fn series_of(
     out: &mut Collected,
-    exported: &mut HashSet<(String, Vec<(String, String)>)>,
+    exported: &mut Exported,
     t: &Target,
     points: &[(i64, f64)],
     ctx: Context<'_>,
@@ -431,7 +430,7 @@ fn series_of(
 /// since every datapoint of its window was pushed already.
 fn series_of_last_read(
     out: &mut Collected,
-    exported: &mut HashSet<(String, Vec<(String, String)>)>,
+    exported: &mut Exported,
     t: &Target,
     last: &LastRead,
     run_ms: i64,
@@ -443,13 +442,11 @@ fn series_of_last_read(
 
 fn push_series(
     out: &mut Collected,
-    exported: &mut HashSet<(String, Vec<(String, String)>)>,
+    exported: &mut Exported,
     t: &Target,
     samples: Vec<(i64, f64)>,
 ) {
-    let mut labels = t.labels.clone();
-    labels.sort();
-    if !exported.insert((t.name.clone(), labels)) {
+    if !exported.first(&t.name, &t.labels) {
         out.drop_samples("duplicate_query", samples.len() as u64);
         return;
     }

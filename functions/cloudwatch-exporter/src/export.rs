@@ -1,6 +1,8 @@
 //! From CloudWatch's answer to Prometheus series, as YACE names them: which series a job
 //! exports (name, labels, watermark key) and which samples each one pushes in a run.
 
+use std::collections::HashSet;
+
 use promstack::remote_write::proto::Label;
 use promstack::remote_write::Series;
 
@@ -176,6 +178,20 @@ pub fn samples(target: &Target, points: &[(i64, f64)], run_ms: i64, watermark_ms
         fresh.collect()
     } else {
         fresh.next_back().into_iter().collect()
+    }
+}
+
+/// The series a run pushes so far, by name and labels: YACE drops a series identical to one
+/// before it (`EnsureLabelConsistencyAndRemoveDuplicates`), e.g. the same series from two jobs.
+#[derive(Debug, Default)]
+pub struct Exported(HashSet<(String, Vec<(String, String)>)>);
+
+impl Exported {
+    /// Whether no series with `name` and `labels` (in any order) came before; remembers it.
+    pub fn first(&mut self, name: &str, labels: &[(String, String)]) -> bool {
+        let mut labels = labels.to_vec();
+        labels.sort();
+        self.0.insert((name.to_string(), labels))
     }
 }
 
