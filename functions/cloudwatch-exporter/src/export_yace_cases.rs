@@ -57,7 +57,8 @@ fn build_namespace_info_metrics() {
         custom_tags: vec![("billable-to".into(), "api".into())],
     };
     let sagemaker = "arn:aws:sagemaker:us-east-1:123456789012:training-job/sagemaker-xgboost";
-    let cases: Vec<(&str, Resource, &str, LabelContext<'_>, &str, Vec<(String, String)>)> = vec![
+    type Case<'a> = (&'a str, Resource, &'a str, LabelContext<'a>, &'a str, Vec<(String, String)>);
+    let cases: Vec<Case<'_>> = vec![
         (
             "metric with tag",
             resource(REDIS, &[("CustomTag", "tag_Value")]),
@@ -155,7 +156,8 @@ fn build_metrics_names_and_labels() {
     ]);
     let glue = "arn:aws:glue:us-east-1:123456789012:job/test-job";
     let sagemaker = "arn:aws:sagemaker:us-east-1:123456789012:training-job/sagemaker-xgboost";
-    let cases: Vec<(&str, Data, LabelContext<'_>, &str, Vec<(String, String)>)> = vec![
+    type Case<'a> = (&'a str, Data, LabelContext<'a>, &'a str, Vec<(String, String)>);
+    let cases: Vec<Case<'_>> = vec![
         // "metric with GetMetricDataResult and non-nil datapoint" (the six exported metrics) and
         // "metric with GetMetricDataResult and nil datapoint" (its CPUUtilization, FreeableMemory,
         // NetworkBytesIn): the same data, the same names and labels.
