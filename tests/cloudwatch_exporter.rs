@@ -44,6 +44,8 @@ fn settings(s: &Setup, state_bucket: Option<&str>) -> Settings {
         lease: Duration::from_secs(900),
         remote_write_max_retries: 1,
         aws_max_attempts: 5,
+        labels_snake_case: false,
+        extra_labels: vec![],
     }
 }
 
@@ -147,6 +149,7 @@ discovery:
       customTags:
         - key: env
           value: test
+      includeContextOnInfoMetrics: true
       period: 60
       length: 300
       metrics:
@@ -240,7 +243,8 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
     let ts: f64 = ts[0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!(ts >= before - 0.001 && ts <= after + 0.001, "stamped with the run's time: {before} <= {ts} <= {after}");
 
-    // The info series carries every tag of the selected resource.
+    // The info series carries every tag of the selected resource (and, with
+    // includeContextOnInfoMetrics, region, account_id and the custom tags).
     let info = s.prometheus.query("aws_ec2_info").await;
     assert_eq!(info.len(), 1, "{info:?}");
     assert_eq!(
@@ -257,7 +261,7 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
     );
     assert_eq!(info[0]["value"][1], "0");
 
-    // Custom namespace: name="global", the dimension as a label; the latest minute's sum.
+    // Custom namespace: name is the job's name (as YACE), the dimension as a label; the latest minute's sum.
     let orders = s.prometheus.query("aws_myapp_orders_sum").await;
     assert_eq!(orders.len(), 1, "{orders:?}");
     assert_eq!(
@@ -266,7 +270,7 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
             ("__name__", "aws_myapp_orders_sum"),
             ("account_id", ACCOUNT),
             ("dimension_Shop", "berlin"),
-            ("name", "global"),
+            ("name", "shop"),
             ("region", "us-east-1"),
         ])
     );
@@ -807,7 +811,9 @@ async fn enhanced_metrics_of_lambda_dynamodb_and_rds_come_from_their_apis() {
     let function_arn = function.function_arn().unwrap().to_string();
 
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType};
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
     let table = ddb
         .create_table()
         .table_name("carts")
@@ -1032,7 +1038,8 @@ discovery:
 "#;
 
 /// YACE's tagged load balancer (pkg/job/discovery_test.go, case "alb", YACE 1a0ddb1e).
-const YACE_ALB_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123123123123:loadbalancer/app/some-ALB/0123456789012345";
+const YACE_ALB_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123123123123:loadbalancer/app/some-ALB/0123456789012345";
 
 /// moto for every request except GetResources for application load balancers: moto 5.2's tagging
 /// API types every load balancer `elasticloadbalancing:loadbalancer`, without AWS's `/app`, so
@@ -1166,7 +1173,11 @@ customNamespace:
     let warned: Vec<&str> = config.warnings.iter().map(|w| w.location.as_str()).collect();
     assert_eq!(
         warned,
-        ["customNamespace[0].roundingPeriod", "customNamespace[0].metrics[0].delay", "customNamespace[1].roundingPeriod"]
+        [
+            "customNamespace[0].roundingPeriod",
+            "customNamespace[0].metrics[0].delay",
+            "customNamespace[1].roundingPeriod"
+        ]
     );
     let summary = handle(event("yace-config"), &deps).await.unwrap();
     assert!(summary.jobs_failed.is_empty(), "{summary:?}");
@@ -1249,7 +1260,11 @@ async fn a_search_tag_that_matches_nothing_exports_nothing_for_its_job_and_says_
 
     let ec2_series = s.prometheus.query(r#"{__name__=~"aws_ec2_.*"}"#).await;
     assert_eq!(ec2_series, Vec::<Value>::new(), "nothing, not even global");
-    assert_eq!(resource_names(&s.prometheus, "aws_myapp_.*").await, ["global"], "the other job is exported");
+    assert_eq!(
+        resource_names(&s.prometheus, "aws_myapp_.*").await,
+        ["shop"],
+        "the other job is exported, named after the job as YACE names custom namespace series"
+    );
     let reason = s.prometheus.query("cloudwatch_exporter_run_jobs_without_resources").await;
     assert_eq!(reason[0]["value"][1], "1");
 
@@ -1430,4 +1445,110 @@ async fn the_per_service_lookups_moto_serves_find_their_resources() {
     ] {
         assert_eq!(summary.api_requests.get(api), Some(&1), "{api}: {summary:?}");
     }
+}
+
+// ---- series (issue #11 §4, §7, §8): YACE's names and labels, EXTRA_LABELS, skipped queries ----
+
+/// The 5-minute boundary before now; waits out the last 40 s of a 5-minute bucket so two runs
+/// in a row fall in the same one.
+async fn five_minutes() -> i64 {
+    let now = now_secs();
+    if now % 300.0 > 260.0 {
+        tokio::time::sleep(Duration::from_secs_f64(301.0 - now % 300.0)).await;
+    }
+    (now_secs() as i64).div_euclid(300) * 300
+}
+
+const CUSTOM_NAMESPACE: &str = r#"
+apiVersion: v1alpha1
+customNamespace:
+  - name: shop-orders
+    namespace: MyApp
+    regions: [us-east-1]
+    customTags: [{key: billableTo, value: api}]
+    period: 300
+    length: 300
+    metrics:
+      - name: Orders
+        statistics: [Sum]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_namespace_series_is_named_after_its_job_with_extra_labels_on_every_series() {
+    let s = setup(CUSTOM_NAMESPACE);
+    let sdk = s.moto.sdk_config().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let b = five_minutes().await;
+    put(&cw, "MyApp", "Orders", &[("ShopId", "berlin")], &[(b - 300, 7.0)]).await;
+    let mut settings = settings(&s, None);
+    settings.labels_snake_case = true;
+    settings.extra_labels = vec![("job".into(), "yace".into()), ("instance".into(), "cloudwatch".into())];
+    let deps = Deps::new(settings, sdk.clone()).unwrap();
+    let summary = handle(event("named"), &deps).await.unwrap();
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+
+    let series = s.prometheus.query("aws_myapp_orders_sum").await;
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(
+        labels(&series[0]),
+        pairs(&[
+            ("__name__", "aws_myapp_orders_sum"),
+            ("account_id", ACCOUNT),
+            ("custom_tag_billable_to", "api"),
+            ("dimension_shop_id", "berlin"),
+            ("instance", "cloudwatch"),
+            ("job", "yace"),
+            ("name", "shop-orders"),
+            ("region", "us-east-1"),
+        ])
+    );
+    assert_eq!(series[0]["value"][1], "7");
+    // The run's own series carry them too: YACE's mixin dashboards select on `job`.
+    let own = s.prometheus.query(r#"cloudwatch_exporter_run_series{job="yace",instance="cloudwatch"}"#).await;
+    assert_eq!(own.len(), 1, "{own:?}");
+}
+
+const DAILY_AND_FIVE_MINUTE: &str = r#"
+apiVersion: v1alpha1
+customNamespace:
+  - name: shop
+    namespace: MyApp
+    regions: [us-east-1]
+    period: 300
+    length: 300
+    metrics:
+      - name: Orders
+        statistics: [Sum]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_within_the_same_bucket_asks_no_get_metric_data_and_repushes_the_last_value() {
+    let s = setup(DAILY_AND_FIVE_MINUTE);
+    let sdk = s.moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    s3.create_bucket().bucket("state").send().await.unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let b = five_minutes().await;
+    put(&cw, "MyApp", "Orders", &[("Shop", "berlin")], &[(b - 300, 7.0)]).await;
+    put(&cw, "MyApp", "Orders", &[("Shop", "paris")], &[(b - 300, 3.0)]).await;
+    let counting = Counting {
+        inner: AwsApi::new(&sdk, promstack::settings::DEFAULT_AWS_API_MAX_ATTEMPTS),
+        calls: Default::default(),
+    };
+    let deps = Deps::with_api(counting, settings(&s, Some("state")), &sdk).unwrap();
+
+    let first = handle(event("first"), &deps).await.unwrap();
+    assert_eq!(first.metrics_requested, 2, "{first:?}");
+    assert_eq!(deps.api.take().get("GetMetricData"), Some(&1));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = handle(event("second"), &deps).await.unwrap();
+    assert_eq!(second.metrics_requested, 0, "the same 5-minute bucket: nothing to ask: {second:?}");
+    assert_eq!(deps.api.take().get("GetMetricData"), None);
+    assert_eq!(second.samples_pushed, 2, "the last values again, at the run's time: {second:?}");
+
+    let berlin = samples(&s.prometheus, r#"aws_myapp_orders_sum{dimension_Shop="berlin"}"#).await;
+    assert_eq!(berlin.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [7.0, 7.0], "{berlin:?}");
+    assert!(berlin[1].0 > berlin[0].0, "each run's sample at its own time: {berlin:?}");
+    let paris = samples(&s.prometheus, r#"aws_myapp_orders_sum{dimension_Shop="paris"}"#).await;
+    assert_eq!(paris.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [3.0, 3.0]);
 }

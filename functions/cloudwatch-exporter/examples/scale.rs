@@ -158,6 +158,8 @@ async fn run(sdk: SdkConfig, n: usize) {
         lease: Duration::from_secs(900),
         remote_write_max_retries: 2,
         aws_max_attempts: 5,
+        labels_snake_case: false,
+        extra_labels: vec![],
     };
     let deps = cloudwatch_exporter::Deps::new(settings, sdk).unwrap();
     let cpu_before = cpu_seconds();

@@ -511,9 +511,7 @@ impl CloudWatchApi for AwsApi {
             .set_statistics(
                 (!statistics.is_empty()).then(|| statistics.iter().map(|s| Statistic::from(s.as_str())).collect()),
             )
-            .set_extended_statistics(
-                (!extended.is_empty()).then(|| extended.iter().map(|s| s.to_string()).collect()),
-            )
+            .set_extended_statistics((!extended.is_empty()).then(|| extended.iter().map(|s| s.to_string()).collect()))
             .send()
             .await
             .map_err(api_error("GetMetricStatistics", subject()))?;

@@ -5,7 +5,7 @@
 //! test's own implementation. A job that fails (a role that cannot be assumed, a region down) is
 //! reported and the others go on.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use futures_util::stream::{self, StreamExt};
 use promstack::remote_write::Series;
@@ -14,14 +14,14 @@ use tokio::sync::OnceCell;
 use crate::aws::{self, AccountAliases, ApiError, CloudWatchApi, Connected, Datapoints, ListMetrics};
 use crate::cache::{discovery_key, is_cached};
 use crate::discovery::{self, Discovered, Found, MetricRef};
-use crate::export::{self, LabelContext, Target};
+use crate::export::{self, Exported, LabelContext, Target};
 use crate::naming::{info_metric_name, metric_name};
 use crate::query::{self, Wanted, Window};
 use crate::report::{JobFailure, JobWithoutResources};
 use crate::resources::{self, Lookup};
-use crate::state::{CachedDiscovery, State};
-use crate::{enhanced, statics};
+use crate::state::{CachedDiscovery, LastRead, State};
 use crate::yace::{ExporterConfig, Job, JobKind, Role};
+use crate::{enhanced, statics};
 
 /// How many (region, role) scopes are collected at once. GetMetricData's own concurrency
 /// (`GET_METRIC_DATA_CONCURRENCY`) applies within each scope: CloudWatch's rate limits are per
@@ -45,6 +45,8 @@ pub struct Context<'a> {
     pub own_account: &'a OnceCell<String>,
     /// Each role's `account_alias`, asked once per process.
     pub account_aliases: &'a AccountAliases,
+    /// YACE's `-labels-snake-case` (`LABELS_SNAKE_CASE`).
+    pub labels_snake_case: bool,
 }
 
 /// Everything a run's scopes produced.
@@ -55,6 +57,10 @@ pub struct Collected {
     pub watermarks: Vec<(String, i64)>,
     /// Discovery done this run, by cache key.
     pub discovery: Vec<(String, CachedDiscovery)>,
+    /// Series key → its last read, for every series read or carried over this run.
+    pub last_read: Vec<(String, LastRead)>,
+    /// Series not asked this run: their window holds no bucket the last run did not read.
+    pub skipped: usize,
     pub failures: Vec<JobFailure>,
     /// Jobs that exported nothing in a scope because their namespace has resources and none was
     /// found (YACE's "expected to discover resources but none were found").
@@ -72,6 +78,8 @@ impl Collected {
         self.series.extend(c.series);
         self.watermarks.extend(c.watermarks);
         self.discovery.extend(c.discovery);
+        self.last_read.extend(c.last_read);
+        self.skipped += c.skipped;
         self.failures.extend(c.failures);
         self.without_resources.extend(c.without_resources);
         self.queries += c.queries;
@@ -186,6 +194,8 @@ struct Wants {
     /// Which job (index into the scope's jobs) each target belongs to, so a failed call is
     /// reported against its jobs.
     target_job: Vec<usize>,
+    /// Targets not asked this run, with their last read, and their job.
+    skipped: Vec<(Target, LastRead, usize)>,
 }
 
 /// One scope: connect, discover (or reuse), then GetMetricData and the series.
@@ -207,7 +217,8 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
     };
 
     let mut wants = Wants::default();
-    let mut info_seen: HashSet<(String, String)> = HashSet::new();
+    let mut found_by_job: Vec<(usize, Discovered)> = Vec::with_capacity(jobs.len());
+    let mut produced_enhanced = vec![false; jobs.len()];
     for (ji, job) in jobs.iter().enumerate() {
         let found = match discovery_of(api, &connected, scope, job, ctx, &mut out).await {
             Ok(found) => found,
@@ -241,16 +252,15 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
             continue;
         }
         want(&mut wants, ji, job, &found, scope, &connected, ctx);
-        info_series(&mut out, &mut info_seen, job, &found, scope, &connected.account_id, ctx.run_ms);
-        if let Err(e) = enhanced_series(api, &connected, job, &found, scope, ctx, &mut out).await {
-            out.failures.push(fail(job, e.to_string()));
+        // Enhanced metrics count as metrics the job produced (YACE appends them to its CloudWatch data).
+        match enhanced_series(api, &connected, job, &found, scope, ctx, &mut out).await {
+            Ok(n) => produced_enhanced[ji] = n > 0,
+            Err(e) => out.failures.push(fail(job, e.to_string())),
         }
+        found_by_job.push((ji, found));
     }
 
     let plan = query::plan(wants.wanted);
-    if plan.duplicates > 0 {
-        out.drop_samples("duplicate_query", plan.duplicates as u64);
-    }
     out.queries = plan.wanted.len();
     out.calls = plan.calls.len();
     out.minimum_calls = plan.minimum_calls();
@@ -269,7 +279,9 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
             Ok(results) => points.extend(results),
             Err(e) => {
                 for &q in &plan.calls[ci].queries {
-                    failed_jobs.entry(wants.target_job[plan.kept[q]]).or_insert_with(|| e.to_string());
+                    for &ti in &plan.asked_by[q] {
+                        failed_jobs.entry(wants.target_job[ti]).or_insert_with(|| e.to_string());
+                    }
                 }
             }
         }
@@ -279,9 +291,35 @@ pub async fn collect_scope<A: CloudWatchApi>(api: &A, scope: &Scope, jobs: &[&Jo
         out.failures.push(fail(jobs[ji], e));
     }
 
-    for (wi, &ti) in plan.kept.iter().enumerate() {
+    // Every job's series of an answered query, each with its own labels; a series two jobs
+    // define alike is exported once (YACE drops the duplicate too).
+    let mut exported = Exported::default();
+    let mut produced = produced_enhanced;
+    for (wi, asked_by) in plan.asked_by.iter().enumerate() {
         let Some(p) = points.get(&wi) else { continue };
-        series_of(&mut out, &wants.targets[ti], p, ctx);
+        let window = plan.wanted[wi].window;
+        for &ti in asked_by {
+            produced[wants.target_job[ti]] = true;
+            let t = &wants.targets[ti];
+            let read = series_of(&mut out, &mut exported, t, p, ctx);
+            let value = read.filter(|v| !v.is_nan());
+            out.last_read.push((t.key.clone(), LastRead { period: window.period, end: window.end, value }));
+        }
+    }
+    out.skipped = wants.skipped.len();
+    for (t, last, ji) in &wants.skipped {
+        produced[*ji] = true;
+        series_of_last_read(&mut out, &mut exported, t, last, ctx.run_ms);
+        out.last_read.push((t.key.clone(), *last));
+    }
+
+    // YACE emits a job's `_info` series only when the job produced metrics in this region and role.
+    let mut info_seen = Exported::default();
+    for (ji, found) in &found_by_job {
+        if produced[*ji] {
+            let account = (connected.account_id.as_str(), connected.account_alias.as_deref());
+            info_series(&mut out, &mut info_seen, jobs[*ji], found, scope, account, ctx);
+        }
     }
     out
 }
@@ -325,22 +363,18 @@ fn want(
     connected: &Connected<impl Sized>,
     ctx: Context<'_>,
 ) {
-    let (exported_tags, static_name): (&[String], Option<&str>) = match &job.kind {
+    // YACE's `name` label: the resource's ARN or `global`; a custom namespace or static job's name.
+    let (exported_tags, job_name): (&[String], Option<&str>) = match &job.kind {
         JobKind::Discovery { exported_tags, .. } => (exported_tags, None),
-        JobKind::CustomNamespace { .. } => (&[], None),
+        JobKind::CustomNamespace { name } => (&[], Some(name.as_str())),
         JobKind::Static { name, .. } => (&[], Some(name.as_str())),
     };
-    let labels = LabelContext {
-        region: &scope.region,
-        account_id: &connected.account_id,
-        account_alias: connected.account_alias.as_deref(),
-        custom_tags: &job.custom_tags,
-        exported_tags,
-    };
+    let labels =
+        label_context(job, exported_tags, scope, &connected.account_id, connected.account_alias.as_deref(), ctx);
     let now_s = ctx.run_ms.div_euclid(1000);
     for f in &found.metrics {
         let resource = f.resource.and_then(|i| found.resources.get(i));
-        let resource_name = match (static_name, resource) {
+        let resource_name = match (job_name, resource) {
             (Some(n), _) => n,
             (None, Some(r)) => r.arn.as_str(),
             (None, None) => "global",
@@ -351,38 +385,63 @@ fn want(
                 let watermark =
                     if spec.add_cloudwatch_timestamp { ctx.state.watermarks.get(&t.key).copied() } else { None };
                 let window = Window::at(now_s, spec.period, spec.length, spec.delay, watermark, ctx.max_backfill_s);
-                wants.wanted.push(Wanted { metric: f.metric.clone(), stat: stat.clone(), window });
-                wants.targets.push(t);
-                wants.target_job.push(ji);
+                // Not asked when the window's end has not moved since the last read: no new bucket
+                // of the period can exist. Not for `exportAllDataPoints`: it exports every
+                // datapoint of the window, and a late one can still join an older bucket.
+                let last = ctx.state.last_read.get(&t.key).filter(|_| !spec.export_all_data_points);
+                match last {
+                    Some(last) if !last.has_news(window.period, window.end) => wants.skipped.push((t, *last, ji)),
+                    _ => {
+                        wants.wanted.push(Wanted { metric: f.metric.clone(), stat: stat.clone(), window });
+                        wants.targets.push(t);
+                        wants.target_job.push(ji);
+                    }
+                }
             }
         }
     }
 }
 
-/// `aws_<namespace>_info`: one per resource of a discovery job, carrying its tags.
+/// What a job's labels are made of in a scope.
+fn label_context<'a>(
+    job: &'a Job,
+    exported_tags: &'a [String],
+    scope: &'a Scope,
+    account_id: &'a str,
+    account_alias: Option<&'a str>,
+    ctx: Context<'_>,
+) -> LabelContext<'a> {
+    LabelContext {
+        region: &scope.region,
+        account_id,
+        account_alias,
+        custom_tags: &job.custom_tags,
+        exported_tags,
+        labels_snake_case: ctx.labels_snake_case,
+        context_on_info: job.include_context_on_info_metrics,
+    }
+}
+
+/// `aws_<namespace>_info`: one per resource of a discovery job, carrying its tags; the same
+/// series from two jobs once.
 fn info_series(
     out: &mut Collected,
-    seen: &mut HashSet<(String, String)>,
+    seen: &mut Exported,
     job: &Job,
     found: &Discovered,
     scope: &Scope,
-    account_id: &str,
-    run_ms: i64,
+    (account_id, account_alias): (&str, Option<&str>),
+    ctx: Context<'_>,
 ) {
     let JobKind::Discovery { exported_tags, .. } = &job.kind else { return };
-    let labels = LabelContext {
-        region: &scope.region,
-        account_id,
-        account_alias: None,
-        custom_tags: &job.custom_tags,
-        exported_tags,
-    };
+    let labels = label_context(job, exported_tags, scope, account_id, account_alias, ctx);
     let name = info_metric_name(&job.namespace);
     for r in &found.resources {
-        if seen.insert((name.clone(), r.arn.clone())) {
-            match Series::new(&name, export::info_labels(r, labels)) {
+        let info_labels = export::info_labels(r, labels);
+        if seen.first(&name, &info_labels) {
+            match Series::new(&name, info_labels) {
                 Ok(mut s) => {
-                    s.push(run_ms, 0.0);
+                    s.push(ctx.run_ms, 0.0);
                     out.series.push(s);
                 }
                 Err(_) => out.drop_samples("invalid_labels", 1),
@@ -404,13 +463,9 @@ async fn static_series<A: CloudWatchApi>(
     out: &mut Collected,
 ) -> Result<(), ApiError> {
     let JobKind::Static { name, .. } = &job.kind else { return Ok(()) };
-    let labels = LabelContext {
-        region: &scope.region,
-        account_id: &connected.account_id,
-        account_alias: connected.account_alias.as_deref(),
-        custom_tags: &job.custom_tags,
-        exported_tags: &[],
-    };
+    let alias = connected.account_alias.as_deref();
+    let labels = label_context(job, &[], scope, &connected.account_id, alias, ctx);
+    let mut exported = Exported::default();
     let asked = found
         .metrics
         .iter()
@@ -432,7 +487,7 @@ async fn static_series<A: CloudWatchApi>(
         };
         for stat in &spec.statistics {
             let Some(point) = statics::chosen(&points, stat) else { continue };
-            series_of(out, &export::target(metric, spec, stat, name, None, labels), &[point], ctx);
+            series_of(out, &mut exported, &export::target(metric, spec, stat, name, None, labels), &[point], ctx);
         }
     }
     failed.map_or(Ok(()), Err)
@@ -448,18 +503,14 @@ async fn enhanced_series<A: CloudWatchApi>(
     scope: &Scope,
     ctx: Context<'_>,
     out: &mut Collected,
-) -> Result<(), ApiError> {
-    let JobKind::Discovery { exported_tags, .. } = &job.kind else { return Ok(()) };
+) -> Result<usize, ApiError> {
+    let JobKind::Discovery { exported_tags, .. } = &job.kind else { return Ok(0) };
     if job.enhanced_metrics.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    let labels = LabelContext {
-        region: &scope.region,
-        account_id: &connected.account_id,
-        account_alias: connected.account_alias.as_deref(),
-        custom_tags: &job.custom_tags,
-        exported_tags,
-    };
+    let alias = connected.account_alias.as_deref();
+    let labels = label_context(job, exported_tags, scope, &connected.account_id, alias, ctx);
+    let mut pushed = 0;
     let values =
         enhanced::values(api, &connected.session, &job.namespace, &found.resources, &job.enhanced_metrics).await?;
     for v in values {
@@ -470,6 +521,7 @@ async fn enhanced_series<A: CloudWatchApi>(
             Ok(mut s) => {
                 s.push(ctx.run_ms, v.value);
                 out.series.push(s);
+                pushed += 1;
             }
             Err(e) => {
                 tracing::warn!(series = %name, error = %e, "series dropped");
@@ -477,17 +529,43 @@ async fn enhanced_series<A: CloudWatchApi>(
             }
         }
     }
-    Ok(())
+    Ok(pushed)
 }
 
 /// The samples of one target from its datapoints, and its watermark when it keeps CloudWatch's
-/// timestamps.
-fn series_of(out: &mut Collected, t: &Target, points: &[(i64, f64)], ctx: Context<'_>) {
+/// timestamps; nothing for a series already exported this run (counted as `duplicate_query`).
+/// Returns the value pushed with the run's time (`addCloudwatchTimestamp: false`).
+fn series_of(
+    out: &mut Collected,
+    exported: &mut Exported,
+    t: &Target,
+    points: &[(i64, f64)],
+    ctx: Context<'_>,
+) -> Option<f64> {
     let watermark = ctx.state.watermarks.get(&t.key).copied();
     let samples = export::samples(t, points, ctx.run_ms, watermark);
-    let Some(&(newest, _)) = samples.last() else { return };
+    let value = (!t.add_cloudwatch_timestamp).then(|| samples.last().map(|(_, v)| *v)).flatten();
+    let Some(&(newest, _)) = samples.last() else { return value };
     if t.add_cloudwatch_timestamp {
         out.watermarks.push((t.key.clone(), newest));
+    }
+    push_series(out, exported, t, samples);
+    value
+}
+
+/// A target not asked this run: with `addCloudwatchTimestamp: false` its last value again, at the
+/// run's time (YACE would read the same buckets and export the same value); nothing otherwise,
+/// since every datapoint of its window was pushed already.
+fn series_of_last_read(out: &mut Collected, exported: &mut Exported, t: &Target, last: &LastRead, run_ms: i64) {
+    if !t.add_cloudwatch_timestamp {
+        push_series(out, exported, t, vec![(run_ms, last.value.unwrap_or(f64::NAN))]);
+    }
+}
+
+fn push_series(out: &mut Collected, exported: &mut Exported, t: &Target, samples: Vec<(i64, f64)>) {
+    if !exported.first(&t.name, &t.labels) {
+        out.drop_samples("duplicate_query", samples.len() as u64);
+        return;
     }
     match Series::new(&t.name, t.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         Ok(mut s) => {
@@ -502,6 +580,10 @@ fn series_of(out: &mut Collected, t: &Target, points: &[(i64, f64)], ctx: Contex
         }
     }
 }
+
+#[cfg(test)]
+#[path = "collect_yace_cases.rs"]
+mod yace_cases;
 
 #[cfg(test)]
 mod tests {
@@ -651,6 +733,7 @@ mod tests {
                 sts_region: None,
                 own_account: &self.own_account,
                 account_aliases: &self.account_aliases,
+                labels_snake_case: false,
             };
             let mut c = collect_all(&self.api, config, ctx).await;
             self.state.apply(Update {
@@ -658,6 +741,7 @@ mod tests {
                 referenced: referenced_keys(config),
                 watermarks: c.watermarks.clone(),
                 horizon_ms: run_ms - 2 * 3600 * 1000,
+                last_read: Some(std::mem::take(&mut c.last_read).into_iter().collect()),
             });
             c
         }

@@ -285,7 +285,8 @@ mod tests {
         // A table ARN also matches the keyspace regexp, but the table regexp comes first, so the
         // keyspace regexp maps nothing and a keyspace metric is global, not tied to the table.
         let cassandra = by_namespace("AWS/Cassandra").unwrap();
-        let resources = vec![Resource { arn: "arn:aws:cassandra:us-east-1:1:/keyspace/k/table/t".into(), tags: vec![] }];
+        let resources =
+            vec![Resource { arn: "arn:aws:cassandra:us-east-1:1:/keyspace/k/table/t".into(), tags: vec![] }];
         let a = Associator::new(cassandra.compiled_regexps(), &resources);
         let table = MetricRef::new("AWS/Cassandra", "Reads", dims(&[("Keyspace", "k"), ("TableName", "t")]));
         assert_eq!(a.associate(&table), Association::Resource(0));

@@ -21,7 +21,8 @@ fn check(namespace: &str, cases: &[Case]) {
     let service = by_namespace(namespace).unwrap_or_else(|| panic!("{namespace} is in the services table"));
     let mut failures = Vec::new();
     for case in cases {
-        let resources: Vec<Resource> = case.resources.iter().map(|arn| Resource { arn: arn.to_string(), tags: vec![] }).collect();
+        let resources: Vec<Resource> =
+            case.resources.iter().map(|arn| Resource { arn: arn.to_string(), tags: vec![] }).collect();
         let associator = Associator::new(service.compiled_regexps(), &resources);
         let dimensions = case.dimensions.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let metric = MetricRef::new(namespace, case.metric_name, dimensions);
@@ -325,7 +326,8 @@ fn event_rules() {
 
 // YACE 1a0ddb1e pkg/job/maxdimassociator/associator_globalaccelerator_test.go
 const GA_ACCELERATOR: &str = "arn:aws:globalaccelerator::012345678901:accelerator/super-accelerator";
-const GA_LISTENER: &str = "arn:aws:globalaccelerator::012345678901:accelerator/super-accelerator/listener/some_listener";
+const GA_LISTENER: &str =
+    "arn:aws:globalaccelerator::012345678901:accelerator/super-accelerator/listener/some_listener";
 const GA_ENDPOINT_GROUP: &str =
     "arn:aws:globalaccelerator::012345678901:accelerator/super-accelerator/listener/some_listener/endpoint-group/eg1";
 const GA_RESOURCES: &[&str] = &[GA_ACCELERATOR, GA_LISTENER, GA_ENDPOINT_GROUP];
@@ -355,7 +357,11 @@ fn global_accelerator() {
                 name: "should match EndpointGroup with Accelerator, Listener and EndpointGroup dimensions",
                 resources: GA_RESOURCES,
                 metric_name: "ProcessedBytesOut",
-                dimensions: &[("Accelerator", "super-accelerator"), ("Listener", "some_listener"), ("EndpointGroup", "eg1")],
+                dimensions: &[
+                    ("Accelerator", "super-accelerator"),
+                    ("Listener", "some_listener"),
+                    ("EndpointGroup", "eg1"),
+                ],
                 expected_skip: false,
                 expected_resource: Some(GA_ENDPOINT_GROUP),
             },
@@ -741,7 +747,10 @@ fn sagemaker_endpoints() {
                 name: "2 dimensions should match",
                 resources: SAGEMAKER_HEALTH_RESOURCES,
                 metric_name: "MemoryUtilization",
-                dimensions: &[("EndpointName", "example-endpoint-two"), ("VariantName", "example-endpoint-two-variant-one")],
+                dimensions: &[
+                    ("EndpointName", "example-endpoint-two"),
+                    ("VariantName", "example-endpoint-two-variant-one"),
+                ],
                 expected_skip: false,
                 expected_resource: Some(SAGEMAKER_ENDPOINT_HEALTH_TWO),
             },
@@ -859,8 +868,10 @@ fn sagemaker_processing_jobs() {
 }
 
 // YACE 1a0ddb1e pkg/job/maxdimassociator/associator_sagemaker_test.go
-const SAGEMAKER_ENDPOINT_INVOCATION_ONE: &str = "arn:aws:sagemaker:us-west-2:123456789012:endpoint/example-endpoint-one";
-const SAGEMAKER_ENDPOINT_INVOCATION_TWO: &str = "arn:aws:sagemaker:us-west-2:123456789012:endpoint/example-endpoint-two";
+const SAGEMAKER_ENDPOINT_INVOCATION_ONE: &str =
+    "arn:aws:sagemaker:us-west-2:123456789012:endpoint/example-endpoint-one";
+const SAGEMAKER_ENDPOINT_INVOCATION_TWO: &str =
+    "arn:aws:sagemaker:us-west-2:123456789012:endpoint/example-endpoint-two";
 const SAGEMAKER_ENDPOINT_INVOCATION_UPPER: &str =
     "arn:aws:sagemaker:us-west-2:123456789012:endpoint/example-endpoint-upper";
 const SAGEMAKER_INFERENCE_COMPONENT_INVOCATION_ONE: &str =
@@ -896,7 +907,10 @@ fn sagemaker() {
                 name: "2 dimensions should match",
                 resources: SAGEMAKER_INVOCATION_RESOURCES,
                 metric_name: "Invocations",
-                dimensions: &[("EndpointName", "example-endpoint-two"), ("VariantName", "example-endpoint-two-variant-one")],
+                dimensions: &[
+                    ("EndpointName", "example-endpoint-two"),
+                    ("VariantName", "example-endpoint-two-variant-one"),
+                ],
                 expected_skip: false,
                 expected_resource: Some(SAGEMAKER_ENDPOINT_INVOCATION_TWO),
             },
@@ -915,7 +929,10 @@ fn sagemaker() {
                 name: "2 dimensions should not match in Upper case",
                 resources: SAGEMAKER_INVOCATION_RESOURCES,
                 metric_name: "ModelLatency",
-                dimensions: &[("EndpointName", "Example-Endpoint-Upper"), ("VariantName", "example-endpoint-two-variant-one")],
+                dimensions: &[
+                    ("EndpointName", "Example-Endpoint-Upper"),
+                    ("VariantName", "example-endpoint-two-variant-one"),
+                ],
                 expected_skip: true,
                 expected_resource: None,
             },
@@ -999,7 +1016,8 @@ fn owned(dimensions: &[(&str, &str)]) -> Vec<(String, String)> {
 // parameter checks belong to export and query, the resource names are checked here)
 #[test]
 fn filtered_metric_datas() {
-    const ALB_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123123123123:loadbalancer/app/some-ALB/0123456789012345";
+    const ALB_ARN: &str =
+        "arn:aws:elasticloadbalancing:us-east-1:123123123123:loadbalancer/app/some-ALB/0123456789012345";
     let cases = [
         FilteredCase {
             name: "additional dimension",
@@ -1020,12 +1038,17 @@ fn filtered_metric_datas() {
             dimension_name_requirements: &[],
             metric_name: "CPUUtilization",
             metrics: &[&[("InstanceId", "i-12312312312312312")]],
-            expected: &[(&[("InstanceId", "i-12312312312312312")], "arn:aws:ec2:us-east-1:123123123123:instance/i-12312312312312312")],
+            expected: &[(
+                &[("InstanceId", "i-12312312312312312")],
+                "arn:aws:ec2:us-east-1:123123123123:instance/i-12312312312312312",
+            )],
         },
         FilteredCase {
             name: "kafka",
             namespace: "AWS/Kafka",
-            resources: &["arn:aws:kafka:us-east-1:123123123123:cluster/demo-cluster-1/12312312-1231-1231-1231-123123123123-12"],
+            resources: &[
+                "arn:aws:kafka:us-east-1:123123123123:cluster/demo-cluster-1/12312312-1231-1231-1231-123123123123-12",
+            ],
             dimension_name_requirements: &[],
             metric_name: "GlobalTopicCount",
             metrics: &[&[("Cluster Name", "demo-cluster-1")]],
@@ -1048,12 +1071,18 @@ fn filtered_metric_datas() {
                     ("TargetGroup", "targetgroup/some-ALB/9999666677773333"),
                     ("AvailabilityZone", "us-east-1"),
                 ],
-                &[("LoadBalancer", "app/some-ALB/0123456789012345"), ("TargetGroup", "targetgroup/some-ALB/9999666677773333")],
+                &[
+                    ("LoadBalancer", "app/some-ALB/0123456789012345"),
+                    ("TargetGroup", "targetgroup/some-ALB/9999666677773333"),
+                ],
                 &[("LoadBalancer", "app/some-ALB/0123456789012345"), ("AvailabilityZone", "us-east-1")],
                 &[("LoadBalancer", "app/some-ALB/0123456789012345")],
             ],
             expected: &[(
-                &[("LoadBalancer", "app/some-ALB/0123456789012345"), ("TargetGroup", "targetgroup/some-ALB/9999666677773333")],
+                &[
+                    ("LoadBalancer", "app/some-ALB/0123456789012345"),
+                    ("TargetGroup", "targetgroup/some-ALB/9999666677773333"),
+                ],
                 ALB_ARN,
             )],
         },
@@ -1071,7 +1100,8 @@ fn filtered_metric_datas() {
         },
     ];
     for case in cases {
-        let resources: Vec<Resource> = case.resources.iter().map(|arn| Resource { arn: arn.to_string(), tags: vec![] }).collect();
+        let resources: Vec<Resource> =
+            case.resources.iter().map(|arn| Resource { arn: arn.to_string(), tags: vec![] }).collect();
         let metrics = case.metrics.iter().map(|d| MetricRef::new(case.namespace, case.metric_name, owned(d))).collect();
         let requirements: Vec<String> = case.dimension_name_requirements.iter().map(|s| s.to_string()).collect();
         let regexps = by_namespace(case.namespace).unwrap().compiled_regexps();
@@ -1079,9 +1109,12 @@ fn filtered_metric_datas() {
         let got: Vec<(Vec<(String, String)>, &str)> = discovered
             .metrics
             .iter()
-            .map(|f| (f.metric.dimensions.clone(), f.resource.map_or("global", |ri| discovered.resources[ri].arn.as_str())))
+            .map(|f| {
+                (f.metric.dimensions.clone(), f.resource.map_or("global", |ri| discovered.resources[ri].arn.as_str()))
+            })
             .collect();
-        let expected: Vec<(Vec<(String, String)>, &str)> = case.expected.iter().map(|(d, arn)| (owned(d), *arn)).collect();
+        let expected: Vec<(Vec<(String, String)>, &str)> =
+            case.expected.iter().map(|(d, arn)| (owned(d), *arn)).collect();
         assert_eq!(got, expected, "{}", case.name);
     }
 }

@@ -483,6 +483,8 @@ fn series(v: &Value, resources: &[Resource], exported: &[String]) -> (String, Ve
         account_alias: Some("test-account"),
         custom_tags: &[],
         exported_tags: exported,
+        labels_snake_case: false,
+        context_on_info: false,
     };
     let r = &resources[v.resource];
     let mut labels = metric_labels(&v.metric, &r.arn, Some(r), ctx);

@@ -1,8 +1,13 @@
 //! From CloudWatch's answer to Prometheus series, as YACE names them: which series a job
 //! exports (name, labels, watermark key) and which samples each one pushes in a run.
 
+use std::collections::HashSet;
+
+use promstack::remote_write::proto::Label;
+use promstack::remote_write::Series;
+
 use crate::discovery::{MetricRef, Resource};
-use crate::naming::{label_name, metric_name};
+use crate::naming::{label_name_as, metric_name};
 use crate::yace::MetricSpec;
 
 /// One series a run exports, and how it is read.
@@ -26,62 +31,97 @@ pub struct Target {
 pub struct LabelContext<'a> {
     pub region: &'a str,
     pub account_id: &'a str,
-    /// YACE's `account_alias`, on every metric when the account has one.
+    /// The account's alias (iam:ListAccountAliases), when it has one.
     pub account_alias: Option<&'a str>,
     pub custom_tags: &'a [(String, String)],
     /// `exportedTagsOnMetrics` of the namespace.
     pub exported_tags: &'a [String],
+    /// YACE's `-labels-snake-case` (`LABELS_SNAKE_CASE`): label names in snake case.
+    pub labels_snake_case: bool,
+    /// The job's `includeContextOnInfoMetrics`: the context labels on its `_info` series too.
+    pub context_on_info: bool,
 }
 
-fn push_label(labels: &mut Vec<(String, String)>, name: Option<String>, value: &str) {
-    // Remote write forbids empty values; YACE's empty label means "absent" in PromQL anyway.
-    if let Some(name) = name {
-        if !value.is_empty() && !labels.iter().any(|(n, _)| *n == name) {
-            labels.push((name, value.to_string()));
+impl LabelContext<'_> {
+    /// YACE's context labels: `region`, `account_id`, `account_alias` when there is one, and
+    /// `custom_tag_<k>` (a key whose sanitised form is not a valid label name is dropped).
+    fn context_labels(&self, labels: &mut Labels) {
+        labels.set("region".into(), self.region);
+        labels.set("account_id".into(), self.account_id);
+        if let Some(alias) = self.account_alias.filter(|a| !a.is_empty()) {
+            labels.set("account_alias".into(), alias);
+        }
+        for (k, v) in self.custom_tags {
+            labels.set_named(label_name_as("custom_tag_", k, self.labels_snake_case), v);
         }
     }
 }
 
-/// The labels YACE puts on a metric: `name` (resource ARN, `global`, or a static job's name),
-/// `dimension_<Name>`, `tag_<Key>` for exported tags, `custom_tag_<k>`, `region`, `account_id`,
-/// `account_alias`.
+/// A label set built as YACE builds its map: a label set again takes the later value.
+#[derive(Default)]
+struct Labels(Vec<(String, String)>);
+
+impl Labels {
+    fn set(&mut self, name: String, value: &str) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(existing) => existing.1 = value.to_string(),
+            None => self.0.push((name, value.to_string())),
+        }
+    }
+
+    /// Sets a label whose name may be invalid (`None`: dropped, as YACE does with a warning).
+    fn set_named(&mut self, name: Option<String>, value: &str) {
+        if let Some(name) = name {
+            self.set(name, value);
+        }
+    }
+
+    /// The labels to push. YACE exports an empty value (a missing exported tag, and every label
+    /// other series of the same name have, through its label-consistency pass); remote write
+    /// cannot carry an empty value, and in PromQL an empty label is the same as no label, so it is
+    /// left out: the same series for every query.
+    fn into_pushed(self) -> Vec<(String, String)> {
+        self.0.into_iter().filter(|(_, v)| !v.is_empty()).collect()
+    }
+}
+
+/// The labels YACE puts on a metric (`createPrometheusLabels`), in its order, so conflicts
+/// resolve as in YACE: `name` (resource ARN, `global`, the custom namespace job's or static
+/// job's name), `dimension_<Name>`, `tag_<Key>` for exported tags (the later of two keys with
+/// the same sanitised name wins), then the context labels, which overwrite any of those.
 pub fn metric_labels(
     metric: &MetricRef,
     resource_name: &str,
     resource: Option<&Resource>,
     ctx: LabelContext<'_>,
 ) -> Vec<(String, String)> {
-    let mut labels = Vec::with_capacity(4 + metric.dimensions.len() + ctx.exported_tags.len() + ctx.custom_tags.len());
-    push_label(&mut labels, Some("name".into()), resource_name);
-    push_label(&mut labels, Some("region".into()), ctx.region);
-    push_label(&mut labels, Some("account_id".into()), ctx.account_id);
-    push_label(&mut labels, Some("account_alias".into()), ctx.account_alias.unwrap_or(""));
+    let snake = ctx.labels_snake_case;
+    let mut labels = Labels(Vec::with_capacity(5 + metric.dimensions.len() + ctx.exported_tags.len()));
+    labels.set("name".into(), resource_name);
     for (dim, value) in &metric.dimensions {
-        push_label(&mut labels, label_name("dimension_", dim), value);
+        labels.set_named(label_name_as("dimension_", dim, snake), value);
     }
     for key in ctx.exported_tags {
         let value = resource.and_then(|r| r.tag(key)).unwrap_or("");
-        push_label(&mut labels, label_name("tag_", key), value);
+        labels.set_named(label_name_as("tag_", key, snake), value);
     }
-    for (k, v) in ctx.custom_tags {
-        push_label(&mut labels, label_name("custom_tag_", k), v);
-    }
-    labels
+    ctx.context_labels(&mut labels);
+    labels.into_pushed()
 }
 
-/// The labels of a resource's `aws_<namespace>_info` series: every tag of the resource.
+/// The labels of a resource's `aws_<namespace>_info` series (`BuildNamespaceInfoMetrics`): the
+/// context labels only with `includeContextOnInfoMetrics`, then `name` and every tag of the
+/// resource, which overwrite them.
 pub fn info_labels(resource: &Resource, ctx: LabelContext<'_>) -> Vec<(String, String)> {
-    let mut labels = Vec::with_capacity(3 + resource.tags.len() + ctx.custom_tags.len());
-    push_label(&mut labels, Some("name".into()), &resource.arn);
-    push_label(&mut labels, Some("region".into()), ctx.region);
-    push_label(&mut labels, Some("account_id".into()), ctx.account_id);
+    let mut labels = Labels(Vec::with_capacity(4 + resource.tags.len() + ctx.custom_tags.len()));
+    if ctx.context_on_info {
+        ctx.context_labels(&mut labels);
+    }
+    labels.set("name".into(), &resource.arn);
     for (k, v) in &resource.tags {
-        push_label(&mut labels, label_name("tag_", k), v);
+        labels.set_named(label_name_as("tag_", k, ctx.labels_snake_case), v);
     }
-    for (k, v) in ctx.custom_tags {
-        push_label(&mut labels, label_name("custom_tag_", k), v);
-    }
-    labels
+    labels.into_pushed()
 }
 
 /// The watermark key of a series: account, region, metric, statistic, dimensions.
@@ -141,6 +181,45 @@ pub fn samples(target: &Target, points: &[(i64, f64)], run_ms: i64, watermark_ms
     }
 }
 
+/// The series a run pushes so far, by name and labels: YACE drops a series identical to one
+/// before it (`EnsureLabelConsistencyAndRemoveDuplicates`), e.g. the same series from two jobs.
+#[derive(Debug, Default)]
+pub struct Exported(HashSet<(String, Vec<(String, String)>)>);
+
+impl Exported {
+    /// Whether no series with `name` and `labels` (in any order) came before; remembers it.
+    pub fn first(&mut self, name: &str, labels: &[(String, String)]) -> bool {
+        let mut labels = labels.to_vec();
+        labels.sort();
+        self.0.insert((name.to_string(), labels))
+    }
+}
+
+/// Adds `extra` (`EXTRA_LABELS`, names the exporter never sets) to every series.
+pub fn add_labels(series: &mut [Series], extra: &[(String, String)]) {
+    if extra.is_empty() {
+        return;
+    }
+    for s in series.iter_mut() {
+        let mut proto = s.to_proto();
+        proto.labels.extend(extra.iter().map(|(name, value)| Label { name: name.clone(), value: value.clone() }));
+        match Series::from_labels(proto.labels) {
+            Ok(mut with) => {
+                for sample in proto.samples {
+                    with.push(sample.timestamp, sample.value);
+                }
+                *s = with;
+            }
+            // Settings refuse the exporter's own names, so this is a series that already had one.
+            Err(e) => tracing::warn!(series = %s.name(), error = %e, "EXTRA_LABELS not added"),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "export_yace_cases.rs"]
+mod yace_cases;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +244,8 @@ mod tests {
             account_alias: None,
             custom_tags: custom,
             exported_tags: exported,
+            labels_snake_case: false,
+            context_on_info: false,
         }
     }
 

@@ -109,7 +109,15 @@ impl<A: CloudWatchApi> Deps<A> {
         rw.retry.max_retries = settings.remote_write_max_retries;
         let remote_write = remote_write::Client::new(rw)?;
         let state = settings.state.as_ref().map(|l| StateStore::new(s3.clone(), &l.bucket, &l.key));
-        Ok(Self { settings, api, s3, remote_write, state, own_account: tokio::sync::OnceCell::new(), account_aliases: Default::default() })
+        Ok(Self {
+            settings,
+            api,
+            s3,
+            remote_write,
+            state,
+            own_account: tokio::sync::OnceCell::new(),
+            account_aliases: Default::default(),
+        })
     }
 
     /// Reads and checks the YACE config (every invocation, so an edit on EFS or S3 takes effect

@@ -1,6 +1,7 @@
 //! YACE's metric and label names, so dashboards and alerts built on YACE keep working:
 //! `aws_<namespace>_<metric>_<statistic>` in YACE's snake case, `dimension_<Name>` and
-//! `tag_<Key>` with the name sanitised but its case kept (YACE's default, `labelsSnakeCase: false`).
+//! `tag_<Key>` with the name sanitised but its case kept (YACE's default; `LABELS_SNAKE_CASE`
+//! is YACE's `-labels-snake-case`).
 //! Which names are valid is Prometheus's rule, from [`promstack::names`].
 
 use promstack::names;
@@ -43,33 +44,52 @@ pub fn sanitize_label(text: &str) -> String {
     out
 }
 
-/// `prefix` + the sanitised `name`, if that is a valid label name (YACE drops, with a warning,
-/// those that aren't).
-pub fn label_name(prefix: &str, name: &str) -> Option<String> {
-    let label = format!("{prefix}{}", sanitize_label(name));
-    names::is_label_name(&label).then_some(label)
+/// YACE's `PromStringTag`: the label-name part of a tag, dimension or custom-tag key (its
+/// `PromString` with `labels_snake_case`, else its `sanitize`), if that alone is a valid label
+/// name. YACE checks the key without its prefix, so a key starting with a digit (`1x`) is dropped
+/// although `tag_1x` would be valid.
+pub fn prom_string_tag(key: &str, labels_snake_case: bool) -> Option<String> {
+    let part = if labels_snake_case { prom_string(key) } else { sanitize_label(key) };
+    names::is_label_name(&part).then_some(part)
 }
 
-/// YACE's `BuildMetricName`: `aws_` + the namespace in snake case (no `aws_` twice) + the metric
-/// name with any leading namespace words removed + the statistic (empty for the info series).
+/// `prefix` + the sanitised `name`, if the sanitised name is valid on its own (YACE drops, with
+/// a warning, those that aren't). Case kept: YACE's default, without `-labels-snake-case`.
+pub fn label_name(prefix: &str, name: &str) -> Option<String> {
+    label_name_as(prefix, name, false)
+}
+
+/// [`label_name`], in snake case when `labels_snake_case` (YACE's `-labels-snake-case`).
+pub fn label_name_as(prefix: &str, name: &str, labels_snake_case: bool) -> Option<String> {
+    prom_string_tag(name, labels_snake_case).map(|part| format!("{prefix}{part}"))
+}
+
+/// YACE's `BuildMetricName`: `aws_` + the namespace in snake case (no `aws_` twice; only a leading
+/// `/` dropped) + the metric name with a leading namespace word removed + the statistic (empty
+/// for the info series).
 pub fn metric_name(namespace: &str, metric: &str, statistic: &str) -> String {
-    let ns = prom_string(&namespace.to_lowercase());
-    let ns = ns.strip_prefix('_').unwrap_or(&ns);
+    let ns = prom_string(&namespace.strip_prefix('/').unwrap_or(namespace).to_lowercase());
     let mut name = String::with_capacity(ns.len() + metric.len() + statistic.len() + 8);
     if !ns.starts_with("aws") {
         name.push_str("aws_");
     }
-    name.push_str(ns);
+    name.push_str(&ns);
     name.push('_');
-    let mut metric = prom_string(metric);
-    // Some metric names repeat the namespace (Glue's `glue.driver...`): drop those words once each,
-    // in order, as YACE does.
+    // Some metric names repeat the namespace (Glue's `glue.driver...`). YACE's loop is not
+    // cumulative: each namespace word that prefixes what is left after the previous match sets the
+    // cut to that word's own length (a byte offset from the start), so only the last match counts.
+    let metric = prom_string(metric);
+    let bytes = metric.as_bytes();
+    let mut skip = 0;
     for part in ns.split('_') {
-        if let Some(rest) = metric.strip_prefix(part) {
-            metric = rest.to_string();
+        if bytes[skip.min(bytes.len())..].starts_with(part.as_bytes()) {
+            skip = part.len();
         }
     }
-    name.push_str(metric.strip_prefix('_').unwrap_or(&metric));
+    let rest = &bytes[skip.min(bytes.len())..];
+    let rest = rest.strip_prefix(b"_").unwrap_or(rest);
+    // A cut inside a multi-byte character leaves an invalid name either way (YACE's Go string too).
+    name.push_str(&String::from_utf8_lossy(rest));
     if !statistic.is_empty() {
         name.push('_');
         name.push_str(&prom_string(statistic));
@@ -81,6 +101,10 @@ pub fn metric_name(namespace: &str, metric: &str, statistic: &str) -> String {
 pub fn info_metric_name(namespace: &str) -> String {
     metric_name(namespace, "info", "")
 }
+
+#[cfg(test)]
+#[path = "naming_yace_cases.rs"]
+mod yace_cases;
 
 #[cfg(test)]
 mod tests {

@@ -1,16 +1,39 @@
-//! The GetMetricData calls of a run: every wanted (metric, statistic) asked exactly once, grouped
-//! by (period, time window) since one call has one window, at most 500 queries a call, so a run
-//! makes ceil(queries / 500) calls per window and no more. Pure; the calls are made in `aws`.
+//! The GetMetricData calls of a run, as YACE makes them: each query's window from YACE's window
+//! calculator, queries grouped by (period, delay) and read over the longest window of the group
+//! (YACE's batching iterator), each distinct (metric, statistic, window) asked once however many
+//! jobs want it, at most 500 queries a call, so a run makes ceil(queries / 500) calls per window
+//! and no more. Pure; the calls are made in `aws`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::discovery::MetricRef;
 
 /// GetMetricData's limit on `MetricDataQueries`.
 pub const MAX_QUERIES_PER_CALL: usize = 500;
 
-/// A query's time range, in seconds since the epoch, aligned to the period so CloudWatch's
-/// datapoints fall on period boundaries and consecutive runs ask for the same buckets.
+/// Go's zero time (January 1 of year 1, UTC) is this many seconds before the Unix epoch; Go's
+/// `Time.Round` rounds relative to it.
+const GO_ZERO_TIME_S: i128 = 62_135_596_800;
+const NS: i128 = 1_000_000_000;
+
+/// YACE's `MetricWindowCalculator.Calculate`, in nanoseconds since the Unix epoch: `now` moved
+/// back half a period and rounded to the period (Go's `Time.Round`: relative to Go's zero time,
+/// halves round up; no rounding for a period of 0), then the window is the `length` seconds
+/// ending `delay` seconds before that. Returns (start, end).
+pub fn yace_window_ns(now_ns: i128, period_s: i64, length_s: i64, delay_s: i64) -> (i128, i128) {
+    let mut now = now_ns;
+    let period = i128::from(period_s) * NS;
+    if period > 0 {
+        let t = now - period / 2;
+        let r = (t + GO_ZERO_TIME_S * NS).rem_euclid(period);
+        now = if r + r < period { t - r } else { t + (period - r) };
+    }
+    let (length, delay) = (i128::from(length_s) * NS, i128::from(delay_s) * NS);
+    (now - (length + delay), now - delay)
+}
+
+/// A query's time range, in seconds since the epoch: YACE's window, so the same buckets as YACE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Window {
     pub period: i64,
@@ -19,18 +42,19 @@ pub struct Window {
 }
 
 impl Window {
-    /// The window for a metric read at `now`: the last `length` seconds that ended `delay`
-    /// seconds ago. With a watermark (the newest datapoint already exported, in ms), the window
-    /// reaches back to the datapoint after it, so a run after a missed one fills the gap, but no
-    /// further back than `max_backfill`.
+    /// The window for a metric read at `now`: YACE's ([`yace_window_ns`]). With a watermark (the
+    /// newest datapoint already exported, in ms), the window reaches back to the bucket after it,
+    /// so a run after a missed one fills the gap, but no further back than `max_backfill`.
     pub fn at(now_s: i64, period: i64, length: i64, delay: i64, watermark_ms: Option<i64>, max_backfill: i64) -> Self {
-        let floor = |t: i64| t.div_euclid(period) * period;
-        let end = floor(now_s - delay);
-        let mut start = floor(end - length);
-        if let Some(wm) = watermark_ms {
-            let next = floor(wm.div_euclid(1000)) + period;
-            let oldest = floor(end - max_backfill.max(length));
-            start = start.min(next.max(oldest));
+        let (start, end) = yace_window_ns(i128::from(now_s) * NS, period, length, delay);
+        let (mut start, end) = ((start / NS) as i64, (end / NS) as i64);
+        if let (Some(wm), true) = (watermark_ms, period > 0) {
+            // Buckets start at end - k * period: the oldest one after the watermark, and the
+            // oldest within max_backfill.
+            let ceil_div = |a: i64| -(-a).div_euclid(period);
+            let after_watermark = ceil_div(end - wm.div_euclid(1000)) - 1;
+            let within_backfill = ceil_div(max_backfill.max(length));
+            start = start.min(end - after_watermark.min(within_backfill) * period);
         }
         Window { period, start, end }
     }
@@ -54,13 +78,17 @@ pub struct Call {
 /// The calls of a run.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
-    /// Deduplicated: each (metric, statistic) once.
+    /// Deduplicated: each (metric, statistic, window) once.
     pub wanted: Vec<Wanted>,
     pub calls: Vec<Call>,
-    /// Wanted entries dropped because an earlier job already asks for the same metric and statistic.
+    /// Entries of the caller's list folded into an earlier identical query (another job wants
+    /// the same metric and statistic over the same window).
     pub duplicates: usize,
     /// Indices of the caller's list that were kept, in [`Plan::wanted`] order.
     pub kept: Vec<usize>,
+    /// For each entry of [`Plan::wanted`], every index of the caller's list it answers (the
+    /// kept one first): each job's series gets the answer, with its own labels.
+    pub asked_by: Vec<Vec<usize>>,
 }
 
 impl Plan {
@@ -74,18 +102,36 @@ impl Plan {
     }
 }
 
-/// Groups `wanted` into calls. The first of two entries for the same (metric, statistic) wins.
-pub fn plan(wanted: Vec<Wanted>) -> Plan {
-    let mut seen = HashSet::with_capacity(wanted.len());
+/// Groups `wanted` into calls as YACE's batching does: entries with the same period and window
+/// end (the same period and delay, at one run's time) share one window, the longest of the
+/// group, so `exportAllDataPoints` gets YACE's points; then each (metric, statistic, window) is
+/// asked once for every entry that wants it.
+pub fn plan(mut wanted: Vec<Wanted>) -> Plan {
+    let mut longest: HashMap<(i64, i64), i64> = HashMap::new();
+    for w in &wanted {
+        let start = longest.entry((w.window.period, w.window.end)).or_insert(w.window.start);
+        *start = (*start).min(w.window.start);
+    }
+    for w in &mut wanted {
+        w.window.start = longest[&(w.window.period, w.window.end)];
+    }
+    let mut seen: HashMap<(MetricRef, String, Window), usize> = HashMap::with_capacity(wanted.len());
     let mut kept = Vec::with_capacity(wanted.len());
+    let mut asked_by: Vec<Vec<usize>> = Vec::with_capacity(wanted.len());
     let mut kept_wanted = Vec::with_capacity(wanted.len());
     let mut duplicates = 0;
     for (i, w) in wanted.into_iter().enumerate() {
-        if seen.insert((w.metric.clone(), w.stat.clone())) {
-            kept.push(i);
-            kept_wanted.push(w);
-        } else {
-            duplicates += 1;
+        match seen.entry((w.metric.clone(), w.stat.clone(), w.window)) {
+            Entry::Occupied(e) => {
+                asked_by[*e.get()].push(i);
+                duplicates += 1;
+            }
+            Entry::Vacant(e) => {
+                e.insert(kept_wanted.len());
+                kept.push(i);
+                asked_by.push(vec![i]);
+                kept_wanted.push(w);
+            }
         }
     }
     let mut by_window: BTreeMap<Window, Vec<usize>> = BTreeMap::new();
@@ -98,7 +144,7 @@ pub fn plan(wanted: Vec<Wanted>) -> Plan {
             calls.push(Call { window, queries: chunk.to_vec() });
         }
     }
-    Plan { wanted: kept_wanted, calls, duplicates, kept }
+    Plan { wanted: kept_wanted, calls, duplicates, kept, asked_by }
 }
 
 /// A query id GetMetricData accepts (`^[a-z][a-zA-Z0-9_]*$`), unique within a call.
@@ -110,6 +156,10 @@ pub fn query_id(position: usize) -> String {
 pub fn position_of(id: &str) -> Option<usize> {
     id.strip_prefix('q')?.parse().ok()
 }
+
+#[cfg(test)]
+#[path = "query_yace_cases.rs"]
+mod yace_cases;
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::aws::{CloudWatchApi, Counted};
 use crate::cache::referenced_keys;
 use crate::collect::{self, Collected, Context};
+use crate::export;
 use crate::report::{self, Summary};
 use crate::state::{Acquired, State, Update};
 use crate::yace::ExporterConfig;
@@ -62,8 +63,10 @@ pub async fn run<A: CloudWatchApi>(
         sts_region: config.sts_region.as_deref(),
         own_account: &deps.own_account,
         account_aliases: &deps.account_aliases,
+        labels_snake_case: settings.labels_snake_case,
     };
     let mut all = collect::collect_all(&api, config, ctx).await;
+    export::add_labels(&mut all.series, &settings.extra_labels);
     let scope_count: usize = config.jobs.iter().map(|j| j.regions.len() * j.roles.len()).sum();
     for f in &all.failures {
         tracing::warn!(job = %f.job, region = %f.region, role = %f.role, error = %f.error, "job failed");
@@ -81,6 +84,7 @@ pub async fn run<A: CloudWatchApi>(
         referenced: referenced_keys(config),
         watermarks: Vec::new(),
         horizon_ms: run_ms - 2 * settings.max_backfill.as_millis() as i64,
+        last_read: None,
     };
     let pushed = match pushed {
         Ok(pushed) => pushed,
@@ -100,6 +104,7 @@ pub async fn run<A: CloudWatchApi>(
     }
     if let (Some(store), Some(held)) = (&deps.state, held) {
         update.watermarks = std::mem::take(&mut all.watermarks);
+        update.last_read = Some(std::mem::take(&mut all.last_read).into_iter().collect());
         store.commit(held, update, event_id).await?;
     }
 
@@ -107,7 +112,9 @@ pub async fn run<A: CloudWatchApi>(
     let mut summary = summarize(all, scope_count, api_requests, &pushed);
     // The run's own figures; data already landed, so a failure here is logged, not fatal.
     summary.duration_ms = started.elapsed().as_millis() as u64;
-    match deps.remote_write.push(&report::self_series(&summary, now_ms())).await {
+    let mut own = report::self_series(&summary, now_ms());
+    export::add_labels(&mut own, &settings.extra_labels);
+    match deps.remote_write.push(&own).await {
         Ok(r) => summary.remote_write_requests += r.requests,
         Err(e) => tracing::warn!(error = %e, "could not push the run's own series"),
     }

@@ -66,9 +66,44 @@ pub struct Settings {
     pub remote_write_max_retries: u32,
     /// Attempts per AWS call (CloudWatch, tagging, STS), the SDK's standard retry mode.
     pub aws_max_attempts: u32,
+    /// YACE's `-labels-snake-case`: `dimension_*`, `tag_*` and `custom_tag_*` names in snake case.
+    pub labels_snake_case: bool,
+    /// Labels put on every pushed series (`EXTRA_LABELS=job=yace,instance=prod`): what the
+    /// Prometheus scrape added to YACE's series.
+    pub extra_labels: Vec<(String, String)>,
 }
 
 const DEFAULT_GET_METRIC_DATA_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(5).unwrap();
+
+const EXTRA_LABELS_EXPECTED: &str = "comma-separated name=value pairs, each name a valid label name used once, \
+    none of __name__, name, region, account_id, account_alias, api, reason or dimension_*, tag_*, custom_tag_* \
+    (the exporter's own labels), no empty value";
+
+/// Whether the exporter sets label `name` itself on some series (YACE's labels, and those of
+/// its own `cloudwatch_exporter_run_*` series): an extra label must not collide with it.
+fn is_exporter_label(name: &str) -> bool {
+    matches!(name, "name" | "region" | "account_id" | "account_alias" | "api" | "reason")
+        || ["dimension_", "tag_", "custom_tag_", "__"].iter().any(|p| name.starts_with(p))
+}
+
+/// `EXTRA_LABELS`: `name=value,name=value`; `None` when a pair is malformed, a name invalid,
+/// reserved or given twice, or a value empty.
+fn parse_extra_labels(text: &str) -> Option<Vec<(String, String)>> {
+    let mut labels: Vec<(String, String)> = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=')?;
+        let (name, value) = (name.trim(), value.trim());
+        if !promstack::names::is_label_name(name)
+            || is_exporter_label(name)
+            || value.is_empty()
+            || labels.iter().any(|(n, _)| n == name)
+        {
+            return None;
+        }
+        labels.push((name.to_string(), value.to_string()));
+    }
+    Some(labels)
+}
 
 impl Settings {
     /// Reads the process environment; the error names the variable at fault.
@@ -110,6 +145,14 @@ impl Settings {
             lease: env.seconds("STATE_LEASE_SECONDS", Duration::from_secs(900))?,
             remote_write_max_retries: env.or("REMOTE_WRITE_MAX_RETRIES", 8)?,
             aws_max_attempts: aws_api_max_attempts(env)?,
+            labels_snake_case: env
+                .parsed("LABELS_SNAKE_CASE", "true or false", |v| match v {
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => None,
+                })?
+                .unwrap_or(false),
+            extra_labels: env.parsed("EXTRA_LABELS", EXTRA_LABELS_EXPECTED, parse_extra_labels)?.unwrap_or_default(),
         })
     }
 
@@ -167,6 +210,44 @@ mod tests {
         assert_eq!(s.lease, Duration::from_secs(900));
         assert_eq!(s.remote_write_max_retries, 8);
         assert_eq!(s.aws_max_attempts, 5);
+        assert!(!s.labels_snake_case);
+        assert_eq!(s.extra_labels, []);
+    }
+
+    #[test]
+    fn labels_snake_case_and_extra_labels_are_read() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend([("LABELS_SNAKE_CASE", "true"), ("EXTRA_LABELS", " job=yace, instance = prod-eu ,")]);
+        let s = read(&pairs).unwrap();
+        assert!(s.labels_snake_case);
+        assert_eq!(s.extra_labels, [("job".into(), "yace".into()), ("instance".into(), "prod-eu".into())]);
+        let refused = [
+            "job",
+            "job=",
+            "1job=x",
+            "__name__=x",
+            "__meta=x",
+            "name=x",
+            "region=x",
+            "account_alias=x",
+            "reason=x",
+            "tag_team=x",
+            "dimension_InstanceId=x",
+            "custom_tag_env=x",
+            "job=a,job=b",
+        ];
+        for value in refused {
+            let mut pairs = REQUIRED.to_vec();
+            pairs.push(("EXTRA_LABELS", value));
+            assert_eq!(
+                read(&pairs).unwrap_err(),
+                SettingError::invalid("EXTRA_LABELS", value, EXTRA_LABELS_EXPECTED),
+                "{value}"
+            );
+        }
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push(("LABELS_SNAKE_CASE", "yes"));
+        assert_eq!(read(&pairs).unwrap_err(), SettingError::invalid("LABELS_SNAKE_CASE", "yes", "true or false"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The run's state in S3, and the lease protocol around it. One object holds the per-series
 //! watermarks (the newest datapoint already pushed, for `addCloudwatchTimestamp: true`), the
-//! discovery cache, the last event handled, and a lease.
+//! window each series was last read over (so a run skips the query when no new datapoint can
+//! exist), the discovery cache, the last event handled, and a lease.
 //!
 //! A run [`acquire`](StateStore::acquire)s the state (or is told why to stand down), and gives it
 //! back with [`commit`](StateStore::commit) once its samples landed, or
@@ -31,6 +32,29 @@ pub struct State {
     /// Discovery key → what was found, and when.
     #[serde(default)]
     pub discovery: BTreeMap<String, CachedDiscovery>,
+    /// Series key → the window it was last read over, and the value pushed then. Rewritten by
+    /// every successful run with the series that run exported, so it holds exactly the current
+    /// series.
+    #[serde(default)]
+    pub last_read: BTreeMap<String, LastRead>,
+}
+
+/// The last read of one series: the period and end (s) of its window, and for
+/// `addCloudwatchTimestamp: false` the value pushed (`None`: NaN, which JSON cannot hold).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LastRead {
+    pub period: i64,
+    pub end: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+}
+
+impl LastRead {
+    /// Whether a read over `period` ending at `end` can hold a datapoint this read did not: a
+    /// window with the same period and end covers the same buckets.
+    pub fn has_news(&self, period: i64, end: i64) -> bool {
+        self.period != period || end > self.end
+    }
 }
 
 impl State {
@@ -60,6 +84,9 @@ impl State {
             *e = (*e).max(ts);
         }
         self.watermarks.retain(|_, ts| *ts >= update.horizon_ms);
+        if let Some(last_read) = update.last_read {
+            self.last_read = last_read;
+        }
     }
 }
 
@@ -75,6 +102,9 @@ pub struct Update {
     pub watermarks: Vec<(String, i64)>,
     /// A watermark older than this (ms) bounds nothing any more: the run never reaches back so far.
     pub horizon_ms: i64,
+    /// The last reads of the series a run exported, replacing the old ones; `None` (a run whose
+    /// push failed) keeps them.
+    pub last_read: Option<BTreeMap<String, LastRead>>,
 }
 
 /// A run holds the state until `until_ms`: runs starting before then leave it alone.

@@ -648,9 +648,8 @@ pub fn is_cloudwatch_statistic(stat: &str) -> bool {
         return true;
     }
     let lower = stat.to_ascii_lowercase();
-    let shorthand = ["p", "tm", "wm", "tc", "ts"]
-        .iter()
-        .any(|prefix| lower.strip_prefix(prefix).is_some_and(is_percentage));
+    let shorthand =
+        ["p", "tm", "wm", "tc", "ts"].iter().any(|prefix| lower.strip_prefix(prefix).is_some_and(is_percentage));
     let range = ["tm(", "wm(", "tc(", "ts(", "pr("].iter().any(|prefix| {
         let inside = lower.strip_prefix(prefix).and_then(|r| r.strip_suffix(')'));
         let Some((low, high)) = inside.and_then(|r| r.split_once(':')) else { return false };
@@ -793,7 +792,8 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         if job.namespace.is_empty() {
             return Err(ConfigError::at(format!("{at}.namespace"), "missing"));
         }
-        for (field, value, default) in [("period", job.period, DEFAULT_PERIOD), ("length", job.length, DEFAULT_LENGTH)] {
+        for (field, value, default) in [("period", job.period, DEFAULT_PERIOD), ("length", job.length, DEFAULT_LENGTH)]
+        {
             if value.is_some() {
                 warnings.push(ConfigWarning::at(
                     format!("{at}.{field}"),
@@ -1251,7 +1251,11 @@ static:
     fn a_static_jobs_period_and_length_are_ignored_with_a_warning() {
         let c = load("apiVersion: v1alpha1\nstatic:\n  - name: edge\n    namespace: AWS/Lambda\n    regions: [us-east-1]\n    period: 600\n    length: 600\n    metrics:\n      - name: Invocations\n        statistics: [Sum]\n      - name: Errors\n        statistics: [Sum]\n        period: 60\n");
         let windows: Vec<(i64, i64)> = c.jobs[0].metrics.iter().map(|m| (m.period, m.length)).collect();
-        assert_eq!(windows, [(DEFAULT_PERIOD, DEFAULT_LENGTH), (60, DEFAULT_LENGTH)], "as YACE: job-level values unused");
+        assert_eq!(
+            windows,
+            [(DEFAULT_PERIOD, DEFAULT_LENGTH), (60, DEFAULT_LENGTH)],
+            "as YACE: job-level values unused"
+        );
         assert!(warned(&c, "static[0].period").contains("ignored"));
         assert!(warned(&c, "static[0].length").contains("ignored"));
         // Other job-level metric fields are not accepted on a static job: still unknown fields.
@@ -1279,15 +1283,53 @@ static:
     #[test]
     fn every_statistic_cloudwatch_knows_is_accepted() {
         for ok in [
-            "Average", "Sum", "Minimum", "Maximum", "SampleCount", "p50", "p99.9", "p99.99", "p100", "p0.1", "tm99",
-            "tm99.5", "TM99", "wm99", "tc90", "ts90", "IQM", "TM(10%:90%)", "TM(:95%)", "TM(150:1000)", "WM(10%:90%)",
-            "TC(0.005:0.030)", "TS(80%:)", "PR(:300)", "PR(100:2000)", "PR(-5:5)",
+            "Average",
+            "Sum",
+            "Minimum",
+            "Maximum",
+            "SampleCount",
+            "p50",
+            "p99.9",
+            "p99.99",
+            "p100",
+            "p0.1",
+            "tm99",
+            "tm99.5",
+            "TM99",
+            "wm99",
+            "tc90",
+            "ts90",
+            "IQM",
+            "TM(10%:90%)",
+            "TM(:95%)",
+            "TM(150:1000)",
+            "WM(10%:90%)",
+            "TC(0.005:0.030)",
+            "TS(80%:)",
+            "PR(:300)",
+            "PR(100:2000)",
+            "PR(-5:5)",
         ] {
             assert!(is_cloudwatch_statistic(ok), "{ok}");
         }
         for bad in [
-            "Median", "average", "Avg", "", "p", "p101", "p-1", "tm", "tm101", "TM()", "TM(:)", "TM(10%;90%)",
-            "TM(a:b)", "PR(:300", "XX(1:2)", "p99.", "Sum ",
+            "Median",
+            "average",
+            "Avg",
+            "",
+            "p",
+            "p101",
+            "p-1",
+            "tm",
+            "tm101",
+            "TM()",
+            "TM(:)",
+            "TM(10%;90%)",
+            "TM(a:b)",
+            "PR(:300",
+            "XX(1:2)",
+            "p99.",
+            "Sum ",
         ] {
             assert!(!is_cloudwatch_statistic(bad), "{bad}");
         }
@@ -1404,7 +1446,11 @@ discovery:
             ("discovery:\n  jobs:\n    - type: AWS/EC2\n      searchTag: []\n", "searchTag", "searchTags"),
             ("discovery:\n  jobs:\n    - type: AWS/EC2\n      Regions: [r]\n", "Regions", "regions"),
             ("discovery:\n  jobs:\n    - type: AWS/EC2\n      nil_to_zero: true\n", "nil_to_zero", "nilToZero"),
-            ("discovery:\n  jobs:\n    - type: AWS/EC2\n      metrics: [{name: m, statistic: [Sum]}]\n", "statistic", "statistics"),
+            (
+                "discovery:\n  jobs:\n    - type: AWS/EC2\n      metrics: [{name: m, statistic: [Sum]}]\n",
+                "statistic",
+                "statistics",
+            ),
             ("discovery:\n  exportedTagOnMetrics: {}\n", "exportedTagOnMetrics", "exportedTagsOnMetrics"),
             ("discovry:\n  jobs: []\n", "discovry", "discovery"),
             ("sts_region: us-east-1\n", "sts_region", "sts-region"),
@@ -1436,9 +1482,19 @@ discovery:
         let e = err("static: [{name: s, namespace: N, regions: [r], metrics: [{name: m, statistics: [Sum], nilToZero: maybe}]}]\n");
         assert_eq!(e.location, "static[0].metrics[0].nilToZero");
         assert!(e.message.contains("\"maybe\"") && e.message.contains("line 1"), "{e}");
-        let e = err("static: [{name: s, namespace: N, regions: [r], metrics: [{name: m, statistics: [Sum], period: 5m}]}]\n");
+        let e = err(
+            "static: [{name: s, namespace: N, regions: [r], metrics: [{name: m, statistics: [Sum], period: 5m}]}]\n",
+        );
         assert_eq!(e.location, "static[0].metrics[0].period");
-        for (text, value) in [("-0x10", Some(-16)), ("0b101", Some(5)), ("0o17", Some(15)), ("+7", Some(7)), ("1e2", Some(100)), ("09", Some(9)), ("x", None)] {
+        for (text, value) in [
+            ("-0x10", Some(-16)),
+            ("0b101", Some(5)),
+            ("0o17", Some(15)),
+            ("+7", Some(7)),
+            ("1e2", Some(100)),
+            ("09", Some(9)),
+            ("x", None),
+        ] {
             assert_eq!(yaml11::parse_int(text), value, "{text}");
         }
     }

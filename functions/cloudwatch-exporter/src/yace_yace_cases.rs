@@ -35,7 +35,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("examples/networkmanager.yml", include_str!("../tests/yace-configs/examples/networkmanager.yml")),
     ("examples/ngw.yml", include_str!("../tests/yace-configs/examples/ngw.yml")),
     ("examples/nlb.yml", include_str!("../tests/yace-configs/examples/nlb.yml")),
-    ("examples/private-link-endpoints.yaml", include_str!("../tests/yace-configs/examples/private-link-endpoints.yaml")),
+    (
+        "examples/private-link-endpoints.yaml",
+        include_str!("../tests/yace-configs/examples/private-link-endpoints.yaml"),
+    ),
     ("examples/private-link-services.yaml", include_str!("../tests/yace-configs/examples/private-link-services.yaml")),
     ("examples/qldb.yml", include_str!("../tests/yace-configs/examples/qldb.yml")),
     ("examples/quicksight.yml", include_str!("../tests/yace-configs/examples/quicksight.yml")),
@@ -126,7 +129,8 @@ const BAD_FILES: &[(&str, &str, &str, &str)] = &[
 
 #[test]
 fn every_yace_example_loads() {
-    let failed: Vec<String> = EXAMPLES.iter().filter_map(|(name, yaml)| load(name, yaml).err()).map(|e| e.to_string()).collect();
+    let failed: Vec<String> =
+        EXAMPLES.iter().filter_map(|(name, yaml)| load(name, yaml).err()).map(|e| e.to_string()).collect();
     assert!(failed.is_empty(), "{} of {} YACE examples refused:\n{}", failed.len(), EXAMPLES.len(), failed.join("\n"));
 }
 
@@ -180,14 +184,21 @@ fn yace_config_test_yml_reads_as_yace_reads_it() {
         .collect();
     let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     assert_eq!(m[0], ("HealthyHostCount", &s(&["Minimum"])[..], 600, 600, 120, false));
-    assert_eq!(m[1], ("HTTPCode_Backend_4XX", &s(&["Sum"])[..], 60, 900, 120, true), "the metric's delay: 300 is ignored");
+    assert_eq!(
+        m[1],
+        ("HTTPCode_Backend_4XX", &s(&["Sum"])[..], 60, 900, 120, true),
+        "the metric's delay: 300 is ignored"
+    );
     assert_eq!(m[2], ("HTTPCode_Backend_5XX", &s(&["Minimum", "Maximum", "Sum"])[..], 60, 900, 120, false));
     let ebs = c.jobs.iter().find(|j| j.namespace == "AWS/EBS").unwrap();
     assert!(ebs.metrics[0].add_cloudwatch_timestamp);
     let JobKind::Discovery { exported_tags, .. } = &ebs.kind else { panic!() };
     assert_eq!(exported_tags, &["VolumeId"]);
     let JobKind::Static { name, dimensions } = &c.jobs[10].kind else { panic!("{:?}", c.jobs[10].kind) };
-    assert_eq!((name.as_str(), &dimensions[..]), ("must_be_set", &[("AutoScalingGroupName".into(), "Test".into())][..]));
+    assert_eq!(
+        (name.as_str(), &dimensions[..]),
+        ("must_be_set", &[("AutoScalingGroupName".into(), "Test".into())][..])
+    );
     assert_eq!(c.jobs[10].custom_tags, [("CustomTag".to_string(), "CustomValue".to_string())]);
     let warned: Vec<&str> = c.warnings.iter().map(|w| w.location.as_str()).collect();
     assert_eq!(warned, ["discovery.jobs[2].metrics[1].delay"]);
@@ -210,7 +221,8 @@ fn yace_lambda_edge_example_loads_with_yaces_windows() {
 fn yace_docker_compose_config_reads_include_context_on_info_metrics() {
     let (_, yaml) = EXAMPLES.iter().find(|(n, _)| n.starts_with("docker-compose/")).unwrap();
     let c = ExporterConfig::from_yaml(yaml).unwrap();
-    let flags: Vec<(&str, bool)> = c.jobs.iter().map(|j| (j.namespace.as_str(), j.include_context_on_info_metrics)).collect();
+    let flags: Vec<(&str, bool)> =
+        c.jobs.iter().map(|j| (j.namespace.as_str(), j.include_context_on_info_metrics)).collect();
     assert_eq!(flags, [("AWS/ECS", false), ("AWS/EC2", true)]);
     assert_eq!(c.sts_region.as_deref(), Some("us-east-1"));
 }

@@ -37,7 +37,10 @@ fn a_bad_config_exits_1_naming_the_field() {
     let out = verify("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      roundingPeriods: 60\n      metrics: [{name: CPUUtilization, statistics: [Average]}]\n");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("discovery.jobs[0]: unknown field `roundingPeriods` (did you mean `roundingPeriod`?)"), "{err}");
+    assert!(
+        err.contains("discovery.jobs[0]: unknown field `roundingPeriods` (did you mean `roundingPeriod`?)"),
+        "{err}"
+    );
     assert!(err.contains("line 5"), "{err}");
     let out = verify("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      metrics: [{name: CPUUtilization, statistics: [Median]}]\n");
     assert_eq!(out.status.code(), Some(1));
