@@ -1552,3 +1552,13 @@ async fn a_run_within_the_same_bucket_asks_no_get_metric_data_and_repushes_the_l
     let paris = samples(&s.prometheus, r#"aws_myapp_orders_sum{dimension_Shop="paris"}"#).await;
     assert_eq!(paris.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [3.0, 3.0]);
 }
+
+/// YACE loads a file whose job lists are all empty and exports nothing; so does a run here, which
+/// succeeds with no series rather than reporting "every job failed".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_with_empty_job_lists_runs_and_exports_nothing() {
+    let s = setup("apiVersion: v1alpha1\nstatic: []\n");
+    let summary: Summary = handle(event("empty"), &deps(&s, None).await).await.unwrap();
+    assert_eq!((summary.jobs, summary.series, summary.samples_pushed), (0, 0, 0), "{summary:?}");
+    assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+}

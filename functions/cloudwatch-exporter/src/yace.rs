@@ -65,10 +65,12 @@ pub struct RawConfig {
     pub sts_region: Option<String>,
     #[serde(default)]
     pub discovery: RawDiscovery,
+    // The job lists are `None` when absent or null and `Some` when listed, even empty: YACE
+    // refuses a file without any of the three, but loads `static: []` (and exports nothing).
     #[serde(default, rename = "static")]
-    pub static_jobs: Vec<RawStaticJob>,
+    pub static_jobs: Option<Vec<RawStaticJob>>,
     #[serde(default, rename = "customNamespace")]
-    pub custom_namespace: Vec<RawCustomNamespaceJob>,
+    pub custom_namespace: Option<Vec<RawCustomNamespaceJob>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -77,7 +79,7 @@ pub struct RawDiscovery {
     #[serde(default)]
     pub exported_tags_on_metrics: BTreeMap<String, Vec<String>>,
     #[serde(default)]
-    pub jobs: Vec<RawDiscoveryJob>,
+    pub jobs: Option<Vec<RawDiscoveryJob>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -697,26 +699,32 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
             warnings.push(ConfigWarning::at("apiVersion", "missing, as YACE warns too: write `apiVersion: v1alpha1`"))
         }
     }
-    if raw.discovery.jobs.is_empty() && raw.static_jobs.is_empty() && raw.custom_namespace.is_empty() {
+    if raw.discovery.jobs.is_none() && raw.static_jobs.is_none() && raw.custom_namespace.is_none() {
         return Err(ConfigError::at(
             "config",
             "no jobs: define at least one of discovery.jobs, static or customNamespace",
         ));
     }
+    let discovery_jobs = raw.discovery.jobs.unwrap_or_default();
+    let static_jobs = raw.static_jobs.unwrap_or_default();
+    let custom_namespace = raw.custom_namespace.unwrap_or_default();
+    if discovery_jobs.is_empty() && static_jobs.is_empty() && custom_namespace.is_empty() {
+        warnings.push(ConfigWarning::at("config", "every job list is empty: nothing is exported"));
+    }
     let mut jobs = Vec::new();
 
     // As YACE, the keys are checked only when there are discovery jobs to match.
-    if !raw.discovery.jobs.is_empty() {
+    if !discovery_jobs.is_empty() {
         for ns in raw.discovery.exported_tags_on_metrics.keys() {
             let at = format!("discovery.exportedTagsOnMetrics.{ns}");
             let service = lookup_service(ns, &at)?;
-            if !raw.discovery.jobs.iter().any(|j| j.namespace == service.namespace) {
+            if !discovery_jobs.iter().any(|j| j.namespace == service.namespace) {
                 return Err(ConfigError::at(at, format!("{ns:?} does not match the type of any discovery job")));
             }
         }
     }
 
-    for (i, job) in raw.discovery.jobs.into_iter().enumerate() {
+    for (i, job) in discovery_jobs.into_iter().enumerate() {
         let at = format!("discovery.jobs[{i}]");
         if job.namespace.is_empty() {
             return Err(ConfigError::at(format!("{at}.type"), "missing: name a namespace such as AWS/EC2"));
@@ -754,7 +762,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         });
     }
 
-    for (i, job) in raw.custom_namespace.into_iter().enumerate() {
+    for (i, job) in custom_namespace.into_iter().enumerate() {
         let at = format!("customNamespace[{i}]");
         if job.name.is_empty() {
             return Err(ConfigError::at(format!("{at}.name"), "missing"));
@@ -784,7 +792,7 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         });
     }
 
-    for (i, job) in raw.static_jobs.into_iter().enumerate() {
+    for (i, job) in static_jobs.into_iter().enumerate() {
         let at = format!("static[{i}]");
         if job.name.is_empty() {
             return Err(ConfigError::at(format!("{at}.name"), "missing"));
@@ -1139,6 +1147,18 @@ static:
         assert_eq!(e.location, "apiVersion");
         let e = err("apiVersion: v1alpha1\n");
         assert!(e.message.contains("no jobs"));
+        let e = err("apiVersion: v1alpha1\nstatic:\ncustomNamespace: ~\n");
+        assert!(e.message.contains("no jobs"), "null lists are absent lists, as in YACE: {e}");
+        // An empty list is a list: YACE loads it and exports nothing; so does this exporter, with a warning.
+        for empty in ["static: []\n", "discovery:\n  jobs: []\n", "customNamespace: []\n"] {
+            let c = ExporterConfig::from_yaml(&format!("apiVersion: v1alpha1\n{empty}")).unwrap();
+            assert!(c.jobs.is_empty(), "{empty}");
+            assert!(
+                c.warnings.iter().any(|w| w.to_string().contains("nothing is exported")),
+                "{empty}: {:?}",
+                c.warnings
+            );
+        }
         let e = err("discovery:\n  exportedTagsOnMetrics:\n    AWS/S3: [team]\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      metrics: [{name: X, statistics: [Sum]}]\n");
         assert_eq!(e.location, "discovery.exportedTagsOnMetrics.AWS/S3");
         let e = err("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      searchTags: [{key: a, value: '('}]\n      metrics: [{name: X, statistics: [Sum]}]\n");
