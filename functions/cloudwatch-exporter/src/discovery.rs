@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::services::DimensionRegexp;
-use crate::yace::SearchTag;
 
 /// A CloudWatch metric: namespace, name and dimensions (sorted by name, then value).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -49,14 +48,6 @@ pub struct Found {
 pub struct Discovered {
     pub resources: Vec<Resource>,
     pub metrics: Vec<Found>,
-}
-
-/// Keeps the resources whose tags match every search tag (key equal, value regex match).
-pub fn filter_by_search_tags(resources: Vec<Resource>, search_tags: &[SearchTag]) -> Vec<Resource> {
-    resources
-        .into_iter()
-        .filter(|r| search_tags.iter().all(|st| r.tag(&st.key).is_some_and(|v| st.value.is_match(v))))
-        .collect()
 }
 
 /// Drops repeated ListMetrics entries (moto returns one per PutMetricData; AWS may too across pages).
