@@ -57,8 +57,14 @@ async fn example_repo_deploys_and_a_rejected_release_is_rolled_back() {
     let prom = Prometheus::builder().config_dir(volume.path()).start();
     let urls = vec![prom.url()];
 
-    let release = check_dir(&example_repo(), &Layout::default(), Limits::default(), &vars())
-        .unwrap_or_else(|p| panic!("{}", config_updater::validate::describe(&p)));
+    let release = check_dir(
+        &example_repo(),
+        &Layout::default(),
+        Limits::default(),
+        &vars(),
+        &config_updater::validate::Target::default(),
+    )
+    .unwrap_or_else(|p| panic!("{}", config_updater::validate::describe(&p)));
     deploy::prepare(volume.path()).unwrap();
     let applied = deploy::apply(volume.path(), "c1", "main", &release, &urls).await.unwrap();
     let Applied::Deployed { previous: None, replicas, .. } = applied else { panic!("{applied:?}") };

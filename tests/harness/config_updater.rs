@@ -78,6 +78,7 @@ impl Stack {
             lock_timeout: config_updater::settings::DEFAULT_LOCK_TIMEOUT,
             aws_max_attempts: promstack::settings::DEFAULT_AWS_API_MAX_ATTEMPTS,
             template_vars: vars(),
+            prometheus: config_updater::validate::Target::default(),
         };
         let deps = Deps::new(settings, &sdk);
         (Stack { deps, git, bitbucket, prom, volume, moto }, first)

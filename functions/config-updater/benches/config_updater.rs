@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use config_updater::layout::{Layout, RepoFile};
-use config_updater::validate::check_repo;
+use config_updater::validate::{check_repo, Target};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const TEMPLATE: &str = "global:\n  scrape_interval: 30s\nrule_files:\n  - rules.d/*.yml\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n";
@@ -36,11 +36,13 @@ fn validation(c: &mut Criterion) {
     let files = repo(200, 50);
     let vars = BTreeMap::new();
     let layout = Layout::default();
-    let release = check_repo(&files, &layout, &vars).expect("the generated repo is valid");
+    let release = check_repo(&files, &layout, &vars, &Target::default()).expect("the generated repo is valid");
     assert_eq!(release.summary.rules, 10_000);
     let mut group = c.benchmark_group("validate");
     group.sample_size(10);
-    group.bench_function("10000_rules_200_files", |b| b.iter(|| check_repo(&files, &layout, &vars).unwrap()));
+    group.bench_function("10000_rules_200_files", |b| {
+        b.iter(|| check_repo(&files, &layout, &vars, &Target::default()).unwrap())
+    });
     group.finish();
 }
 

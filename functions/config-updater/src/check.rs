@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::layout::{Layout, Release, RepoFile};
 use crate::settings::Limits;
-use crate::validate::{self, Problem};
+use crate::validate::{self, Problem, Target};
 
 /// Reads every file under `dir` (skipping `.git`), with the same rules a fetched commit
 /// follows: no symlinks, UTF-8 paths, within `limits`.
@@ -78,9 +78,10 @@ pub fn check_dir(
     layout: &Layout,
     limits: Limits,
     vars: &BTreeMap<String, String>,
+    target: &Target,
 ) -> Result<Release, Vec<Problem>> {
     let files = read_dir(dir, limits)?;
-    validate::check_repo(&files, layout, vars)
+    validate::check_repo(&files, layout, vars, target)
 }
 
 #[cfg(test)]
@@ -91,11 +92,12 @@ mod tests {
     fn the_example_repo_passes() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/config-repo");
         let vars: BTreeMap<String, String> = [("CLUSTER".to_string(), "demo".to_string())].into();
-        let release = check_dir(&dir, &Layout::default(), Limits::default(), &vars)
+        let release = check_dir(&dir, &Layout::default(), Limits::default(), &vars, &Target::default())
             .unwrap_or_else(|p| panic!("{}", validate::describe(&p)));
         assert!(release.files.contains_key("prometheus.yml"));
         assert!(release.summary.rules > 0);
-        let err = check_dir(&dir, &Layout::default(), Limits::default(), &BTreeMap::new()).unwrap_err();
+        let err =
+            check_dir(&dir, &Layout::default(), Limits::default(), &BTreeMap::new(), &Target::default()).unwrap_err();
         assert!(validate::describe(&err).contains("$(CLUSTER)"));
     }
 

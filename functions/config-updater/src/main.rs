@@ -89,9 +89,9 @@ fn check(args: &[String]) -> ExitCode {
         return ExitCode::from(2);
     };
     let env = Env::from_process();
-    let (layout, limits) = match (settings::layout(&env), settings::limits(&env)) {
-        (Ok(layout), Ok(limits)) => (layout, limits),
-        (Err(e), _) | (_, Err(e)) => {
+    let (layout, limits, target) = match (settings::layout(&env), settings::limits(&env), settings::target(&env)) {
+        (Ok(layout), Ok(limits), Ok(target)) => (layout, limits, target),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
@@ -103,7 +103,7 @@ fn check(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match config_updater::check::check_dir(std::path::Path::new(dir), &layout, limits, &vars) {
+    match config_updater::check::check_dir(std::path::Path::new(dir), &layout, limits, &vars, &target) {
         Ok(release) => {
             println!("{dir}: OK: {}", release.summary);
             ExitCode::SUCCESS

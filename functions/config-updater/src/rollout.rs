@@ -149,7 +149,7 @@ async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>) -> Result
     outcome.commit = Some(commit.clone());
     outcome.pushed = pushed.map(str::to_string);
     outcome.newer_than_pushed = newer;
-    let release = validate::check_repo(&files, &settings.layout, &settings.template_vars)
+    let release = validate::check_repo(&files, &settings.layout, &settings.template_vars, &settings.prometheus)
         .map_err(|p| Error::Invalid(format!("commit {}:\n{}", deploy::short(&commit), validate::describe(&p))))?;
     outcome.summary = Some(release.summary);
     let applied = deploy::apply(root, &commit, &settings.branch, &release, &settings.prometheus_urls).await?;
@@ -194,21 +194,22 @@ pub async fn validate_pull_request(
             // Cloud names the PR's commit by a 12-character abbreviation; post on the full hash.
             let target = if f.commit.starts_with(commit) { f.commit.clone() } else { commit.to_string() };
             let newer = !f.commit.starts_with(commit);
-            let checked = validate::check_repo(&f.files, &settings.layout, &settings.template_vars)
-                .map_err(|p| {
-                    Error::Invalid(format!("commit {}:\n{}", deploy::short(&f.commit), validate::describe(&p)))
-                })
-                .map(|release| {
-                    let mut o = Outcome::new(
-                        Result_::Validated,
-                        format!("pull request #{id}: {} is valid: {}", deploy::short(&f.commit), release.summary),
-                    );
-                    o.commit = Some(f.commit.clone());
-                    o.pushed = Some(commit.to_string());
-                    o.newer_than_pushed = newer;
-                    o.summary = Some(release.summary);
-                    o
-                });
+            let checked =
+                validate::check_repo(&f.files, &settings.layout, &settings.template_vars, &settings.prometheus)
+                    .map_err(|p| {
+                        Error::Invalid(format!("commit {}:\n{}", deploy::short(&f.commit), validate::describe(&p)))
+                    })
+                    .map(|release| {
+                        let mut o = Outcome::new(
+                            Result_::Validated,
+                            format!("pull request #{id}: {} is valid: {}", deploy::short(&f.commit), release.summary),
+                        );
+                        o.commit = Some(f.commit.clone());
+                        o.pushed = Some(commit.to_string());
+                        o.newer_than_pushed = newer;
+                        o.summary = Some(release.summary);
+                        o
+                    });
             (target, checked)
         }
     };

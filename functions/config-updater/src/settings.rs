@@ -9,6 +9,7 @@ use promstack::settings::{aws_api_max_attempts, Env, SettingError, DEFAULT_PROME
 
 use crate::fetch::GitAuth;
 use crate::layout::Layout;
+use crate::validate::Target;
 use crate::Error;
 
 /// Which Bitbucket the config repository lives on: the build-status API differs.
@@ -78,6 +79,8 @@ pub struct Settings {
     pub aws_max_attempts: u32,
     /// Variables available to `$(VAR)` in the template: the function's environment.
     pub template_vars: BTreeMap<String, String>,
+    /// The Prometheus the release is validated for (`PROMETHEUS_VERSION`, `PROMETHEUS_FEATURES`).
+    pub prometheus: Target,
 }
 
 impl Settings {
@@ -128,6 +131,7 @@ impl Settings {
             lock_timeout: env.seconds("LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT)?,
             aws_max_attempts: aws_api_max_attempts(env)?,
             template_vars: template_vars(vars),
+            prometheus: target(env)?,
             repo_url,
         })
     }
@@ -148,6 +152,15 @@ pub fn layout(env: &Env) -> Result<Layout, Error> {
         rules_dir: env.or("CONFIG_RULES_DIR", defaults.rules_dir)?,
         file_sd_dir: env.or("CONFIG_FILE_SD_DIR", defaults.file_sd_dir)?,
     })
+}
+
+/// The deployed Prometheus: `PROMETHEUS_VERSION` (the image tag, default 3.x) and
+/// `PROMETHEUS_FEATURES` (its `--enable-feature` values, comma-separated).
+pub fn target(env: &Env) -> Result<Target, Error> {
+    let version: String = env.or("PROMETHEUS_VERSION", "3".to_string())?;
+    let features: String = env.or("PROMETHEUS_FEATURES", String::new())?;
+    Target::parse(&version, &features)
+        .map_err(|e| Error::Settings(SettingError::invalid("PROMETHEUS_VERSION", &version, &e)))
 }
 
 /// Repo size limits from `CONFIG_MAX_FILES` and `CONFIG_MAX_BYTES`.

@@ -4,7 +4,7 @@
 
 use serde_norway::{Mapping, Value};
 
-use super::{duration, glob_match, kind, yaml_problem, Problem};
+use super::{duration, glob_match, kind, yaml_problem, Problem, Target};
 
 const TOP_LEVEL: [&str; 11] = [
     "global",
@@ -25,7 +25,7 @@ const DEFAULT_SCRAPE_INTERVAL_MS: u64 = 60_000;
 const DEFAULT_SCRAPE_TIMEOUT_MS: u64 = 10_000;
 
 /// Checks the rendered config. `rules` are `(repo path, deployed path)` of every rule file.
-pub fn check(file: &str, rendered: &str, rules: &[(String, String)]) -> Vec<Problem> {
+pub fn check(file: &str, rendered: &str, rules: &[(String, String)], _target: &Target) -> Vec<Problem> {
     let mut problems = Vec::new();
     let root: Value = match serde_norway::from_str(rendered) {
         Ok(v) => v,
@@ -228,7 +228,11 @@ mod tests {
 
     fn problems(yaml: &str, rules: &[(&str, &str)]) -> String {
         let rules: Vec<(String, String)> = rules.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        check("prometheus.yml", yaml, &rules).iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
+        check("prometheus.yml", yaml, &rules, &Target::default())
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]

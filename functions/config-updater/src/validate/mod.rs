@@ -8,6 +8,7 @@ pub mod duration;
 pub mod file_sd;
 pub mod promql;
 pub mod rules;
+pub mod target;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 use crate::layout::{is_safe_relative_path, Layout, Release, RepoFile, Role, Summary, TEMPLATE_COPY};
 use crate::render;
+pub use target::Target;
 
 /// One thing wrong with the repo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,13 +60,14 @@ pub fn check_repo(
     files: &[RepoFile],
     layout: &Layout,
     vars: &BTreeMap<String, String>,
+    prometheus: &Target,
 ) -> Result<Release, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut release = Release::default();
     let mut summary = Summary::default();
     let mut template = None;
     let mut rule_targets = Vec::new();
-    let mut rule_results = check_rule_files(files, layout);
+    let mut rule_results = check_rule_files(files, layout, prometheus);
     for file in files {
         if !is_safe_relative_path(&file.path) {
             problems.push(Problem::new(&file.path, None, None, "path leaves the repository root"));
@@ -85,7 +88,7 @@ pub fn check_repo(
             Role::Template => template = Some((file, text.unwrap_or_default())),
             Role::Rules => match rule_results
                 .remove(&file.path)
-                .unwrap_or_else(|| rules::check(&file.path, text.unwrap_or_default()))
+                .unwrap_or_else(|| rules::check(&file.path, text.unwrap_or_default(), prometheus))
             {
                 Ok(counts) => {
                     summary.rule_files += 1;
@@ -121,7 +124,7 @@ pub fn check_repo(
                 )
             })),
             Ok(rendered) => {
-                problems.extend(config::check(&file.path, &rendered, &rule_targets));
+                problems.extend(config::check(&file.path, &rendered, &rule_targets, prometheus));
                 release.files.insert(crate::layout::RENDERED_CONFIG.into(), rendered.into_bytes());
                 release.files.insert(TEMPLATE_COPY.into(), file.contents.clone());
             }
@@ -137,7 +140,11 @@ pub fn check_repo(
 
 /// Checks every rule file up front, spread over the available cores (PromQL parsing is most of
 /// the time); the results are taken in file order by [`check_repo`].
-fn check_rule_files(files: &[RepoFile], layout: &Layout) -> BTreeMap<String, Result<rules::RuleCounts, Vec<Problem>>> {
+fn check_rule_files(
+    files: &[RepoFile],
+    layout: &Layout,
+    target: &Target,
+) -> BTreeMap<String, Result<rules::RuleCounts, Vec<Problem>>> {
     let work: Vec<(&str, &str)> = files
         .iter()
         .filter(|f| is_safe_relative_path(&f.path) && layout.place(&f.path).0 == Role::Rules)
@@ -146,7 +153,7 @@ fn check_rule_files(files: &[RepoFile], layout: &Layout) -> BTreeMap<String, Res
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     if threads < 2 || work.len() < 8 {
         let mut promql = promql::Checker::default();
-        return work.into_iter().map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql))).collect();
+        return work.into_iter().map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql, target))).collect();
     }
     let chunk = work.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -155,7 +162,9 @@ fn check_rule_files(files: &[RepoFile], layout: &Layout) -> BTreeMap<String, Res
             .map(|part| {
                 scope.spawn(move || {
                     let mut promql = promql::Checker::default();
-                    part.iter().map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql))).collect::<Vec<_>>()
+                    part.iter()
+                        .map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql, target)))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -270,7 +279,7 @@ mod tests {
             file("file_sd/db.json", r#"[{"targets": ["10.0.0.1:9100"], "labels": {"env": "prod"}}]"#),
             file("README.md", "hello"),
         ];
-        let release = check_repo(&files, &Layout::default(), &vars()).unwrap();
+        let release = check_repo(&files, &Layout::default(), &vars(), &Target::default()).unwrap();
         let names: Vec<_> = release.files.keys().cloned().collect();
         assert_eq!(names, ["_prometheus.yml", "file_sd/static/db.json", "prometheus.yml", "rules.d/a.yml"]);
         assert!(String::from_utf8_lossy(&release.files["prometheus.yml"]).contains("cluster: prod"));
@@ -289,7 +298,7 @@ mod tests {
         ];
         let mut files = files.to_vec();
         files[3].contents = vec![b'a', 0xff, b'\n'];
-        let problems = check_repo(&files, &Layout::default(), &BTreeMap::new()).unwrap_err();
+        let problems = check_repo(&files, &Layout::default(), &BTreeMap::new(), &Target::default()).unwrap_err();
         let all = describe(&problems);
         for needle in [
             "prometheus.yml:4: $(CLUSTER) references an environment variable that is not set",
@@ -313,7 +322,7 @@ mod tests {
             };
             files.push(RepoFile { path: format!("rules/f{i:02}.yml"), contents: text.into_bytes() });
         }
-        let problems = check_repo(&files, &Layout::default(), &vars()).unwrap_err();
+        let problems = check_repo(&files, &Layout::default(), &vars(), &Target::default()).unwrap_err();
         let names: Vec<&str> = problems.iter().map(|p| p.file.as_str()).collect();
         assert_eq!(names, ["rules/f03.yml", "rules/f13.yml", "rules/f23.yml", "rules/f33.yml"]);
         assert!(
@@ -322,13 +331,13 @@ mod tests {
             problems[0]
         );
         files.retain(|f| !f.path.ends_with('3') && !f.path.ends_with("3.yml"));
-        assert_eq!(check_repo(&files, &Layout::default(), &vars()).unwrap().summary.rule_files, 36);
+        assert_eq!(check_repo(&files, &Layout::default(), &vars(), &Target::default()).unwrap().summary.rule_files, 36);
     }
 
     #[test]
     fn missing_template_and_unsafe_paths() {
         let files = [file("rules/../../etc/x.yml", RULES)];
-        let all = describe(&check_repo(&files, &Layout::default(), &vars()).unwrap_err());
+        let all = describe(&check_repo(&files, &Layout::default(), &vars(), &Target::default()).unwrap_err());
         assert!(all.contains("rules/../../etc/x.yml: path leaves the repository root"), "{all}");
         assert!(all.contains("prometheus.yml: the Prometheus config template is missing"), "{all}");
     }
@@ -336,7 +345,7 @@ mod tests {
     #[test]
     fn rules_not_covered_by_rule_files_are_errors() {
         let files = [file("prometheus.yml", TEMPLATE), file("rules/team/a.yml", RULES)];
-        let all = describe(&check_repo(&files, &Layout::default(), &vars()).unwrap_err());
+        let all = describe(&check_repo(&files, &Layout::default(), &vars(), &Target::default()).unwrap_err());
         assert!(
             all.contains("rules/team/a.yml is deployed to rules.d/team/a.yml, which no rule_files pattern matches"),
             "{all}"

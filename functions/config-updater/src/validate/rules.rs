@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use promstack::names::{is_label_name, is_metric_name};
 use serde::Deserialize;
 
-use super::{duration, promql, scalar_map, yaml_problem, Problem};
+use super::{duration, promql, scalar_map, yaml_problem, Problem, Target};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,12 +52,17 @@ pub struct RuleCounts {
 }
 
 /// Checks one rule file; `file` is the path reported in problems.
-pub fn check(file: &str, text: &str) -> Result<RuleCounts, Vec<Problem>> {
-    check_with(file, text, &mut promql::Checker::default())
+pub fn check(file: &str, text: &str, target: &Target) -> Result<RuleCounts, Vec<Problem>> {
+    check_with(file, text, &mut promql::Checker::default(), target)
 }
 
 /// [`check`], sharing `promql`'s knowledge of regex literals across files.
-pub fn check_with(file: &str, text: &str, promql: &mut promql::Checker) -> Result<RuleCounts, Vec<Problem>> {
+pub fn check_with(
+    file: &str,
+    text: &str,
+    promql: &mut promql::Checker,
+    _target: &Target,
+) -> Result<RuleCounts, Vec<Problem>> {
     if text.trim().is_empty() {
         return Ok(RuleCounts::default());
     }
@@ -221,12 +226,12 @@ groups:
 
     #[test]
     fn valid_file_passes_with_counts() {
-        assert_eq!(check("rules/node.yml", VALID).unwrap(), RuleCounts { groups: 2, rules: 4 });
-        assert_eq!(check("rules/empty.yml", "\n").unwrap(), RuleCounts::default());
+        assert_eq!(check("rules/node.yml", VALID, &Target::default()).unwrap(), RuleCounts { groups: 2, rules: 4 });
+        assert_eq!(check("rules/empty.yml", "\n", &Target::default()).unwrap(), RuleCounts::default());
     }
 
     fn problems(text: &str) -> Vec<String> {
-        check("rules/x.yml", text).unwrap_err().iter().map(|p| p.to_string()).collect()
+        check("rules/x.yml", text, &Target::default()).unwrap_err().iter().map(|p| p.to_string()).collect()
     }
 
     #[test]
