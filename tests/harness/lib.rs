@@ -13,6 +13,7 @@ pub mod git;
 mod moto;
 mod process;
 pub mod prometheus;
+pub mod template;
 
 pub use moto::{Moto, RecordedRequest};
 pub use process::{free_port, ServerProcess};
