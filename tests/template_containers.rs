@@ -268,6 +268,9 @@ async fn discover_one_task(efs: &Path) -> (Moto, PathBuf) {
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     ecs.create_cluster().cluster_name(CLUSTER).send().await.unwrap_or_else(|e| moto.fail(format!("{e:?}")));
     let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+    // moto names a task's ENI only in a VPC with DNS host names (as ECS does).
+    let dns = aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build();
+    ec2.modify_vpc_attribute().vpc_id(&vpc).enable_dns_hostnames(dns).send().await.unwrap();
     let subnet = ec2.create_subnet().vpc_id(&vpc).cidr_block("10.0.1.0/24").availability_zone("us-east-1a").send();
     let subnet = subnet.await.unwrap().subnet.unwrap().subnet_id.unwrap();
     let group = ec2.create_security_group().group_name("tasks").description("tasks").vpc_id(&vpc).send();
@@ -438,7 +441,7 @@ Resources:
 "#;
 
 /// An experimental PromQL function: Prometheus 3 refuses it without the feature flag.
-const EXPERIMENTAL_QUERY: &str = "sort_by_label(vector(1), \"job\")";
+const EXPERIMENTAL_FUNCTION: &str = "sort_by_label";
 const EXPERIMENTAL_FEATURE: &str = "promql-experimental-functions";
 
 /// `PrometheusFeatures` left empty gives no `--enable-feature`, and Prometheus 3.5 refuses an
@@ -454,12 +457,13 @@ async fn feature_flag_reaches_prometheus(template: &Template) {
         let efs = tempfile::tempdir().unwrap();
         deploy_first(efs.path(), &container).await;
         let prom = LocalContainer::start(container, efs.path());
-        let answer = prom.query(EXPERIMENTAL_QUERY).await;
+        let answer = prom.query(&format!("{EXPERIMENTAL_FUNCTION}(vector(1), \"job\")")).await;
         if enabled {
             assert_eq!(answer["status"], "success", "{answer}");
         } else {
             assert_eq!(answer["status"], "error", "{answer}");
-            assert!(answer["error"].as_str().unwrap_or_default().contains("experimental"), "{answer}");
+            let refusal = format!("function \"{EXPERIMENTAL_FUNCTION}\" is not enabled");
+            assert!(answer["error"].as_str().unwrap_or_default().contains(&refusal), "{answer}");
         }
     }
 }

@@ -171,7 +171,8 @@ impl Container {
         let dir = volumes
             .get(&mount.container_path)
             .ok_or_else(|| format!("{}: no host directory given for {}", self.id(), mount.container_path))?;
-        Ok(dir.join(rest.trim_start_matches('/')))
+        let rest = rest.trim_start_matches('/');
+        Ok(if rest.is_empty() { dir.clone() } else { dir.join(rest) })
     }
 
     /// The command with every container path (a whole argument or the value of `--flag=`) moved
