@@ -337,7 +337,8 @@ fn copy_tree(from: &Path, to: &Path) {
 fn example_rules() -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for entry in std::fs::read_dir(repo_path("examples/config-repo/rules")).unwrap().flatten() {
-        let file: serde_norway::Value = serde_norway::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+        let file: serde_norway::Value =
+            serde_norway::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
         for group in file["groups"].as_sequence().unwrap() {
             for rule in group["rules"].as_sequence().unwrap() {
                 let name = rule.get("record").or_else(|| rule.get("alert")).and_then(|n| n.as_str()).unwrap();
@@ -498,7 +499,11 @@ fn every_container_is_run_here_or_tied_to_the_prometheus_container() {
     assert!(others.is_empty(), "containers running something this test does not account for: {others:?}");
     assert_eq!(
         by_program("/bin/thanos"),
-        ["PrometheusTaskDefinition/thanos-sidecar", "ThanosStoreTaskDefinition/thanos-store", "ThanosQueryTaskDefinition/thanos-query"]
+        [
+            "PrometheusTaskDefinition/thanos-sidecar",
+            "ThanosStoreTaskDefinition/thanos-store",
+            "ThanosQueryTaskDefinition/thanos-query"
+        ]
     );
 
     let prometheus = containers.iter().find(|c| c.name == "prometheus").unwrap();
@@ -554,7 +559,12 @@ fn container_paths_move_to_their_volumes_and_resources_are_refused() {
     ]);
     assert_eq!(
         container.local_args(&volumes).unwrap(),
-        ["--config.file=/tmp/efs/prometheus.yml", "--storage.tsdb.path=/tmp/tsdb", "/tmp/efs/rules", "--query.max-samples=5"]
+        [
+            "--config.file=/tmp/efs/prometheus.yml",
+            "--storage.tsdb.path=/tmp/tsdb",
+            "/tmp/efs/rules",
+            "--query.max-samples=5"
+        ]
     );
     assert_eq!(
         container.host_path("/usr/share/prometheus", &volumes).unwrap_err(),
@@ -563,7 +573,8 @@ fn container_paths_move_to_their_volumes_and_resources_are_refused() {
     // `/prometheusx` is not under the mount `/prometheus`.
     assert!(container.host_path("/prometheusx/wal", &volumes).is_err());
 
-    let yaml = FEATURES_TEMPLATE.replace("--storage.tsdb.path=/prometheus", "!Sub '--web.external-url=${ConfigFileSystem}'");
+    let yaml =
+        FEATURES_TEMPLATE.replace("--storage.tsdb.path=/prometheus", "!Sub '--web.external-url=${ConfigFileSystem}'");
     let template = Template::parse(&yaml).unwrap();
     let container = template.deploy(&[]).unwrap().container("PrometheusTaskDefinition", "prometheus").unwrap();
     assert_eq!(container.command[1], "--web.external-url=<resource:ConfigFileSystem>");

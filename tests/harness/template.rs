@@ -27,7 +27,11 @@ const PSEUDO_PARAMETERS: &[(&str, &str)] = &[
 /// What an image runs when the container sets no `EntryPoint`, and in which directory: the
 /// `ENTRYPOINT` and `WORKDIR` of the images' Dockerfiles (prometheus/prometheus, thanos-io/thanos).
 pub const IMAGE_DEFAULTS: &[ImageDefaults] = &[
-    ImageDefaults { repository: "quay.io/prometheus/prometheus", entry_point: "/bin/prometheus", workdir: "/prometheus" },
+    ImageDefaults {
+        repository: "quay.io/prometheus/prometheus",
+        entry_point: "/bin/prometheus",
+        workdir: "/prometheus",
+    },
     ImageDefaults { repository: "quay.io/thanos/thanos", entry_point: "/bin/thanos", workdir: "/" },
 ];
 
@@ -460,7 +464,11 @@ fn text(v: Option<&Value>, what: &str) -> Result<String, String> {
 fn strings(v: Option<&Value>, what: &str) -> Result<Option<Vec<String>>, String> {
     let Some(v) = v else { return Ok(None) };
     let items = v.as_sequence().ok_or_else(|| format!("{what}: not a list"))?;
-    items.iter().map(|i| scalar_string(i).ok_or_else(|| format!("{what}: {i:?} is not a string"))).collect::<Result<_, _>>().map(Some)
+    items
+        .iter()
+        .map(|i| scalar_string(i).ok_or_else(|| format!("{what}: {i:?} is not a string")))
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 /// One evaluated container definition of the task definition `task` (`efs_volumes`: volume name
@@ -481,7 +489,8 @@ fn container(task: &str, definition: &Value, efs_volumes: &BTreeMap<String, bool
     }
     let mut environment = BTreeMap::new();
     for e in definition.get("Environment").and_then(Value::as_sequence).into_iter().flatten() {
-        environment.insert(text(e.get("Name"), &at("Environment[].Name"))?, text(e.get("Value"), &at("Environment[].Value"))?);
+        environment
+            .insert(text(e.get("Name"), &at("Environment[].Name"))?, text(e.get("Value"), &at("Environment[].Value"))?);
     }
     let container_ports = definition
         .get("PortMappings")
@@ -491,12 +500,13 @@ fn container(task: &str, definition: &Value, efs_volumes: &BTreeMap<String, bool
         .map(|p| p.get("ContainerPort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()))
         .collect::<Option<Vec<u16>>>()
         .ok_or_else(|| at("PortMappings[].ContainerPort"))?;
-    let health_check = strings(definition.get("HealthCheck").and_then(|h| h.get("Command")), &at("HealthCheck.Command"))?
-        .map(|argv| match argv.split_first() {
-            Some((first, rest)) if first == "CMD" => Ok(rest.to_vec()),
-            _ => Err(at("HealthCheck.Command: only the exec form [CMD, ...] is read here")),
-        })
-        .transpose()?;
+    let health_check =
+        strings(definition.get("HealthCheck").and_then(|h| h.get("Command")), &at("HealthCheck.Command"))?
+            .map(|argv| match argv.split_first() {
+                Some((first, rest)) if first == "CMD" => Ok(rest.to_vec()),
+                _ => Err(at("HealthCheck.Command: only the exec form [CMD, ...] is read here")),
+            })
+            .transpose()?;
     Ok(Container {
         task_definition: task.to_string(),
         image: text(definition.get("Image"), &at("Image"))?,
