@@ -392,6 +392,7 @@ async fn the_template_prometheus_command_runs_on_prometheus_3_5_with_what_the_fu
     std::fs::write(repo.path().join("prometheus.yml"), readme_example_config()).unwrap();
     let second = release(repo.path(), &target(&container));
     let loaded_before = prom.own_metric("prometheus_config_last_reload_success_timestamp_seconds").await;
+    // The timestamp is in whole seconds: the reload must land in a later one.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let applied = deploy::apply(efs.path(), "c2", "main", &second, &[prom.url()]).await;
     let applied = applied.unwrap_or_else(|e| prom.fail(format!("deploy: {e}")));
@@ -412,8 +413,8 @@ async fn the_template_prometheus_command_runs_on_prometheus_3_5_with_what_the_fu
     prom.expect_file_sd_targets(&ecs_file).await;
 }
 
-/// The part of the template that passes `PrometheusFeatures` to Prometheus, as the rules helper
-/// adds it to template.yaml (issue #12): the parameter, its condition, and the `!If` item.
+/// The part of template.yaml that passes `PrometheusFeatures` to Prometheus (issue #12): the
+/// parameter, its condition and the `!If` item of the container's `Command`, on their own.
 const FEATURES_TEMPLATE: &str = r#"
 Parameters:
   PrometheusVersion: {Type: String, Default: v3.16.0}
@@ -475,7 +476,7 @@ async fn the_prometheus_features_item_passes_the_flag_to_prometheus_3_5() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the PrometheusFeatures parameter in template.yaml (issue #12, the rules part): remove once merged"]
+#[ignore = "needs the PrometheusFeatures parameter in template.yaml (issue #12): remove once it is there"]
 async fn the_template_prometheus_features_parameter_passes_the_flag_to_prometheus_3_5() {
     feature_flag_reaches_prometheus(&Template::repo()).await;
 }
