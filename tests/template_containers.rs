@@ -320,6 +320,20 @@ fn readme_example_config() -> String {
     block.split("```").next().unwrap().to_string()
 }
 
+/// Every file under `dir` with its size and modification time.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = entry.metadata().unwrap();
+        if meta.is_dir() {
+            out.extend(tree(&entry.path()));
+        } else {
+            out.insert(entry.path(), (meta.len(), meta.modified().unwrap()));
+        }
+    }
+    out
+}
+
 /// A copy of `from` (a config repository) in `to`.
 fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap().flatten() {
@@ -357,6 +371,9 @@ async fn the_template_prometheus_command_runs_on_prometheus_3_5_with_what_the_fu
     let (_moto, ecs_file) = discover_one_task(efs.path()).await;
 
     // The flags parse: the process started and is ready. The template's health check answers.
+    let config_mount = container.mount_points.iter().find(|m| m.efs).expect("the config volume is mounted");
+    assert!(config_mount.read_only, "{}: the config volume is mounted read-only", container.id());
+    let volume_before = tree(efs.path());
     let prom = LocalContainer::start(container.clone(), efs.path());
     let health = container.health_check.clone().expect("the container has a health check");
     let url = health.iter().find(|a| a.starts_with("http://")).expect("the health check fetches a URL");
@@ -384,6 +401,14 @@ async fn the_template_prometheus_command_runs_on_prometheus_3_5_with_what_the_fu
     assert_eq!(report.samples_sent, 1, "{report:?}");
     let answer = prom.query("promstack_template_check").await;
     assert_eq!(answer["data"]["result"][0]["value"][1], "42", "{answer}");
+    // Only Prometheus ran since: it wrote nothing to the volume the task mounts read-only.
+    let volume_after = tree(efs.path());
+    let changed: Vec<&PathBuf> = volume_before
+        .keys()
+        .chain(volume_after.keys())
+        .filter(|p| volume_before.get(*p) != volume_after.get(*p))
+        .collect();
+    assert!(changed.is_empty(), "Prometheus wrote to its read-only config volume: {changed:?}");
 
     // Reload: config-updater deploys a changed release (README's example prometheus.yml) and
     // calls /-/reload (the template's --web.enable-lifecycle); Prometheus takes it.
