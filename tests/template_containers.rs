@@ -4,8 +4,9 @@
 //! free loopback port instead of the container's 9090). The config volume is written by the real
 //! functions, as on EFS: config-updater deploys `examples/config-repo` and ecs-discovery writes
 //! the targets of a task it finds in moto's ECS. The test then checks what the stack relies on:
-//! the flags parse, rules and file_sd targets load, remote write and `/-/reload` work, and
-//! `replica: ${HOSTNAME}` in external labels (README.md, "The config repository") expands.
+//! the flags parse, rules and file_sd targets load, remote write and `/-/reload` work, nothing is
+//! written to the config volume (mounted read-only), and `replica: ${HOSTNAME}` in external labels
+//! (README.md, "The config repository") expands.
 //!
 //! The other containers that run a binary of the Prometheus ecosystem are Thanos (sidecar, store,
 //! query): Thanos is not installed here (`make setup` installs only Prometheus), so they are not
