@@ -1496,7 +1496,7 @@ mod tests {
 
     /// Asserts that `check` gives promtool's verdict, in Go's words except where this module says
     /// more: the known functions of an unknown one, the literal of an `invalid syntax`.
-    fn assert_agrees(name: &str, text: &str, target: &Target, promtool: Verdict) {
+    fn assert_agrees(name: &str, text: &str, target: &Target, promtool: Option<&str>) {
         let got = check(text, target);
         let Some(expected) = promtool else {
             assert!(got.is_ok(), "{name}: {text:?} on {target}: promtool accepts it, check says {got:?}");
@@ -2376,40 +2376,157 @@ mod tests {
         assert_eq!(message, format!("the template nests more than {MAX_NESTING} levels deep"));
     }
 
+    /// promtool's verdict on each text as the annotation of an alert, in the form of the tables.
+    fn promtool_verdicts(tool: &str, texts: &[String]) -> Vec<Option<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rules.yml");
+        let mut rules = String::from("groups:\n  - name: g\n    rules:\n");
+        for (i, text) in texts.iter().enumerate() {
+            let text = serde_json::to_string(text).unwrap();
+            rules +=
+                &format!("      - alert: A{i}\n        expr: up == 0\n        annotations:\n          t: {text}\n");
+        }
+        std::fs::write(&file, rules).unwrap();
+        let output = std::process::Command::new(tool).arg("check").arg("rules").arg(&file).output();
+        let output = output.unwrap_or_else(|e| panic!("{tool}: {e} (run make setup)"));
+        let printed = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+        let mut verdicts = vec![None; texts.len()];
+        for line in printed.lines() {
+            let Some((_, said)) = line.split_once("annotation \"t\": template: __alert_A") else { continue };
+            let (i, message) = said.split_once(':').unwrap();
+            let message = message.replace(&format!("__alert_A{i}:"), "__alert_X:");
+            verdicts[i.parse::<usize>().unwrap()] = Some(message);
+        }
+        assert_eq!(output.status.success(), verdicts.iter().all(Option::is_none), "{tool}: {printed}");
+        verdicts
+    }
+
+    fn promtools() -> [(String, Target); 2] {
+        let home = std::env::var("HOME").expect("HOME");
+        [
+            ("/usr/bin/promtool".to_string(), v2_42()),
+            (format!("{home}/.cache/promstack/prometheus-3.5.3/usr/bin/promtool"), v3_5()),
+        ]
+    }
+
     /// Runs every template of the tables through promtool 2.42 and 3.5.3, to show the verdicts
     /// recorded above are promtool's.
     #[test]
     #[ignore = "runs promtool 2.42 and 3.5.3 as installed by make setup"]
     fn tables_record_what_promtool_says() {
-        let home = std::env::var("HOME").expect("HOME");
-        let tools = [
-            ("/usr/bin/promtool".to_string(), "2.42"),
-            (format!("{home}/.cache/promstack/prometheus-3.5.3/usr/bin/promtool"), "3.5"),
-        ];
         let numbers = GO_NUMBER_TESTS.iter().map(|&(n, _, a, b)| (n, format!("{{{{printf \"%v\" {n}}}}}"), a, b));
-        let rows = GO_PARSE_TESTS
+        let rows: Vec<_> = GO_PARSE_TESTS
             .iter()
             .map(|&(name, text, _, a, b)| (name, text.to_string(), a, b))
             .chain(numbers)
-            .chain(PUBLIC_TEMPLATES.iter().chain(BROKEN_TEMPLATES).map(|&(n, t, a, b)| (n, t.to_string(), a, b)));
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("rules.yml");
-        for (name, text, on_2_42, on_3_5) in rows {
-            let rule = format!(
-                "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: up == 0\n        annotations:\n          t: {}\n",
-                serde_json::to_string(&text).unwrap()
-            );
-            std::fs::write(&file, rule).unwrap();
-            for ((tool, version), recorded) in tools.iter().zip([on_2_42, on_3_5]) {
-                let output = std::process::Command::new(tool).arg("check").arg("rules").arg(&file).output();
-                let output = output.unwrap_or_else(|e| panic!("{tool}: {e} (run make setup)"));
-                let printed =
-                    String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
-                let said = printed.lines().find_map(|line| {
-                    line.split_once("annotation \"t\": template: __alert_X:").map(|(_, m)| m.to_string())
-                });
-                assert_eq!(output.status.success(), said.is_none(), "{name} on {version}: {printed}");
-                assert_eq!(said.as_deref(), recorded, "{name}: {text:?} on promtool {version}");
+            .chain(PUBLIC_TEMPLATES.iter().chain(BROKEN_TEMPLATES).map(|&(n, t, a, b)| (n, t.to_string(), a, b)))
+            .collect();
+        let texts: Vec<String> = rows.iter().map(|row| row.1.clone()).collect();
+        for (column, (tool, target)) in promtools().iter().enumerate() {
+            for ((name, text, on_2_42, on_3_5), said) in rows.iter().zip(promtool_verdicts(tool, &texts)) {
+                let recorded = if column == 0 { on_2_42 } else { on_3_5 };
+                assert_eq!(said.as_deref(), *recorded, "{name}: {text:?} on promtool {target}");
+            }
+        }
+    }
+
+    /// Generated templates, most of them broken in some way: check agrees with promtool on each,
+    /// in verdict and in words.
+    #[test]
+    #[ignore = "runs promtool 2.42 and 3.5.3 as installed by make setup"]
+    fn generated_templates_agree_with_promtool() {
+        const WORDS: &[&str] = &[
+            "$labels",
+            "$value",
+            "$labels.instance",
+            "$x",
+            "$",
+            ".",
+            ".Labels.job",
+            "\"s\"",
+            "`r`",
+            "'c'",
+            "1",
+            "-1",
+            "1.5",
+            "0x1f",
+            "1e3",
+            "nil",
+            "true",
+            "printf \"%s\"",
+            "humanize",
+            "humanise",
+            "query \"up\"",
+            "first",
+            "value",
+            "len",
+            "index $labels \"a\"",
+            "eq 1 1",
+            "now",
+            "toTime",
+            "(",
+            ")",
+            "|",
+            ",",
+            ":=",
+            "=",
+            "$y :=",
+            "$i, $e :=",
+            "\"\\q\"",
+            "'ab'",
+            "08",
+            "1e400",
+            "$labels.a-b",
+            ".a.b",
+            "..",
+            "\"unterminated",
+            "}",
+            "{",
+            "if",
+            "else",
+            "end",
+            "range",
+            "with",
+            "define \"d\"",
+            "template \"d\"",
+            "block \"b\"",
+            "break",
+            "continue",
+            "else if",
+            "else with",
+            "/* c */",
+        ];
+        const LEFT: &[&str] = &["{{", "{{ ", "{{- ", "{{-"];
+        const RIGHT: &[&str] = &["}}", " }}", " -}}", "-}}", "}", ""];
+        const GLUE: &[&str] = &[" ", " ", "", "\n"];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut pick = |n: usize| {
+            // xorshift64: the same templates on every run.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let texts: Vec<String> = (0..3_000)
+            .map(|_| {
+                (0..1 + pick(6))
+                    .map(|_| match pick(5) {
+                        0 => "x".to_string(),
+                        1 => "\n".to_string(),
+                        _ => {
+                            let glue = GLUE[pick(GLUE.len())];
+                            let words: Vec<&str> = (0..pick(5)).map(|_| WORDS[pick(WORDS.len())]).collect();
+                            LEFT[pick(LEFT.len())].to_string() + &words.join(glue) + RIGHT[pick(RIGHT.len())]
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        for (tool, target) in promtools() {
+            let verdicts = promtool_verdicts(&tool, &texts);
+            assert!(verdicts.iter().filter(|v| v.is_none()).count() > 300, "too few valid templates to mean much");
+            for (text, said) in texts.iter().zip(&verdicts) {
+                assert_agrees("generated", text, &target, said.as_deref());
             }
         }
     }
