@@ -62,12 +62,13 @@ pub struct PushReport {
     pub requests: u32,
     /// Requests sent again after a retryable answer or a transport error.
     pub retries: u32,
-    /// Samples delivered: the fewest that any replica which took the whole push accepted (with
+    /// Samples that landed: the most that any replica which took the whole push accepted (with
     /// one replica, what it accepted).
     pub samples_sent: u64,
     pub samples_rejected: u64,
-    /// Series refused by a replica that took the whole push, one entry per series (the largest
-    /// count any replica refused).
+    /// Series that every replica which took the whole push refused (with the fewest samples any
+    /// of them refused): what no replica holds. A refusal by some replicas only (one that already
+    /// holds a resent sample, say) is in that replica's [`ReplicaReport::rejected`].
     pub rejected: Vec<Rejection>,
     /// Each replica's part, by address. The push returns `Ok` while at least one replica took
     /// every request; the others have a [`ReplicaReport::failure`].
@@ -277,8 +278,11 @@ impl Client {
             return Err(Error::EveryReplicaFailed { url: self.config.url.clone(), failures: failures.join("; "), retryable });
         }
         let mut report = PushReport::default();
-        let mut rejected_at: HashMap<String, usize> = HashMap::new();
-        let mut delivered: Option<u64> = None;
+        // A sample is lost only when no replica holds it: the figures are those of the replicas
+        // together, as Thanos' dedup reads them; each replica's own are in `replicas`.
+        // Series -> (samples refused, by how many complete replicas).
+        let mut refused: HashMap<String, (usize, usize)> = HashMap::new();
+        let mut complete = 0;
         for (replica, _) in outcomes {
             report.requests += replica.requests;
             report.retries += replica.retries;
@@ -290,21 +294,29 @@ impl Client {
                     "remote write: a replica did not take the whole push"
                 );
             } else {
-                delivered = Some(delivered.map_or(replica.samples_sent, |d| d.min(replica.samples_sent)));
-                // Replicas with the same history refuse the same series: count each once.
+                complete += 1;
+                report.samples_sent = report.samples_sent.max(replica.samples_sent);
+                let mut own: HashMap<&str, usize> = HashMap::new();
                 for r in &replica.rejected {
-                    match rejected_at.get(&r.series) {
-                        Some(&i) => report.rejected[i].samples = report.rejected[i].samples.max(r.samples),
-                        None => {
-                            rejected_at.insert(r.series.clone(), report.rejected.len());
-                            report.rejected.push(r.clone());
-                        }
-                    }
+                    *own.entry(&r.series).or_default() += r.samples;
+                }
+                for (series, samples) in own {
+                    let (least, by) = refused.entry(series.to_string()).or_insert((samples, 0));
+                    *least = (*least).min(samples);
+                    *by += 1;
                 }
             }
             report.replicas.push(replica);
         }
-        report.samples_sent = delivered.unwrap_or(0);
+        // In the order of the first complete replica's refusals, with its reason.
+        let first = report.replicas.iter().find(|r| r.failure.is_none()).expect("one complete replica");
+        for r in &first.rejected {
+            if let Some((samples, by)) = refused.remove(&r.series) {
+                if by == complete {
+                    report.rejected.push(Rejection { series: r.series.clone(), samples, reason: r.reason.clone() });
+                }
+            }
+        }
         report.samples_rejected = report.rejected.iter().map(|r| r.samples as u64).sum();
         if !report.rejected.is_empty() {
             tracing::warn!(
