@@ -1,6 +1,6 @@
-//! Which servers a push goes to: every address behind the URL's host. With `PrometheusReplicas`
-//! > 1 the Cloud Map name has one A record per task, and each replica must hold every sample:
-//! Thanos' dedup can only fill a gap with data some replica has.
+//! Which servers a push goes to: every address behind the URL's host. With more than one
+//! `PrometheusReplicas` the Cloud Map name has one A record per task, and each replica must hold
+//! every sample: Thanos' dedup can only fill a gap with data some replica has.
 //!
 //! The name -> addresses step is a [`Resolve`] so that tests can map a name to several loopback
 //! addresses (this machine's resolver gives one address per name); the system resolver is the
