@@ -1582,8 +1582,11 @@ mod replicas {
 
     impl Resolve for CloudMapStandIn {
         fn addresses<'a>(&'a self, host: &'a str) -> ResolveFuture<'a> {
-            let found: Vec<IpAddr> =
-                if host == NAME { vec![Ipv4Addr::new(127, 0, 0, 1).into(), Ipv4Addr::new(127, 0, 0, 2).into()] } else { vec![] };
+            let found: Vec<IpAddr> = if host == NAME {
+                vec![Ipv4Addr::new(127, 0, 0, 1).into(), Ipv4Addr::new(127, 0, 0, 2).into()]
+            } else {
+                vec![]
+            };
             Box::pin(async move { Ok(found) })
         }
     }
@@ -1601,7 +1604,8 @@ mod replicas {
         let mut deps = deps(&s, Some("state")).await;
         let mut config = Config::new(format!("http://{NAME}:{}/api/v1/write", s.prometheus.port()));
         config.resolver = Arc::new(CloudMapStandIn);
-        config.retry = RetryPolicy { initial: Duration::from_millis(20), max_delay: Duration::from_millis(50), max_retries: 1 };
+        config.retry =
+            RetryPolicy { initial: Duration::from_millis(20), max_delay: Duration::from_millis(50), max_retries: 1 };
         deps.remote_write = Client::new(config).unwrap();
 
         let first = handle(event("a"), &deps).await.unwrap();

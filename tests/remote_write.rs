@@ -218,7 +218,8 @@ mod every_replica {
     fn replicas_client(port: u16, max_retries: u32) -> Client {
         let mut config = Config::new(format!("http://{NAME}:{port}/api/v1/write"));
         config.resolver = Arc::new(CloudMapStandIn(vec![loopback(2), loopback(1)]));
-        config.retry = RetryPolicy { initial: Duration::from_millis(20), max_delay: Duration::from_millis(50), max_retries };
+        config.retry =
+            RetryPolicy { initial: Duration::from_millis(20), max_delay: Duration::from_millis(50), max_retries };
         Client::new(config).unwrap()
     }
 
@@ -255,7 +256,9 @@ mod every_replica {
         ["a", "b", "c"]
             .into_iter()
             .enumerate()
-            .map(|(i, zone)| (zone.to_string(), (0..n).map(|k| (base + k * 15_000, i as f64 * 100.0 + k as f64)).collect()))
+            .map(|(i, zone)| {
+                (zone.to_string(), (0..n).map(|k| (base + k * 15_000, i as f64 * 100.0 + k as f64)).collect())
+            })
             .collect()
     }
 
@@ -350,7 +353,8 @@ mod every_replica {
         // The replica comes back (same port, same TSDB). The next push carries the same samples
         // again (the exporter holds its watermarks after a failed replica) and one newer each.
         second.restart();
-        let report = tokio::time::timeout(Duration::from_secs(60), client.push(&zones(base, 7))).await.unwrap().unwrap();
+        let report =
+            tokio::time::timeout(Duration::from_secs(60), client.push(&zones(base, 7))).await.unwrap().unwrap();
 
         assert_eq!(report.failed().count(), 0, "{report:?}");
         let (on_first, on_second) = (&report.replicas[0], &report.replicas[1]);

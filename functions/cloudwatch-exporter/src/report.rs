@@ -171,10 +171,12 @@ mod tests {
     #[test]
     fn failed_replicas_are_counted_next_to_all_replicas() {
         let failure = ReplicaFailure { replica: "10.0.1.6:9090".into(), error: "connection refused".into() };
-        let summary = Summary { remote_write_replicas: 2, remote_write_replicas_failed: vec![failure], ..Default::default() };
+        let summary =
+            Summary { remote_write_replicas: 2, remote_write_replicas_failed: vec![failure], ..Default::default() };
         let value = |name: &str| {
             let series = self_series(&summary, 1);
-            let found: Vec<f64> = series.iter().filter(|s| s.name() == name).map(|s| s.to_proto().samples[0].value).collect();
+            let found: Vec<f64> =
+                series.iter().filter(|s| s.name() == name).map(|s| s.to_proto().samples[0].value).collect();
             found
         };
         assert_eq!(value("cloudwatch_exporter_run_remote_write_replicas"), [2.0]);

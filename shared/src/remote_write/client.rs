@@ -121,7 +121,9 @@ pub enum Error {
     Unresolved { url: String, attempts: u32, last: String },
     #[error("remote write to {url} at {address} failed after {attempts} attempts ({samples_sent} samples landed before): {last}")]
     Unavailable { url: String, address: SocketAddr, attempts: u32, last: String, samples_sent: u64 },
-    #[error("remote write to {url} at {address} refused with HTTP {status} ({samples_sent} samples landed before): {body}")]
+    #[error(
+        "remote write to {url} at {address} refused with HTTP {status} ({samples_sent} samples landed before): {body}"
+    )]
     Refused { url: String, address: SocketAddr, status: u16, body: String, samples_sent: u64 },
     /// Several replicas, and not one took the whole push.
     #[error("remote write to {url}: every replica failed: {failures}")]
@@ -165,7 +167,8 @@ enum Sent {
 
 impl Client {
     pub fn new(config: Config) -> Result<Self, Error> {
-        let url = url::Url::parse(&config.url).map_err(|e| Error::Setup(format!("invalid URL {:?}: {e}", config.url)))?;
+        let url =
+            url::Url::parse(&config.url).map_err(|e| Error::Setup(format!("invalid URL {:?}: {e}", config.url)))?;
         let endpoint = Endpoint::of(&url).map_err(Error::Setup)?;
         Ok(Self { config, endpoint, http: Arc::default() })
     }
@@ -275,7 +278,11 @@ impl Client {
             }
             let retryable = outcomes.iter().any(|(_, e)| e.as_ref().is_some_and(Error::is_retryable));
             let failures: Vec<&str> = outcomes.iter().filter_map(|(r, _)| r.failure.as_deref()).collect();
-            return Err(Error::EveryReplicaFailed { url: self.config.url.clone(), failures: failures.join("; "), retryable });
+            return Err(Error::EveryReplicaFailed {
+                url: self.config.url.clone(),
+                failures: failures.join("; "),
+                retryable,
+            });
         }
         let mut report = PushReport::default();
         // A sample is lost only when no replica holds it: the figures are those of the replicas
@@ -550,7 +557,8 @@ mod tests {
     fn config(url: String, resolver: StandIn) -> Config {
         let mut config = Config::new(url);
         config.resolver = Arc::new(resolver);
-        config.retry = RetryPolicy { initial: Duration::from_millis(10), max_delay: Duration::from_millis(20), max_retries: 1 };
+        config.retry =
+            RetryPolicy { initial: Duration::from_millis(10), max_delay: Duration::from_millis(20), max_retries: 1 };
         config
     }
 
