@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use super::auth::Auth;
 use super::batch::{batches, Batch, Limits};
 use super::encode::{headers, Encoder};
@@ -196,7 +198,8 @@ impl Client {
         let mut pushes = tokio::task::JoinSet::new();
         for address in addresses {
             let (client, batches) = (self.clone(), Arc::clone(&batches));
-            pushes.spawn(async move { client.push_to(address, &batches).await });
+            // The caller's span (the run) stays on the replica's log lines.
+            pushes.spawn(async move { client.push_to(address, &batches).await }.instrument(tracing::Span::current()));
         }
         let mut outcomes = Vec::new();
         while let Some(joined) = pushes.join_next().await {
@@ -563,11 +566,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_address_gets_the_request_with_the_urls_host_port_and_path() {
+    async fn every_address_gets_the_request_with_the_urls_host_port_path_and_auth() {
         let (first, second, port) = two_listeners().await;
         let (first, second) = (tokio::spawn(take_one_request(first)), tokio::spawn(take_one_request(second)));
         let url = format!("http://{NAME}:{port}/prom/api/v1/write");
-        let client = Client::new(config(url, StandIn(vec![loopback(2), loopback(1)]))).unwrap();
+        let mut config = config(url, StandIn(vec![loopback(2), loopback(1)]));
+        config.auth = Auth::Bearer("per-request-token".into());
+        let client = Client::new(config).unwrap();
 
         let report = client.push(&one_series()).await.unwrap();
 
@@ -580,6 +585,7 @@ mod tests {
             assert!(head.starts_with("POST /prom/api/v1/write HTTP/1.1\r\n"), "{head}");
             assert!(lower.contains(&format!("\r\nhost: {NAME}:{port}\r\n")), "{head}");
             assert!(lower.contains("\r\ncontent-encoding: snappy\r\n"), "{head}");
+            assert!(head.contains("\r\nauthorization: Bearer per-request-token\r\n"), "{head}");
         }
     }
 
