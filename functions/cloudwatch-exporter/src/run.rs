@@ -6,8 +6,9 @@
 //! is in Prometheus) but its watermarks and last reads stay where they were: the next run reads
 //! the same datapoints again and sends them to every replica, which fills the one that missed
 //! them once it is back. A replica that already holds them takes a copy of a series' newest
-//! sample silently and refuses older copies as out of order (nothing lost; the client reports
-//! those per replica, not as dropped). Samples timestamped at run time
+//! sample silently and refuses older copies as out of order: nothing is lost, and such a refusal
+//! counts as dropped only when every replica refused it (a replica that failed half-way through
+//! held the first part already). Samples timestamped at run time
 //! (`addCloudwatchTimestamp: false`) have no watermark: the failed replica misses them, and
 //! Thanos' dedup reads them from another replica.
 
