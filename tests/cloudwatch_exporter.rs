@@ -1562,3 +1562,85 @@ async fn a_config_with_empty_job_lists_runs_and_exports_nothing() {
     assert_eq!((summary.jobs, summary.series, summary.samples_pushed), (0, 0, 0), "{summary:?}");
     assert!(summary.jobs_failed.is_empty(), "{summary:?}");
 }
+
+/// HA replicas: a run whose data one replica missed succeeds, names that replica, and keeps its
+/// watermarks, so the next run fills the replica. Real: moto, two Prometheus servers on one port
+/// at 127.0.0.1 and 127.0.0.2, the exporter's push to both. Stand-in: only the name -> addresses
+/// step (Cloud Map's A records), since this machine resolves a name to one address.
+mod replicas {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use promstack::remote_write::{Client, Config, Resolve, ResolveFuture, RetryPolicy};
+
+    use super::*;
+
+    const NAME: &str = "prometheus.promstack.test";
+
+    #[derive(Debug)]
+    struct CloudMapStandIn;
+
+    impl Resolve for CloudMapStandIn {
+        fn addresses<'a>(&'a self, host: &'a str) -> ResolveFuture<'a> {
+            let found: Vec<IpAddr> = if host == NAME {
+                vec![Ipv4Addr::new(127, 0, 0, 1).into(), Ipv4Addr::new(127, 0, 0, 2).into()]
+            } else {
+                vec![]
+            };
+            Box::pin(async move { Ok(found) })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_replica_that_missed_a_run_is_filled_by_the_next_one() {
+        let s = setup(TIMESTAMPED);
+        let mut second = Prometheus::builder().ip(Ipv4Addr::new(127, 0, 0, 2).into()).port(s.prometheus.port()).start();
+        let sdk = s.moto.sdk_config().await;
+        aws_sdk_s3::Client::new(&sdk).create_bucket().bucket("state").send().await.unwrap();
+        let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+        let m = minute().await;
+        let dims = [("Queue", "jobs")];
+        put(&cw, "MyApp", "Latency", &dims, &[(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0)]).await;
+        let mut deps = deps(&s, Some("state")).await;
+        let mut config = Config::new(format!("http://{NAME}:{}/api/v1/write", s.prometheus.port()));
+        config.resolver = Arc::new(CloudMapStandIn);
+        config.retry =
+            RetryPolicy { initial: Duration::from_millis(20), max_delay: Duration::from_millis(50), max_retries: 1 };
+        deps.remote_write = Client::new(config).unwrap();
+
+        let first = handle(event("a"), &deps).await.unwrap();
+        assert_eq!((first.remote_write_replicas, first.remote_write_replicas_failed.len()), (2, 0), "{first:?}");
+        for p in [&s.prometheus, &second] {
+            assert_eq!(samples(p, SELECTOR).await, [(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0)]);
+        }
+
+        // A new datapoint while the second replica is down: the run succeeds on the first and
+        // says which replica missed it.
+        put(&cw, "MyApp", "Latency", &dims, &[(m - 360, 4.0)]).await;
+        second.stop();
+        let missed = handle(event("b"), &deps).await.unwrap();
+        assert_eq!(missed.remote_write_replicas_failed.len(), 1, "{missed:?}");
+        let failure = &missed.remote_write_replicas_failed[0];
+        assert_eq!(failure.replica, second.address().to_string());
+        assert!(failure.error.contains("failed after 2 attempts"), "{failure:?}");
+        assert_eq!(missed.samples_pushed, 1);
+        assert_eq!(samples(&s.prometheus, SELECTOR).await.len(), 4);
+        let own = s.prometheus.query("cloudwatch_exporter_run_remote_write_replicas_failed").await;
+        assert_eq!(own[0]["value"][1], "1", "{own:?}");
+
+        // Back, and a newer datapoint: the watermark stayed, so the missed datapoint goes out
+        // again to both. The first holds it as its newest sample and takes the copy silently.
+        second.restart();
+        put(&cw, "MyApp", "Latency", &dims, &[(m - 300, 5.0)]).await;
+        let next = handle(event("c"), &deps).await.unwrap();
+        assert!(next.remote_write_replicas_failed.is_empty(), "{next:?}");
+        assert_eq!(next.samples_pushed, 2, "the missed datapoint and the new one: {next:?}");
+        assert!(next.samples_dropped.values().all(|n| *n == 0), "{next:?}");
+        for p in [&s.prometheus, &second] {
+            assert_eq!(
+                samples(p, SELECTOR).await,
+                [(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0), (m - 360, 4.0), (m - 300, 5.0)]
+            );
+        }
+    }
+}

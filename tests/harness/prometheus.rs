@@ -1,6 +1,7 @@
 //! A real Prometheus (Debian's package, 2.42 here) with the remote-write receiver and the
 //! lifecycle API on, its config and TSDB in a temp dir.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub struct PrometheusBuilder {
     port: Option<u16>,
     config_dir: Option<PathBuf>,
     args: Vec<String>,
+    ip: Option<IpAddr>,
 }
 
 impl PrometheusBuilder {
@@ -49,6 +51,11 @@ impl PrometheusBuilder {
         self.args.push(arg.to_string());
         self
     }
+    /// Listen on this loopback address instead of 127.0.0.1 (e.g. two replicas on one port).
+    pub fn ip(mut self, ip: IpAddr) -> Self {
+        self.ip = Some(ip);
+        self
+    }
 
     /// Starts the server and waits until it is ready.
     pub fn start(self) -> Prometheus {
@@ -62,6 +69,7 @@ impl PrometheusBuilder {
         let mut p = Prometheus {
             process: None,
             port: self.port.unwrap_or_else(free_port),
+            ip: self.ip.unwrap_or(Ipv4Addr::LOCALHOST.into()),
             config_path,
             storage: dir.path().join("data"),
             log: dir.path().join("prometheus.log"),
@@ -79,6 +87,7 @@ impl PrometheusBuilder {
 pub struct Prometheus {
     process: Option<ServerProcess>,
     port: u16,
+    ip: IpAddr,
     config_path: PathBuf,
     storage: PathBuf,
     log: PathBuf,
@@ -90,7 +99,7 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub fn builder() -> PrometheusBuilder {
-        PrometheusBuilder { config: String::new(), lifecycle: true, port: None, config_dir: None, args: vec![] }
+        PrometheusBuilder { config: String::new(), lifecycle: true, port: None, config_dir: None, args: vec![], ip: None }
     }
 
     /// Starts with `config` as `prometheus.yml`.
@@ -106,8 +115,12 @@ impl Prometheus {
     pub fn port(&self) -> u16 {
         self.port
     }
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::new(self.ip, self.port)
+    }
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", self.address())
     }
     /// The remote-write receiver.
     pub fn write_url(&self) -> String {
@@ -145,7 +158,7 @@ impl Prometheus {
         let mut cmd = Command::new(Self::binary());
         cmd.arg(format!("--config.file={}", self.config_path.display()))
             .arg(format!("--storage.tsdb.path={}", self.storage.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
+            .arg(format!("--web.listen-address={}", self.address()))
             .arg("--web.enable-remote-write-receiver")
             .arg("--log.level=info")
             .args(&self.args);
@@ -153,7 +166,7 @@ impl Prometheus {
             cmd.arg("--web.enable-lifecycle");
         }
         let mut process = ServerProcess::spawn("prometheus", cmd, &self.log, INSTALL);
-        process.wait_http_ok(self.port, "/-/ready", Duration::from_secs(60));
+        process.wait_http_ok_at(self.address(), "/-/ready", Duration::from_secs(60));
         self.process = Some(process);
     }
 
