@@ -23,6 +23,7 @@ fn points(result: &Value) -> Vec<(i64, f64)> {
         .collect()
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn pushed_samples_read_back_exactly() {
     let prom = Prometheus::start(harness::prometheus::EMPTY_CONFIG);
@@ -57,7 +58,9 @@ async fn pushed_samples_read_back_exactly() {
         assert_eq!(points(r), expected, "series {zone}");
     }
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_out_of_order_series_does_not_cost_the_others() {
     let prom = Prometheus::start(harness::prometheus::EMPTY_CONFIG);
@@ -102,7 +105,9 @@ async fn one_out_of_order_series_does_not_cost_the_others() {
     let late_value = prom.query(r#"last_over_time(promstack_ooo{series="late"}[5m])"#).await;
     assert_eq!(late_value[0]["value"][1], "1");
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_prometheus_that_comes_back_gets_the_data() {
     let port = free_port();
@@ -142,6 +147,7 @@ async fn a_prometheus_that_comes_back_gets_the_data() {
         [("0", "0.25"), ("1", "1.25"), ("2", "2.25"), ("3", "3.25")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
 }
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_receiver_is_a_retryable_error_after_the_retries() {
@@ -157,6 +163,7 @@ async fn an_unreachable_receiver_is_a_retryable_error_after_the_retries() {
     assert!(msg.contains("after 4 attempts"), "{msg}");
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn another_4xx_is_not_resent() {
     let prom = Prometheus::start(harness::prometheus::EMPTY_CONFIG);
@@ -172,4 +179,5 @@ async fn another_4xx_is_not_resent() {
         promstack::remote_write::Error::Refused { status, .. } => assert_eq!(status, 404),
         other => panic!("expected Refused, got {other}"),
     }
+}
 }
