@@ -91,7 +91,10 @@ impl Version {
         }
         let first_line = text.lines().next().unwrap_or("(no output)");
         let hint = if std::env::var_os("PROMSTACK_PROMETHEUS_BIN").is_some() {
-            format!("PROMSTACK_PROMETHEUS_BIN names it; run only the prometheus_{} tests with it", reported_tag(&reported))
+            format!(
+                "PROMSTACK_PROMETHEUS_BIN names it; run only the prometheus_{} tests with it",
+                reported_tag(&reported)
+            )
         } else {
             install.to_string()
         };
