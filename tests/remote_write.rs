@@ -23,6 +23,7 @@ fn points(result: &Value) -> Vec<(i64, f64)> {
         .collect()
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn pushed_samples_read_back_exactly() {
     let prom = Prometheus::start(harness::prometheus::EMPTY_CONFIG);
@@ -57,7 +58,9 @@ async fn pushed_samples_read_back_exactly() {
         assert_eq!(points(r), expected, "series {zone}");
     }
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_out_of_order_series_does_not_cost_the_others() {
     let prom = Prometheus::start(harness::prometheus::EMPTY_CONFIG);
@@ -102,7 +105,9 @@ async fn one_out_of_order_series_does_not_cost_the_others() {
     let late_value = prom.query(r#"last_over_time(promstack_ooo{series="late"}[5m])"#).await;
     assert_eq!(late_value[0]["value"][1], "1");
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_prometheus_that_comes_back_gets_the_data() {
     let port = free_port();
@@ -142,6 +147,7 @@ async fn a_prometheus_that_comes_back_gets_the_data() {
         [("0", "0.25"), ("1", "1.25"), ("2", "2.25"), ("3", "3.25")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
 }
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_receiver_is_a_retryable_error_after_the_retries() {
@@ -157,6 +163,7 @@ async fn an_unreachable_receiver_is_a_retryable_error_after_the_retries() {
     assert!(msg.contains("after 4 attempts"), "{msg}");
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn another_4xx_is_not_resent() {
     let prom = Prometheus::start(harness::prometheus::EMPTY_CONFIG);
@@ -172,6 +179,7 @@ async fn another_4xx_is_not_resent() {
         promstack::remote_write::Error::Refused { status, .. } => assert_eq!(status, 404),
         other => panic!("expected Refused, got {other}"),
     }
+}
 }
 
 /// HA replicas: every replica behind the remote-write host gets every sample. Two real Prometheus
@@ -271,6 +279,7 @@ mod every_replica {
         (now_ms() / 15_000 - steps) * 15_000
     }
 
+    harness::prometheus_matrix! {
     #[tokio::test(flavor = "multi_thread")]
     async fn every_replica_holds_every_sample() {
         let (first, second) = two_replicas();
@@ -286,7 +295,9 @@ mod every_replica {
         assert_eq!(held(&first).await, expected(base, 10), "127.0.0.1");
         assert_eq!(held(&second).await, expected(base, 10), "127.0.0.2");
     }
+    }
 
+    harness::prometheus_matrix! {
     /// The claim the exporter's resend rests on, asked of the real Prometheus: an identical copy of
     /// a series' newest sample is accepted silently (200, nothing changes); an older sample, even
     /// identical, is refused as out of order (400), and a different value at the newest timestamp
@@ -331,7 +342,9 @@ mod every_replica {
         assert_eq!(held(&first).await, expected(base, 4), "127.0.0.1");
         assert_eq!(held(&second).await, expected(base, 4), "127.0.0.2");
     }
+    }
 
+    harness::prometheus_matrix! {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_replica_that_is_down_is_reported_and_filled_by_the_next_push() {
         let (first, mut second) = two_replicas();
@@ -368,7 +381,9 @@ mod every_replica {
         assert_eq!(held(&first).await, expected(base, 7), "127.0.0.1");
         assert_eq!(held(&second).await, expected(base, 7), "127.0.0.2 after coming back");
     }
+    }
 
+    harness::prometheus_matrix! {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_replica_refusing_a_sample_costs_the_other_no_resend() {
         let (first, second) = two_replicas();
@@ -409,5 +424,6 @@ mod every_replica {
         for prom in [&first, &second] {
             assert_eq!(prom.query(others).await[0]["value"][1], "7", "every good series, both samples");
         }
+    }
     }
 }
