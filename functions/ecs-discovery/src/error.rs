@@ -3,6 +3,8 @@
 
 use lambda_runtime::Diagnostic;
 
+use crate::file_sd::FileAheadOfRecord;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The event is not a task state change we can read. Retrying cannot help.
@@ -26,6 +28,11 @@ pub enum Error {
     #[error("cluster {cluster}: {source}")]
     Io { cluster: String, source: std::io::Error },
 
+    /// The file_sd file was written but its state record was not, and the file could not be put
+    /// back (a [`crate::file_sd::FileAheadOfRecord`]). The next update of the cluster writes both.
+    #[error("cluster {cluster}: {source}")]
+    FileAheadOfRecord { cluster: String, source: std::io::Error },
+
     /// An environment variable is malformed; nothing works until the template is fixed.
     #[error("configuration: {0}")]
     Config(#[from] promstack::settings::SettingError),
@@ -38,7 +45,34 @@ pub enum Error {
 impl Error {
     /// Whether running the same invocation again may succeed.
     pub fn retryable(&self) -> bool {
-        matches!(self, Error::Aws { .. } | Error::Io { .. } | Error::DamagedState { .. } | Error::Reconcile(_))
+        matches!(
+            self,
+            Error::Aws { .. }
+                | Error::Io { .. }
+                | Error::FileAheadOfRecord { .. }
+                | Error::DamagedState { .. }
+                | Error::Reconcile(_)
+        )
+    }
+
+    /// A failed read-modify-write of `cluster`'s file and record.
+    pub fn store(cluster: &str, source: std::io::Error) -> Self {
+        let cluster = cluster.to_string();
+        if source.get_ref().is_some_and(|e| e.is::<FileAheadOfRecord>()) {
+            Error::FileAheadOfRecord { cluster, source }
+        } else {
+            Error::Io { cluster, source }
+        }
+    }
+
+    /// What the failure did to the file_sd files, for the log: only a file that could not be put
+    /// back after its record failed, or a reconcile's other clusters, were changed.
+    pub fn file_sd_effect(&self) -> &'static str {
+        match self {
+            Error::FileAheadOfRecord { .. } => "the file_sd file was written but its state record was not",
+            Error::Reconcile(_) => "the other clusters were written; each failed one is logged with what it left",
+            _ => "file_sd left as it was",
+        }
     }
 
     fn error_type(&self) -> &'static str {
@@ -48,6 +82,7 @@ impl Error {
             Error::Aws { .. } => "AwsCallFailed",
             Error::DamagedState { .. } => "DamagedState",
             Error::Io { .. } => "FileSdWriteFailed",
+            Error::FileAheadOfRecord { .. } => "FileSdAheadOfRecord",
             Error::Config(_) => "Configuration",
             Error::Reconcile(_) => "ReconcileFailed",
         }

@@ -24,9 +24,12 @@ use crate::aws::{Ec2Api, EcsApi, DESCRIBE_BATCH};
 pub use crate::config::Config;
 pub use crate::error::Error;
 use crate::event::Invocation;
-use crate::file_sd::{now_secs, FileSdStore, ReadStateError};
+use crate::file_sd::{file_stem, now_secs, FileSdStore, ReadStateError};
 use crate::resolve::Cache;
 use crate::task::TaskSnapshot;
+
+/// ECS' limit on a cluster name's length.
+pub const MAX_CLUSTER_NAME: usize = 255;
 
 /// Everything a handler needs, built once per Lambda container.
 #[derive(Debug)]
@@ -77,7 +80,7 @@ pub async fn handle_value<A: EcsApi + Ec2Api>(event: &Value, deps: &Deps<A>) -> 
         Invocation::Reconcile => reconcile(deps).await,
     };
     if let Err(e) = &outcome {
-        tracing::error!(error = %e, "invocation failed; file_sd left as it was");
+        tracing::error!(error = %e, "invocation failed; {}", e.file_sd_effect());
     }
     outcome
 }
@@ -126,7 +129,7 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
             }
         })
         .await
-        .map_err(|source| Error::Io { cluster: cluster.clone(), source })??;
+        .map_err(|source| Error::store(&cluster, source))??;
     match written.extra {
         Some(u) => {
             let recorded = match u {
@@ -151,9 +154,11 @@ fn ignored_reason(version: i64, recorded: i64) -> String {
     }
 }
 
-/// Cluster names become file names: refuse anything that could leave the directory.
+/// Cluster names become file names: refuse anything that could leave the directory, or that ECS
+/// would not accept as a name (1 to 255 letters, digits, hyphens and underscores).
 fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
     let ok = !cluster.is_empty()
+        && cluster.len() <= MAX_CLUSTER_NAME
         && !cluster.starts_with('.')
         && cluster.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
@@ -161,7 +166,7 @@ fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
     } else {
         Err(Error::MalformedEvent {
             task: task_arn.to_string(),
-            reason: format!("cluster name {cluster:?} is not an ECS cluster name"),
+            reason: format!("cluster name {cluster:?} is not an ECS cluster name (1 to {MAX_CLUSTER_NAME} letters, digits, - and _)"),
         })
     }
 }
@@ -184,13 +189,18 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
     let clusters =
         if deps.config.clusters.is_empty() { list_clusters(&deps.api).await? } else { deps.config.clusters.clone() };
     let mut retired = Vec::new();
-    for (cluster, seen) in recorded.into_iter().filter(|(c, _)| !clusters.contains(c)) {
+    // Records are listed by file stem, which for a long name is not the name.
+    let covered: Vec<String> = clusters.iter().map(|c| file_stem(c).into_owned()).collect();
+    for (stem, seen) in recorded.into_iter().filter(|(stem, _)| !covered.contains(stem)) {
         let store = deps.store.clone();
-        let name = cluster.clone();
-        let removed = tokio::task::spawn_blocking(move || store.retire_blocking(&name, seen))
-            .await
-            .map_err(|e| store_err(std::io::Error::other(e)))?
-            .map_err(|source| Error::Io { cluster: cluster.clone(), source })?;
+        let name = stem.clone();
+        let (cluster, removed) = tokio::task::spawn_blocking(move || {
+            let cluster = store.read_state(&name).ok().and_then(|s| s.cluster).unwrap_or_else(|| name.clone());
+            store.retire_blocking(&name, seen).map(|removed| (cluster, removed))
+        })
+        .await
+        .map_err(|e| store_err(std::io::Error::other(e)))?
+        .map_err(|source| Error::Io { cluster: stem.clone(), source })?;
         if removed {
             tracing::info!(%cluster, "cluster no longer covered: its file_sd file and record removed");
             retired.push(cluster);
@@ -205,7 +215,7 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
                 reports.push(r)
             }
             Err(e) => {
-                tracing::error!(%cluster, error = %e, "reconcile failed; file left as it was");
+                tracing::error!(%cluster, error = %e, "reconcile failed; {}", e.file_sd_effect());
                 failures.push(e.to_string());
             }
         }
@@ -270,7 +280,7 @@ pub async fn reconcile_cluster<A: EcsApi + Ec2Api>(cluster: &str, deps: &Deps<A>
         .store
         .update(cluster, move |current| Ok::<_, Error>((apply_reconcile(current, started_at_seq, observed, now), ())))
         .await
-        .map_err(|source| Error::Io { cluster: cluster.to_string(), source })??;
+        .map_err(|source| Error::store(cluster, source))??;
     Ok(ClusterReport {
         cluster: cluster.to_string(),
         running_tasks,
