@@ -311,3 +311,44 @@ async fn every_valid_cluster_name_length_gets_a_file_and_a_record_prometheus_and
     want.retain(|_, c| c == &clusters[0]);
     w.expect_targets(&want).await;
 }
+
+/// Files are keyed by cluster name, and names are unique only within an account and region. One
+/// deployment discovers its own account and region (its ECS client and EventBridge rule reach no
+/// other), so an event forwarded from another region's or account's bus, for a cluster of the same
+/// name, is ignored instead of writing foreign targets into the home cluster's file.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_same_named_cluster_of_another_region_or_account_does_not_share_the_file() {
+    let clusters = vec!["prod".to_string()];
+    let w = World::start(&clusters).await;
+    let mut deps = Deps::new(AwsApi::new(&w.sdk, 2), w.deps(&clusters).config.clone());
+    deps.config.region = Some("us-east-1".into());
+    let mut context = lambda_runtime::Context::default();
+    context.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ecs-discovery".into();
+    let invoke = |payload: Value| {
+        let event = lambda_runtime::LambdaEvent { payload, context: context.clone() };
+        ecs_discovery::handle(event, &deps)
+    };
+    let home = w.running_event("prod", 3).await;
+    let out = invoke(home.clone()).await.unwrap_or_else(|e| w.moto.fail(format!("home event: {e}")));
+    assert!(matches!(out, Outcome::Applied { file_targets: 1, .. }), "{out:?}");
+    let file = deps.store.file_path("prod");
+    let before = std::fs::read_to_string(&file).unwrap();
+
+    // The same cluster name elsewhere: another task, another address, a newer version.
+    let elsewhere = |from: &str, to: &str| {
+        let text = home.to_string().replace(from, to).replace(&w.tasks["prod"].1, "10.9.9.9");
+        let mut event: Value = serde_json::from_str(&text).unwrap();
+        event["detail"]["version"] = json!(7);
+        event["detail"]["taskArn"] = json!(format!("{}0", event["detail"]["taskArn"].as_str().unwrap()));
+        event
+    };
+    for (event, wanted) in [
+        (elsewhere(":us-east-1:123456789012:", ":eu-west-1:123456789012:"), "region eu-west-1"),
+        (elsewhere(":us-east-1:123456789012:", ":us-east-1:210987654321:"), "account 210987654321"),
+    ] {
+        let out = invoke(event).await.unwrap_or_else(|e| w.moto.fail(format!("{wanted}: {e}")));
+        assert!(matches!(&out, Outcome::Ignored { reason, .. } if reason.contains(wanted)), "{wanted}: {out:?}");
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "the home cluster's file is unchanged");
+    w.expect_targets(&BTreeMap::from([(format!("{}:9100", w.tasks["prod"].1), "prod".to_string())])).await;
+}

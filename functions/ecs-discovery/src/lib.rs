@@ -15,6 +15,8 @@ pub mod resolve;
 pub mod targets;
 pub mod task;
 
+use std::sync::OnceLock;
+
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
@@ -38,12 +40,15 @@ pub struct Deps<A> {
     pub config: Config,
     pub store: FileSdStore,
     pub cache: Cache,
+    /// The function's own account, from the Lambda context's function ARN on the first
+    /// invocation (unknown outside Lambda): the only one it discovers.
+    pub account: OnceLock<String>,
 }
 
 impl<A: EcsApi + Ec2Api> Deps<A> {
     pub fn new(api: A, config: Config) -> Self {
         let store = FileSdStore::new(config.file_sd_dir.clone(), config.lock_timeout);
-        Self { api, config, store, cache: Cache::default() }
+        Self { api, config, store, cache: Cache::default(), account: OnceLock::new() }
     }
 }
 
@@ -70,6 +75,9 @@ pub struct ClusterReport {
 
 /// The Lambda handler.
 pub async fn handle<A: EcsApi + Ec2Api>(event: LambdaEvent<Value>, deps: &Deps<A>) -> Result<Outcome, Error> {
+    if let Some(function) = task::arn_scope(&event.context.invoked_function_arn) {
+        let _ = deps.account.set(function.account.to_string());
+    }
     handle_value(&event.payload, deps).await
 }
 
@@ -90,6 +98,10 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
     let cluster = task.cluster_name().to_string();
     let task_arn = task.task_arn.clone();
     check_cluster_name(&cluster, &task_arn)?;
+    if let Some(reason) = outside_home(&task.cluster_arn, deps) {
+        tracing::warn!(task_arn = %task_arn, %reason, "event ignored");
+        return Ok(Outcome::Ignored { task_arn, reason });
+    }
     if !deps.config.clusters.is_empty() && !deps.config.clusters.contains(&cluster) {
         let reason = format!("cluster {cluster} is not in CLUSTERS");
         tracing::info!(task_arn = %task_arn, %reason, "event ignored");
@@ -144,6 +156,18 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
             Ok(Outcome::Applied { task_arn, cluster, version, running, task_targets, file_targets: written.targets })
         }
     }
+}
+
+/// Why a cluster is not this deployment's to discover. Its ECS and EC2 clients reach only the
+/// function's own account and region, and files are keyed by cluster name: an event forwarded
+/// from another account's or region's bus would otherwise write a same-named cluster's file.
+fn outside_home<A>(cluster_arn: &str, deps: &Deps<A>) -> Option<String> {
+    let cluster = task::arn_scope(cluster_arn)?;
+    if let Some(region) = deps.config.region.as_deref().filter(|r| *r != cluster.region) {
+        return Some(format!("cluster {cluster_arn} is in region {}; this deployment discovers {region}", cluster.region));
+    }
+    let account = deps.account.get().filter(|a| *a != cluster.account)?;
+    Some(format!("cluster {cluster_arn} is in account {}; this deployment discovers account {account}", cluster.account))
 }
 
 fn ignored_reason(version: i64, recorded: i64) -> String {
