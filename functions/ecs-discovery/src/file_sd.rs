@@ -284,7 +284,9 @@ impl FileSdStore {
         // The file first: once it is gone Prometheus drops the targets; a failure before the
         // record goes leaves the record, and the next reconcile retires the cluster again.
         remove_durable(&self.file_path(cluster))?;
-        remove_durable(&self.state_path(cluster))?;
+        remove_durable(&self.state_path(cluster)).map_err(|record_error| {
+            io::Error::other(RecordOutlivesFile { file: self.file_path(cluster), record_error })
+        })?;
         // The lock file stays: removing it while others may wait on it would let two writers
         // hold "the" lock on different inodes.
         Ok(true)
@@ -317,6 +319,15 @@ pub struct FileAheadOfRecord {
     pub file: PathBuf,
     pub record_error: io::Error,
     pub restore_error: io::Error,
+}
+
+/// A retired cluster's file was removed but its record could not be: the next reconcile, seeing
+/// the record unchanged, retires the cluster again.
+#[derive(Debug, thiserror::Error)]
+#[error("{} removed, but not its record: {record_error}", file.display())]
+pub struct RecordOutlivesFile {
+    pub file: PathBuf,
+    pub record_error: io::Error,
 }
 
 /// After the record's write failed: the file as it was before the update (`None`: there was no

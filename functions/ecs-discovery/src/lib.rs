@@ -224,7 +224,7 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
         })
         .await
         .map_err(|e| store_err(std::io::Error::other(e)))?
-        .map_err(|source| Error::Io { cluster: stem.clone(), source })?;
+        .map_err(|source| Error::store(&stem, source))?;
         if removed {
             tracing::info!(%cluster, "cluster no longer covered: its file_sd file and record removed");
             retired.push(cluster);
