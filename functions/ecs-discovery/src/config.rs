@@ -26,6 +26,9 @@ pub struct Config {
     /// The function's region (`AWS_REGION`, which Lambda sets and the SDK client uses): the only
     /// one it discovers. `None` outside Lambda when unset; nothing is then checked against it.
     pub region: Option<String>,
+    /// The `CLUSTERS` entries given as ARNs, whose account is checked once the function's own is
+    /// known (see `Deps::account`).
+    pub cluster_arns: Vec<String>,
     /// Optional docker label (and value) a container must carry to be scraped.
     pub filter: Option<LabelFilter>,
     pub lock_timeout: Duration,
@@ -39,6 +42,7 @@ impl Default for Config {
             file_sd_dir: Path::new(DEFAULT_PROMETHEUS_CONFIG_DIR).join(FILE_SD_SUBDIR),
             clusters: Vec::new(),
             region: None,
+            cluster_arns: Vec::new(),
             filter: None,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             aws_max_attempts: DEFAULT_AWS_API_MAX_ATTEMPTS,
@@ -62,6 +66,7 @@ impl Config {
         Ok(Config {
             file_sd_dir: env.or("FILE_SD_DIR", prometheus_dir.join(FILE_SD_SUBDIR))?,
             clusters: parse_clusters(&clusters),
+            cluster_arns: clusters.split(',').map(str::trim).filter(|c| crate::task::arn_scope(c).is_some()).map(String::from).collect(),
             region,
             filter: env.parsed("FILTER_LABEL", "NAME or NAME=VALUE", |v| LabelFilter::parse(v).ok())?,
             lock_timeout: env.seconds("LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT)?,
@@ -158,6 +163,7 @@ mod tests {
         assert!(e.to_string().contains(arn) && e.to_string().contains("CLUSTERS"), "{e}");
         let config = read(&[("AWS_REGION", "eu-west-1"), ("CLUSTERS", &format!("prod, {arn}"))]).unwrap();
         assert_eq!((config.clusters, config.region.as_deref()), (vec!["prod".to_string(), "batch".into()], Some("eu-west-1")));
+        assert_eq!(config.cluster_arns, [arn], "kept for the account check");
     }
 
     #[test]

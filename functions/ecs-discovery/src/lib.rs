@@ -204,6 +204,7 @@ fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
 /// deleted, so its file is already empty.) Only records seen before the clusters were listed,
 /// and unchanged since, are removed: an event for a cluster created meanwhile keeps its file.
 pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Error> {
+    check_cluster_accounts(deps)?;
     let store_err = |source: std::io::Error| Error::Io { cluster: "(file_sd directory)".into(), source };
     let store = deps.store.clone();
     let recorded = tokio::task::spawn_blocking(move || store.recorded_clusters())
@@ -248,6 +249,20 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
         Ok(Outcome::Reconciled { clusters: reports, retired })
     } else {
         Err(Error::Reconcile(failures))
+    }
+}
+
+/// A `CLUSTERS` ARN of another account would be reduced to its name and that name looked up in
+/// this account: a different cluster, or none. Refused once the function's account is known.
+fn check_cluster_accounts<A>(deps: &Deps<A>) -> Result<(), Error> {
+    let Some(account) = deps.account.get() else { return Ok(()) };
+    let foreign = deps.config.cluster_arns.iter().find(|arn| task::arn_scope(arn).is_some_and(|s| s.account != account));
+    match foreign {
+        Some(arn) => {
+            let expected = format!("a cluster of this function's account {account}: one deployment per account");
+            Err(Error::Config(promstack::settings::SettingError::invalid("CLUSTERS", arn, &expected)))
+        }
+        None => Ok(()),
     }
 }
 
@@ -398,6 +413,20 @@ mod handler_tests {
         let out = handle(event(RUNNING), &deps).await.unwrap();
         assert!(matches!(&out, Outcome::Ignored { reason, .. } if reason.contains("CLUSTERS")), "{out:?}");
         assert!(!dir.path().join("prod.json").exists());
+    }
+
+    /// Checked before any AWS call, so these deps (no endpoint) answer.
+    #[tokio::test]
+    async fn a_reconcile_refuses_a_clusters_arn_of_another_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut deps = deps(dir.path());
+        deps.config.cluster_arns = vec!["arn:aws:ecs:us-east-1:999988887777:cluster/prod".into()];
+        let mut context = Context::default();
+        context.invoked_function_arn = "arn:aws:lambda:us-east-1:111122223333:function:ecs-discovery".into();
+        let event = LambdaEvent { payload: serde_json::from_slice(SCHEDULE).unwrap(), context };
+        let err = handle(event, &deps).await.unwrap_err();
+        assert!(matches!(err, Error::Config(_)) && !err.retryable(), "{err:?}");
+        assert!(err.to_string().contains("999988887777:cluster/prod") && err.to_string().contains("111122223333"), "{err}");
     }
 
     #[test]
