@@ -136,6 +136,8 @@ pub fn self_series(s: &Summary, ts: i64) -> Vec<Series> {
     }
     one("remote_write_replicas", vec![], s.remote_write_replicas as f64);
     one("remote_write_replicas_failed", vec![], s.remote_write_replicas_failed.len() as f64);
+    // Not a `samples_dropped` reason, whose set of series is fixed.
+    one("label_collision_samples_dropped", vec![], *s.samples_dropped.get("label_collision").unwrap_or(&0) as f64);
     one("jobs", vec![], s.jobs as f64);
     one("jobs_failed", vec![], s.jobs_failed.len() as f64);
     one("jobs_without_resources", vec![], s.jobs_without_resources.len() as f64);
@@ -154,6 +156,18 @@ mod tests {
         assert_eq!(rejection_reason("out of order sample"), "out_of_order");
         assert_eq!(rejection_reason("duplicate sample for timestamp"), "duplicate");
         assert_eq!(rejection_reason("label name invalid"), "rejected");
+    }
+
+    #[test]
+    fn label_collisions_have_their_own_series_even_at_zero() {
+        let value = |summary: &Summary| {
+            let series = self_series(summary, 1);
+            let s = series.iter().find(|s| s.name() == "cloudwatch_exporter_run_label_collision_samples_dropped");
+            s.map(|s| s.to_proto().samples[0].value)
+        };
+        assert_eq!(value(&Summary::default()), Some(0.0));
+        let summary = Summary { samples_dropped: BTreeMap::from([("label_collision".into(), 3)]), ..Default::default() };
+        assert_eq!(value(&summary), Some(3.0));
     }
 
     #[test]
