@@ -408,6 +408,72 @@ mod tests {
         assert_eq!(read_record(dir.path()).unwrap(), Some(record));
     }
 
+    /// Every directory under `root` (but `.promstack`), relative.
+    fn dirs(root: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let rel = entry.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                if entry.path().is_dir() && rel != STATE_DIR {
+                    stack.push(entry.path());
+                    out.push(rel);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_path_may_change_kind_and_empty_directories_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write_release(root, &release(&[("rules.d/team.yml", "file"), ("rules.d/old/deep/x.yml", "x")]).files, &[])
+            .unwrap();
+        // The file becomes a directory; `old/deep/` empties.
+        let as_dir = release(&[("rules.d/team.yml/a.yml", "a")]);
+        let removed = ["rules.d/team.yml".to_string(), "rules.d/old/deep/x.yml".to_string()];
+        write_release(root, &as_dir.files, &removed).unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("rules.d/team.yml/a.yml")).unwrap(), "a");
+        assert_eq!(dirs(root), ["rules.d", "rules.d/team.yml"]);
+        // And back: the directory becomes a file again.
+        write_release(root, &release(&[("rules.d/team.yml", "file again")]).files, &["rules.d/team.yml/a.yml".into()])
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("rules.d/team.yml")).unwrap(), "file again");
+        assert_eq!(dirs(root), ["rules.d"]);
+        // A snapshot sees no file where a directory is, or under a file.
+        let snap = snapshot(root, ["rules.d".into(), "rules.d/team.yml/a.yml".into()]).unwrap();
+        assert_eq!(snap.values().collect::<Vec<_>>(), [&None, &None]);
+    }
+
+    #[test]
+    fn old_records_without_a_state_read_as_deployed() {
+        let old = br#"{"commit": "abc", "branch": "main", "deployed_at": 1, "files": ["prometheus.yml"]}"#;
+        let record: Record = serde_json::from_slice(old).unwrap();
+        assert_eq!(record.state, RecordState::Deployed);
+        let pending = Record { state: RecordState::Pending, ..record };
+        assert_eq!(serde_json::to_value(&pending).unwrap()["state"], "pending");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_restores_the_files_and_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let first = release(&[("prometheus.yml", "old\n"), ("rules.d/a.yml", "a")]);
+        apply(root, "c1", "main", &first, &[NO_REPLICA_YET.into()]).await.unwrap();
+        // A file no release wrote where `file_sd/` would go: the write fails after `rules.d/`.
+        std::fs::write(root.join("file_sd"), "in the way").unwrap();
+        let second = release(&[("prometheus.yml", "new\n"), ("rules.d/b.yml", "b"), ("file_sd/static/h.json", "[]")]);
+        let err = apply(root, "c2", "main", &second, &[NO_REPLICA_YET.into()]).await.unwrap_err();
+        assert!(matches!(&err, Error::Volume { path, .. } if path.ends_with("file_sd/static")), "{err}");
+        assert_eq!(std::fs::read_to_string(root.join("rules.d/a.yml")).unwrap(), "a");
+        assert!(!root.join("rules.d/b.yml").exists());
+        assert_eq!(std::fs::read_to_string(root.join("prometheus.yml")).unwrap(), "old\n");
+        let record = read_record(root).unwrap().unwrap();
+        assert_eq!((record.commit.as_str(), record.state), ("c1", RecordState::Deployed));
+    }
+
     /// `.invalid` never resolves (RFC 6761): a Prometheus service that has no task yet.
     const NO_REPLICA_YET: &str = "http://prometheus.promstack-test.invalid:9090";
 
