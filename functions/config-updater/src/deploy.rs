@@ -474,6 +474,24 @@ mod tests {
         assert_eq!((record.commit.as_str(), record.state), ("c1", RecordState::Deployed));
     }
 
+    #[tokio::test]
+    async fn a_rollback_whose_files_cannot_be_restored_still_restores_the_record_as_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let c0 = Record { commit: "c0".into(), files: vec!["file_sd/static/h.json".into()], ..Record::default() };
+        let kept = root.join(PREVIOUS_DIR);
+        write_file(&kept, "file_sd/static/h.json", b"[]").unwrap();
+        write_file(&kept, "release.json", &serde_json::to_vec(&c0).unwrap()).unwrap();
+        let c1 = Record { commit: "c1".into(), state: RecordState::Pending, ..Record::default() };
+        write_record(root, &c1).unwrap();
+        // A file where `file_sd/` must be a directory: the files cannot be put back.
+        std::fs::write(root.join("file_sd"), "in the way").unwrap();
+        let said = roll_back(root, &BTreeSet::from(["prometheus.yml".to_string()]), &[]).await;
+        assert!(said.contains("not fully restored") && said.contains("file_sd"), "{said}");
+        let record = read_record(root).unwrap().unwrap();
+        assert_eq!((record.commit.as_str(), record.state), ("c0", RecordState::Pending));
+    }
+
     /// `.invalid` never resolves (RFC 6761): a Prometheus service that has no task yet.
     const NO_REPLICA_YET: &str = "http://prometheus.promstack-test.invalid:9090";
 
