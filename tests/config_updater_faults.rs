@@ -73,7 +73,11 @@ async fn a_run_cut_off_during_the_reload_is_finished_by_the_redelivery_or_by_syn
     let rules = s.prom.api("/api/v1/rules").await.to_string();
     assert!(rules.contains("0.05") && !rules.contains("0.02"), "Prometheus still runs c2: {rules}");
     let outcome = handle_value(serde_json::json!({"action": "sync"}), &s.deps).await.unwrap();
-    assert_eq!((outcome["result"].as_str(), outcome["commit"].as_str()), (Some("deployed"), Some(c3.as_str())), "{outcome}");
+    assert_eq!(
+        (outcome["result"].as_str(), outcome["commit"].as_str()),
+        (Some("deployed"), Some(c3.as_str())),
+        "{outcome}"
+    );
     let rules = s.prom.api("/api/v1/rules").await.to_string();
     assert!(rules.contains("0.02") && !rules.contains("0.05"), "{rules}");
     assert_eq!(record(s.volume.path()), (c3.clone(), RecordState::Deployed));
@@ -134,7 +138,11 @@ fn group(name: &str) -> String {
 
 /// The `instance` of every active target of the `static` job, sorted.
 async fn static_targets(s: &Stack) -> Vec<String> {
-    let mut out: Vec<String> = s.prom.active_targets().await.iter()
+    let mut out: Vec<String> = s
+        .prom
+        .active_targets()
+        .await
+        .iter()
         .filter(|t| t["labels"]["job"] == "static")
         .map(|t| t["labels"]["instance"].as_str().unwrap_or_default().to_string())
         .collect();
@@ -208,7 +216,8 @@ fn assert_tells_nothing(response: &HttpResponse, arn: &str) {
     assert_eq!(response.status_code, 503, "{response:?}");
     let body = String::from_utf8_lossy(response.body.as_deref().unwrap_or_default()).into_owned();
     let account = arn.split(':').nth(4).unwrap();
-    for secret in [arn, account, "us-east-1", "arn:", "config-updater/", "ResourceNotFound", "dispatch", "error sending"]
+    for secret in
+        [arn, account, "us-east-1", "arn:", "config-updater/", "ResourceNotFound", "dispatch", "error sending"]
     {
         assert!(!body.contains(secret), "the body gives away {secret:?}: {body}");
     }
@@ -279,7 +288,10 @@ async fn a_pull_request_status_goes_on_the_commit_that_was_validated() {
     assert!(s.bitbucket.states_for(&named).is_empty() && s.bitbucket.states_for(&named[..12]).is_empty());
 
     // A broken head under a webhook that names a good commit: FAILED on the head.
-    s.git.edit(&[("rules/disk.yml", Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n"))]);
+    s.git.edit(&[(
+        "rules/disk.yml",
+        Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n"),
+    )]);
     let broken = s.git.commit_to("feature", "bad record name");
     let response = s.signed("pullrequest:updated", &pr(&head)).await;
     assert_eq!(response.status_code, 422, "{response:?}");

@@ -88,7 +88,8 @@ impl Error {
 }
 
 /// The answer to a caller when a secret could not be read.
-pub const SECRET_UNAVAILABLE: &str = "a secret the function needs could not be read; try again later (the details are in the function's log)";
+pub const SECRET_UNAVAILABLE: &str =
+    "a secret the function needs could not be read; try again later (the details are in the function's log)";
 
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Diagnostic {

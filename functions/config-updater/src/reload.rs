@@ -86,7 +86,9 @@ pub async fn replicas(urls: &[String]) -> (Vec<String>, Vec<ReloadFailure>) {
     for base in urls {
         match resolve(base).await {
             Ok(all) => found.extend(all),
-            Err(message) => failed.push(ReloadFailure { replica: base.clone(), cause: FailureCause::Unresolved(message) }),
+            Err(message) => {
+                failed.push(ReloadFailure { replica: base.clone(), cause: FailureCause::Unresolved(message) })
+            }
         }
     }
     (found.into_iter().collect(), failed)

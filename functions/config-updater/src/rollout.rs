@@ -124,7 +124,9 @@ pub async fn deploy_head(deps: &Deps, token: &str, pushed: Option<&str>) -> Resu
         match &result {
             Ok(o) => post_status(deps, token, commit, State::Successful, &o.message).await,
             // Written, not yet confirmed: Bitbucket redelivers (503), and that delivery finishes it.
-            Err(e @ Error::Unconfirmed { .. }) => post_status(deps, token, commit, State::Inprogress, &e.to_string()).await,
+            Err(e @ Error::Unconfirmed { .. }) => {
+                post_status(deps, token, commit, State::Inprogress, &e.to_string()).await
+            }
             Err(e) => post_status(deps, token, commit, State::Failed, &e.to_string()).await,
         }
     }
