@@ -298,3 +298,42 @@ async fn a_pull_request_status_goes_on_the_commit_that_was_validated() {
     assert_eq!(s.bitbucket.states_for(&broken), ["FAILED"]);
     assert_eq!(s.bitbucket.states_for(&head), ["SUCCESSFUL"], "nothing more on the commit the webhook named");
 }
+
+/// The process's peak resident set (`VmHWM`), in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/self/status");
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gigabyte_of_zeros_is_refused_while_fetching_in_bounded_memory() {
+    let (s, c1) = Stack::start().await;
+    assert_eq!(result_of(&s.push(&c1).await), "deployed");
+    let before = deploy::read_record(s.volume.path()).unwrap();
+    // 1 GiB of zeros, a sparse file, so neither the test nor git holds it in memory: it packs
+    // to about 1 MB.
+    std::fs::File::create(s.git.work().join("zeros.bin")).unwrap().set_len(1 << 30).unwrap();
+    let hostile = s.git.commit("1 GiB of zeros");
+
+    let response = s.push(&hostile).await;
+    let peak = peak_rss();
+    assert_eq!(response.status_code, 422, "not retryable: a redelivery would fail the same way: {response:?}");
+    let error = response.body_json()["error"].as_str().unwrap().to_string();
+    assert!(error.contains("more than 33554432 bytes (CONFIG_MAX_BYTES)"), "{error}");
+    assert!(peak < 256 << 20, "peak RSS {} MiB", peak >> 20);
+    assert_eq!(s.bitbucket.last_for(&hostile).unwrap().state, "FAILED");
+    assert_eq!(deploy::read_record(s.volume.path()).unwrap(), before, "nothing was written");
+
+    // Under the per-file limit but over the total: refused from the headers, naming the path.
+    std::fs::remove_file(s.git.work().join("zeros.bin")).unwrap();
+    for name in ["a", "b", "c"] {
+        std::fs::File::create(s.git.work().join(format!("{name}.bin"))).unwrap().set_len(12 << 20).unwrap();
+    }
+    let three = s.git.commit("3 x 12 MiB of zeros");
+    let response = s.push(&three).await;
+    assert_eq!(response.status_code, 422, "{response:?}");
+    let error = response.body_json()["error"].as_str().unwrap().to_string();
+    assert!(error.contains("more than 33554432 bytes of files (CONFIG_MAX_BYTES), reached at c.bin"), "{error}");
+    assert!(peak_rss() < 256 << 20, "peak RSS {} MiB", peak_rss() >> 20);
+}
