@@ -318,10 +318,10 @@ async fn a_gigabyte_of_zeros_is_refused_while_fetching_in_bounded_memory() {
 
     let response = s.push(&hostile).await;
     let peak = peak_rss();
+    assert!(peak < 256 << 20, "peak RSS {} MiB", peak >> 20);
     assert_eq!(response.status_code, 422, "not retryable: a redelivery would fail the same way: {response:?}");
     let error = response.body_json()["error"].as_str().unwrap().to_string();
     assert!(error.contains("more than 33554432 bytes (CONFIG_MAX_BYTES)"), "{error}");
-    assert!(peak < 256 << 20, "peak RSS {} MiB", peak >> 20);
     assert_eq!(s.bitbucket.last_for(&hostile).unwrap().state, "FAILED");
     assert_eq!(deploy::read_record(s.volume.path()).unwrap(), before, "nothing was written");
 

@@ -220,7 +220,8 @@ pub fn fetch_blocking(request: &FetchRequest, dir: &Path) -> Result<Fetched, Err
         // The size from the object's header: nothing is inflated before the limits are checked.
         let size = repo.find_header(entry.oid).map_err(git_error("reading a file's header from", url))?.size();
         if size > request.limits.max_bytes {
-            problems.push(format!("{path}: {size} bytes, more than {} bytes (CONFIG_MAX_BYTES)", request.limits.max_bytes));
+            problems
+                .push(format!("{path}: {size} bytes, more than {} bytes (CONFIG_MAX_BYTES)", request.limits.max_bytes));
             break;
         }
         total += size;
