@@ -291,7 +291,7 @@ pub async fn apply(
         record.state = RecordState::Deployed;
         write_record(root, &record)?;
         tracing::info!(commit, replicas = report.reloaded.len(), "release confirmed");
-        return Ok(Applied::Deployed { previous: current.map(|r| r.commit), replicas: report.reloaded, removed });
+        return Ok(Applied::Deployed { previous: confirmed.map(|r| r.commit), replicas: report.reloaded, removed });
     }
     if !report.refused() && !report.no_replica_running() {
         // Found but not reachable (restarting, a 5xx): nothing says the config is wrong.
@@ -309,8 +309,8 @@ pub async fn apply(
 }
 
 /// Writes the last confirmed release back over `touched` and reloads it; says how that went.
-/// The record is restored even when files could not be: then it stays pending, so the next
-/// delivery writes everything again.
+/// The record is restored even when files could not be: then it is pending and lists every file
+/// that may be on the volume, so the next delivery writes everything again and removes the rest.
 async fn roll_back(root: &Path, touched: &BTreeSet<String>, urls: &[String]) -> String {
     let (mut record, files) = match rollback_target(root, touched) {
         Ok(target) => target,
@@ -323,9 +323,11 @@ async fn roll_back(root: &Path, touched: &BTreeSet<String>, urls: &[String]) -> 
     if let Err(e) = restore(root, &files) {
         tracing::error!(error = %e, "restoring the previous release's files failed");
         problems.push(format!("restoring its files failed: {e}"));
-        if let Some(r) = record.as_mut() {
-            r.state = RecordState::Pending;
-        }
+        let mut unsure = record.take().unwrap_or_default();
+        unsure.state = RecordState::Pending;
+        let files: BTreeSet<String> = unsure.files.iter().chain(touched).cloned().collect();
+        unsure.files = files.into_iter().collect();
+        record = Some(unsure);
     }
     if let Err(e) = restore_record(root, record.as_ref()) {
         tracing::error!(error = %e, "restoring the previous record failed");
@@ -490,6 +492,7 @@ mod tests {
         assert!(said.contains("not fully restored") && said.contains("file_sd"), "{said}");
         let record = read_record(root).unwrap().unwrap();
         assert_eq!((record.commit.as_str(), record.state), ("c0", RecordState::Pending));
+        assert_eq!(record.files, ["file_sd/static/h.json", "prometheus.yml"], "every file that may be there");
     }
 
     /// `.invalid` never resolves (RFC 6761): a Prometheus service that has no task yet.
