@@ -7,6 +7,7 @@ pub mod config;
 pub mod duration;
 pub mod file_sd;
 pub mod promql;
+pub mod promql_version;
 pub mod rules;
 pub mod target;
 

@@ -3,8 +3,9 @@
 //! - backtick strings are raw in PromQL, but the parser rejects a backslash inside one (e.g. the
 //!   regex `` `(.*):\d+` `` in `label_replace`): they are rewritten as the equivalent
 //!   double-quoted string before parsing;
-//! - `holt_winters` (Prometheus 2) is not known: it is checked as its Prometheus 3 name,
-//!   `double_exponential_smoothing`, which takes the same arguments.
+//! - `holt_winters` (Prometheus 2) is not known: it is registered with the arguments of its
+//!   Prometheus 3 name, `double_exponential_smoothing`. Whether the deployed version has a
+//!   function is [`super::promql_version`]'s question, not the parser's.
 //!
 //! Speed: the parser compiles every regex matcher (`=~`, `!~`) into a full `regex::Regex`, which
 //! was 80% of the time of checking a large rule set, although rule sets repeat the same few
@@ -14,8 +15,10 @@
 //! way is parsed again as written, so the answer and the message are always the parser's own.
 
 use std::collections::HashMap;
+use std::sync::Once;
 
-use promql_parser::parser::Expr;
+use promql_parser::parser::value::ValueType;
+use promql_parser::parser::{Expr, Function};
 
 /// Parses `expr` as PromQL; the parser's message if it is not valid.
 pub fn check(expr: &str) -> Result<(), String> {
@@ -33,17 +36,35 @@ pub struct Checker {
 impl Checker {
     /// Parses `expr` as PromQL; the parser's message if it is not valid.
     pub fn check(&mut self, expr: &str) -> Result<(), String> {
+        self.parse(expr).map(|_| ())
+    }
+
+    /// Parses `expr` as PromQL. The tree keeps every function, aggregation, modifier and name as
+    /// written; only the values of regex matchers may differ (see the module's comment).
+    pub fn parse(&mut self, expr: &str) -> Result<Expr, String> {
+        register_prometheus2_functions();
         let fast = rewrite(expr, Some(&mut self.regexes));
-        if promql_parser::parser::parse(&fast).is_ok() {
-            return Ok(());
+        if let Ok(ast) = promql_parser::parser::parse(&fast) {
+            return Ok(ast);
         }
         // Parsed again as written (only prepared), for the parser's own answer and message.
         parse(&prepare(expr))
     }
 }
 
-fn parse(expr: &str) -> Result<(), String> {
-    promql_parser::parser::parse(expr).map(|_| ()).map_err(|e| e.trim().to_string())
+fn parse(expr: &str) -> Result<Expr, String> {
+    register_prometheus2_functions();
+    promql_parser::parser::parse(expr).map_err(|e| e.trim().to_string())
+}
+
+/// Teaches the parser the functions Prometheus 2 has and 3 dropped.
+fn register_prometheus2_functions() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let holt_winters =
+            Function::new("holt_winters", vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar], 0, ValueType::Vector, false);
+        promql_parser::parser::register_extra_functions(vec![holt_winters]).expect("holt_winters is not built in");
+    });
 }
 
 /// What the parser makes of `literal` as a regex matcher: `None` if it rejects it, else whether
@@ -55,10 +76,10 @@ fn judge_regex(literal: &str) -> Option<bool> {
     }
 }
 
-/// `expr` with backtick strings as double-quoted strings and `holt_winters(` renamed; string
-/// contents and comments are otherwise untouched.
+/// `expr` with backtick strings as double-quoted strings; string contents and comments are
+/// otherwise untouched.
 pub fn prepare(expr: &str) -> String {
-    if !expr.contains('`') && !expr.contains("holt_winters") {
+    if !expr.contains('`') {
         return expr.to_string();
     }
     rewrite(expr, None)
@@ -120,22 +141,6 @@ fn rewrite(expr: &str, mut regexes: Option<&mut HashMap<String, Option<bool>>>) 
                 out.push(c);
                 i += 1;
             }
-            _ if is_ident_start(c) => {
-                let start = i;
-                while i < chars.len() && is_ident_char(chars[i]) {
-                    i += 1;
-                }
-                let word: String = chars[start..i].iter().collect();
-                let mut j = i;
-                while j < chars.len() && chars[j].is_whitespace() {
-                    j += 1;
-                }
-                if word == "holt_winters" && chars.get(j) == Some(&'(') {
-                    out.push_str("double_exponential_smoothing");
-                } else {
-                    out.push_str(&word);
-                }
-            }
             _ => {
                 out.push(c);
                 i += 1;
@@ -183,14 +188,6 @@ fn copy_string(chars: &[char], mut i: usize, out: &mut String) -> usize {
         }
     }
     i
-}
-
-fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_' || c == ':'
-}
-
-fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == ':'
 }
 
 #[cfg(test)]
@@ -283,7 +280,7 @@ mod tests {
 
     /// The parser alone, on the prepared expression.
     fn check_slow(expr: &str) -> Result<(), String> {
-        parse(&prepare(expr))
+        parse(&prepare(expr)).map(|_| ())
     }
 
     #[test]
