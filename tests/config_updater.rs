@@ -245,7 +245,7 @@ async fn pings_ignored_events_and_bad_bodies() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_rules_and_rejected_configs_leave_prometheus_on_the_old_release() {
-    let (s, c1) = Stack::start().await;
+    let (mut s, c1) = Stack::start().await;
     assert_eq!(result_of(&s.push(&c1).await), "deployed");
     let before = read_tree(s.volume.path());
     let rules_before = loaded_rules(&s.prom).await;
@@ -261,7 +261,10 @@ async fn invalid_rules_and_rejected_configs_leave_prometheus_on_the_old_release(
     assert_eq!(read_tree(s.volume.path()), before, "nothing was written");
     assert_eq!(loaded_rules(&s.prom).await, rules_before);
 
-    // Valid for us, refused by Prometheus 2.42 (a Prometheus 3 function): rolled back.
+    // Valid for the Prometheus config-updater is told it deploys (3.16 with experimental functions),
+    // refused by the one running (a function it lacks or has not enabled): rolled back.
+    s.deps.settings.prometheus =
+        config_updater::validate::Target::parse("v3.16.0", "promql-experimental-functions").unwrap();
     s.git.edit(&[("rules/disk.yml", Some("groups:\n  - name: disk\n    rules:\n      - alert: LoadRising\n        expr: double_exponential_smoothing(node_load1[10m], 0.5, 0.5) > 10\n"))]);
     let rejected = s.git.commit("prometheus 3 only");
     let response = s.push(&rejected).await;

@@ -303,15 +303,6 @@ fn word(c: char, colon: bool) -> bool {
 mod tests {
     use super::*;
 
-    fn target(version: &str, features: &str) -> Target {
-        Target::parse(version, features).unwrap()
-    }
-
-    fn verdict(expr: &str, t: &Target) -> Result<(), String> {
-        let ast = promql_parser::parser::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
-        check(expr, &ast, t)
-    }
-
     #[test]
     fn quoted_names_are_found_only_where_names_stand() {
         assert_eq!(first_quoted_name(r#"{"my.metric"}"#).as_deref(), Some(r#""my.metric""#));
