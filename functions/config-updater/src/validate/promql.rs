@@ -190,6 +190,165 @@ fn copy_string(chars: &[char], mut i: usize, out: &mut String) -> usize {
     i
 }
 
+/// `expr` with every duration expression (`[5m+1m]`, `[2*5m:(30s)]`, `offset (1h*2)`; Prometheus
+/// 3.4 behind `--enable-feature=promql-duration-expr`, always from 3.14) written as the plain
+/// duration `1s`, which the parser knows; and the first such expression as written. `None` when
+/// there is none. Only ranges, subquery steps and parenthesised offsets are read this way, and
+/// only when they are made of numbers, durations, `+ - * / % ^` and parentheses.
+pub fn without_duration_expressions(expr: &str) -> Option<(String, String)> {
+    let mut out = String::with_capacity(expr.len());
+    let mut first = None;
+    let mut rest = expr;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '"' | '\'' | '`' | '#' => {
+                let end = skip_string_or_comment(rest);
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+            }
+            '[' => {
+                let Some(close) = rest.find(']') else { break };
+                let inner = &rest[1..close];
+                let parts: Vec<&str> = inner.splitn(2, ':').collect();
+                let mut written: Vec<String> = Vec::new();
+                for part in &parts {
+                    let trimmed = part.trim();
+                    if trimmed.is_empty() || is_plain_duration(trimmed) || !is_duration_expression(trimmed) {
+                        written.push(part.to_string());
+                    } else {
+                        first.get_or_insert_with(|| trimmed.to_string());
+                        written.push("1s".into());
+                    }
+                }
+                out.push('[');
+                out.push_str(&written.join(":"));
+                out.push(']');
+                rest = &rest[close + 1..];
+            }
+            _ if rest.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("offset"))
+                && !rest[6..].starts_with(is_name_char)
+                && !out.ends_with(is_name_char) =>
+            {
+                out.push_str(&rest[..6]);
+                rest = &rest[6..];
+                let after = rest.trim_start();
+                let sign = after.strip_prefix(['-', '+']).map_or(0, |_| 1);
+                let body = after[sign..].trim_start();
+                if let Some(len) = body.starts_with('(').then(|| balanced_parens(body)).flatten() {
+                    // An operator after `offset (...)` continues the duration for Prometheus
+                    // (`offset (1h) + x` is refused): such offsets are left to the parser.
+                    let operator_follows = body[len..].trim_start().starts_with(|c: char| "+-*/%^".contains(c));
+                    if is_duration_expression(&body[..len]) && !operator_follows {
+                        first.get_or_insert_with(|| body[..len].to_string());
+                        out.push(' ');
+                        out.push_str(&after[..sign]);
+                        out.push_str("1s");
+                        rest = &body[len..];
+                    }
+                }
+            }
+            _ => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out.push_str(rest);
+    first.map(|f| (out, f))
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == ':'
+}
+
+/// The length of the string literal or comment at the start of `s`.
+fn skip_string_or_comment(s: &str) -> usize {
+    let mut chars = s.char_indices();
+    let Some((_, open)) = chars.next() else { return 0 };
+    let close = if open == '#' { '\n' } else { open };
+    while let Some((i, c)) = chars.next() {
+        if c == '\\' && open != '`' && open != '#' {
+            chars.next();
+        } else if c == close {
+            return i + c.len_utf8();
+        }
+    }
+    s.len()
+}
+
+/// The length of `(...)` at the start of `s`, with the parentheses nested in it.
+fn balanced_parens(s: &str) -> Option<usize> {
+    let mut depth = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A number or a duration (`300`, `1.5`, `1h30m`, `500ms`).
+fn is_plain_duration(s: &str) -> bool {
+    is_number(s) || duration_literal_len(s) == Some(s.len())
+}
+
+fn is_number(s: &str) -> bool {
+    let mut parts = s.splitn(2, '.');
+    let whole = parts.next().unwrap_or_default();
+    let fraction = parts.next();
+    !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) && fraction.is_none_or(|f| f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The length of the duration literal (`1h30m`) at the start of `s`, if one is there.
+fn duration_literal_len(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let mut units = 0;
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let unit = ["ms", "y", "w", "d", "h", "m", "s"].iter().find(|u| s[i..].starts_with(**u))?;
+        i += unit.len();
+        units += 1;
+    }
+    (units > 0).then_some(i)
+}
+
+/// Whether `s` is arithmetic over numbers and durations, with at least one operator or
+/// parenthesis (else it is a plain duration, or not a duration at all).
+fn is_duration_expression(s: &str) -> bool {
+    let mut rest = s.trim();
+    let mut operators = 0;
+    let mut operands = 0;
+    while let Some(c) = rest.chars().next() {
+        if c.is_whitespace() {
+            rest = &rest[c.len_utf8()..];
+        } else if "+-*/%^()".contains(c) {
+            operators += 1;
+            rest = &rest[1..];
+        } else if let Some(len) = duration_literal_len(rest) {
+            operands += 1;
+            rest = &rest[len..];
+        } else {
+            let len = rest.find(|ch: char| !(ch.is_ascii_digit() || ch == '.')).unwrap_or(rest.len());
+            if len == 0 || !is_number(&rest[..len]) {
+                return false;
+            }
+            operands += 1;
+            rest = &rest[len..];
+        }
+    }
+    operators > 0 && operands > 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +457,27 @@ mod tests {
             "rate(x[5m:30s])",
         ] {
             check(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+        }
+    }
+
+    #[test]
+    fn duration_expressions_are_read_as_plain_durations() {
+        let plain = |e: &str| without_duration_expressions(e);
+        assert_eq!(plain("rate(x[5m+1m])"), Some(("rate(x[1s])".into(), "5m+1m".into())));
+        assert_eq!(plain("max_over_time(x[2*5m:(30s)])").unwrap().0, "max_over_time(x[1s:1s])");
+        assert_eq!(plain("x[1h-5m:1m] offset (2^3 * 1s)").unwrap().0, "x[1s:1m] offset 1s");
+        assert_eq!(plain("x offset -(1h)").unwrap().0, "x offset -1s");
+        // Plain durations, names that contain "offset", strings and comments stay.
+        for none in [
+            "rate(x[5m]) offset 1h",
+            "x[5m:] offset -5m",
+            "my_offset (1h*2)",
+            "x{a=\"[1h+1m]\"} # [1h+1m] offset (1h*2)",
+            "x[foo+1m]",
+            // Prometheus reads the `+ y` as part of the offset and refuses it.
+            "x offset (1h*2) + y",
+        ] {
+            assert_eq!(plain(none), None, "{none}");
         }
     }
 }

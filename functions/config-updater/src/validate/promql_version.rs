@@ -6,9 +6,11 @@
 //! versions come from `promql/parser/functions.go`, `lex.go` and `generated_parser.y` of each
 //! Prometheus release.
 
+use std::fmt;
+
 use promql_parser::parser::Expr;
 
-use super::Target;
+use super::{promql, Target};
 
 /// The flag that enables experimental functions and aggregations.
 pub const EXPERIMENTAL_FUNCTIONS: &str = "promql-experimental-functions";
@@ -84,19 +86,71 @@ const AVAILABILITY: &[Availability] = &[
     Availability { name: "integral", added: (99, 0), removed: None, experimental_until: None },
 ];
 
+/// The flag that enables duration expressions (`[5m+1m]`) from 3.4 until 3.14 (always on since).
+pub const DURATION_EXPRESSIONS: &str = "promql-duration-expr";
+
+/// Why an expression is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No Prometheus parses it (the parser's message).
+    Syntax(String),
+    /// The deployed version does not accept it, or not without a flag.
+    Version(String),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Syntax(e) => write!(f, "expr does not parse as PromQL: {e}"),
+            Refusal::Version(e) => write!(f, "expr: {e}"),
+        }
+    }
+}
+
+/// Parses `expr` and checks it against what `target` accepts.
+pub fn check_expr(expr: &str, parser: &mut promql::Checker, target: &Target) -> Result<(), Refusal> {
+    let ast = match parser.parse(expr) {
+        Ok(ast) => ast,
+        // The parser has no duration expressions: read as plain durations, if that is all.
+        Err(e) => {
+            let Some((plain, first)) = promql::without_duration_expressions(expr) else {
+                return Err(Refusal::Syntax(e));
+            };
+            let ast = parser.parse(&plain).map_err(|_| Refusal::Syntax(e))?;
+            duration_expressions(&first, target).map_err(Refusal::Version)?;
+            ast
+        }
+    };
+    check(expr, &ast, target).map_err(Refusal::Version)
+}
+
+fn duration_expressions(first: &str, target: &Target) -> Result<(), String> {
+    let version = target.version();
+    if target.at_least(3, 14) || (target.at_least(3, 4) && target.feature(DURATION_EXPRESSIONS)) {
+        Ok(())
+    } else if !target.at_least(3, 4) {
+        Err(format!("duration expressions ({first}) do not exist in {version} (added in Prometheus 3.4)"))
+    } else {
+        Err(format!(
+            "duration expressions ({first}) need --enable-feature={DURATION_EXPRESSIONS} in {version} (always on from 3.14)"
+        ))
+    }
+}
+
 /// Checks `ast` (parsed from `expr`) against what `target` accepts; the first refusal.
 pub fn check(expr: &str, ast: &Expr, target: &Target) -> Result<(), String> {
+    let version = target.version();
     if !target.is_v3() {
         if let Some(name) = first_quoted_name(expr) {
             return Err(format!(
-                "the quoted name {name} needs Prometheus 3 (UTF-8 names); {target} accepts only [a-zA-Z_:][a-zA-Z0-9_:]* names, unquoted"
+                "the quoted name {name} needs Prometheus 3 (UTF-8 names); {version} accepts only [a-zA-Z_:][a-zA-Z0-9_:]* names, unquoted"
             ));
         }
     }
     if !target.at_least(2, 54) {
         if let Some(number) = first_unitless_duration(expr) {
             return Err(format!(
-                "the duration {number} has no unit, which needs Prometheus 2.54; {target} needs one (e.g. {number}s)"
+                "the duration {number} has no unit, which needs Prometheus 2.54; {version} needs one (e.g. {number}s)"
             ));
         }
     }
@@ -139,6 +193,7 @@ fn walk(ast: &Expr, target: &Target) -> Result<(), String> {
 fn available(name: &str, target: &Target) -> Result<(), String> {
     let Some(a) = AVAILABILITY.iter().find(|a| a.name == name) else { return Ok(()) };
     let (major, minor) = (target.major, target.minor);
+    let version = target.version();
     if name == "holt_winters" && target.is_v3() {
         let mut message = "holt_winters was renamed double_exponential_smoothing in Prometheus 3".to_string();
         if !target.feature(EXPERIMENTAL_FUNCTIONS) {
@@ -150,7 +205,7 @@ fn available(name: &str, target: &Target) -> Result<(), String> {
         return Err(format!("{name}() is not a Prometheus function (no version has it)"));
     }
     if !target.at_least(a.added.0, a.added.1) {
-        let mut message = format!("{name}() does not exist in {target} (added in Prometheus {}.{}", a.added.0, a.added.1);
+        let mut message = format!("{name}() does not exist in {version} (added in Prometheus {}.{}", a.added.0, a.added.1);
         if name == "double_exponential_smoothing" {
             message.push_str("; Prometheus 2 calls it holt_winters");
         }
@@ -158,14 +213,14 @@ fn available(name: &str, target: &Target) -> Result<(), String> {
     }
     if let Some((rmajor, rminor)) = a.removed {
         if (major, minor) >= (rmajor, rminor) {
-            return Err(format!("{name}() does not exist in {target} (removed in Prometheus {rmajor}.{rminor})"));
+            return Err(format!("{name}() does not exist in {version} (removed in Prometheus {rmajor}.{rminor})"));
         }
     }
     if let Some(until) = a.experimental_until {
         let still = until.is_none_or(|u| (major, minor) < u);
         if still && !target.feature(EXPERIMENTAL_FUNCTIONS) {
             return Err(format!(
-                "{name}() is experimental in {target} and needs --enable-feature={EXPERIMENTAL_FUNCTIONS}"
+                "{name}() is experimental in {version} and needs --enable-feature={EXPERIMENTAL_FUNCTIONS}"
             ));
         }
     }
@@ -173,8 +228,9 @@ fn available(name: &str, target: &Target) -> Result<(), String> {
 }
 
 fn fill_modifiers(target: &Target) -> Result<(), String> {
+    let version = target.version();
     if !target.at_least(3, 10) {
-        return Err(format!("fill modifiers on binary operators do not exist in {target} (added in Prometheus 3.10)"));
+        return Err(format!("fill modifiers on binary operators do not exist in {version} (added in Prometheus 3.10)"));
     }
     if !target.feature(FILL_MODIFIERS) {
         return Err(format!("fill modifiers on binary operators need --enable-feature={FILL_MODIFIERS}"));

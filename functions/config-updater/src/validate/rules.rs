@@ -26,8 +26,8 @@ struct Group {
     name: String,
     interval: Option<String>,
     query_offset: Option<String>,
-    limit: Option<u64>,
-    #[serde(default, deserialize_with = "present_scalar_map")]
+    limit: Option<i64>,
+    #[serde(default, deserialize_with = "present_label_map")]
     labels: Option<BTreeMap<String, String>>,
     #[serde(default)]
     rules: Option<Vec<Rule>>,
@@ -51,7 +51,7 @@ struct Rule {
     annotations: BTreeMap<String, String>,
 }
 
-fn present_scalar_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+fn present_label_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, String>>, D::Error> {
     scalar_map(d).map(Some)
 }
 
@@ -100,15 +100,17 @@ pub fn check_with(
         let _ = group.limit;
         if group.query_offset.is_some() && !target.at_least(2, 53) {
             problems.push(group_problem(format!(
-                "group {:?}: field query_offset needs Prometheus 2.53; {target} does not know it",
-                group.name
+                "group {:?}: field query_offset needs Prometheus 2.53; {} does not know it",
+                group.name,
+                target.version()
             )));
         }
         if let Some(labels) = &group.labels {
             if !target.is_v3() {
                 problems.push(group_problem(format!(
-                    "group {:?}: field labels needs Prometheus 3; {target} does not know it",
-                    group.name
+                    "group {:?}: field labels needs Prometheus 3; {} does not know it",
+                    group.name,
+                    target.version()
                 )));
             }
             for name in labels.keys() {
@@ -207,7 +209,7 @@ fn check_rule(rule: &Rule, promql: &mut promql::Checker, target: &Target, report
         (true, false) => {
             let record = &rule.record;
             if !scheme.is_metric_name(record) {
-                report(format!("invalid recording rule name {record:?} ({target}: {})", scheme.metric_name_rule()));
+                report(format!("invalid recording rule name {record:?} ({}: {})", target.version(), scheme.metric_name_rule()));
             } else if target.at_least(3, 2) && record.contains(['{', '}']) {
                 report(format!("braces present in the recording rule name {record:?}; should it be in expr?"));
             }
@@ -236,7 +238,7 @@ fn check_rule(rule: &Rule, promql: &mut promql::Checker, target: &Target, report
     }
     for name in rule.annotations.keys() {
         if !scheme.is_label_name(name) {
-            report(format!("invalid annotation name {name:?} ({target}: {})", scheme.label_name_rule()));
+            report(format!("invalid annotation name {name:?} ({}: {})", target.version(), scheme.label_name_rule()));
         }
     }
     // The place for the Go template check of every label and annotation value (alerts only).
@@ -244,13 +246,8 @@ fn check_rule(rule: &Rule, promql: &mut promql::Checker, target: &Target, report
         report("field 'expr' must be set".into());
         return;
     }
-    match promql.parse(&rule.expr) {
-        Err(e) => report(format!("expr does not parse as PromQL: {e}")),
-        Ok(ast) => {
-            if let Err(e) = promql_version::check(&rule.expr, &ast, target) {
-                report(format!("expr: {e}"));
-            }
-        }
+    if let Err(refusal) = promql_version::check_expr(&rule.expr, promql, target) {
+        report(refusal.to_string());
     }
 }
 
@@ -269,7 +266,7 @@ fn label_name_problem(name: &str, target: &Target) -> Option<String> {
     if name == METRIC_NAME_LABEL {
         Some(format!("invalid label name {name:?}: a rule's labels cannot set the metric name"))
     } else if !scheme.is_label_name(name) {
-        Some(format!("invalid label name {name:?} ({target}: {})", scheme.label_name_rule()))
+        Some(format!("invalid label name {name:?} ({}: {})", target.version(), scheme.label_name_rule()))
     } else {
         None
     }
@@ -468,6 +465,7 @@ groups:
     const NOT_ENABLED: &str = "is experimental in Prometheus 3.5 and needs --enable-feature=promql-experimental-functions";
     const QUOTED: &str = "needs Prometheus 3 (UTF-8 names)";
     const PARSE: &str = "expr does not parse as PromQL";
+    const DURATION_FLAG: &str = "need --enable-feature=promql-duration-expr in Prometheus 3.5 (always on from 3.14)";
 
     /// Each expression as `promtool check rules` judged it in a recording rule, on 2.42 (Debian 12),
     /// 3.5.3, and 3.5.3 with --enable-feature=promql-experimental-functions (comments: promtool's
@@ -530,10 +528,12 @@ groups:
         ("x offset -5m", [None, None, None]),
         // not a valid duration string / unknown unit "." (all three)
         ("x[1.5m]", [Some(PARSE), Some(PARSE), Some(PARSE)]),
-        // 2.42: unexpected <op:+> in subquery or range | 3.5: experimental duration expression is not
-        // enabled (promtool 3.5 has no flag for it)
-        ("x[5m+1m]", [Some(PARSE), Some(PARSE), Some(PARSE)]),
-        ("x offset (1h*2)", [Some(PARSE), Some(PARSE), Some(PARSE)]),
+        // 2.42: unexpected <op:+> in subquery or range / unexpected "(" in offset | 3.5: experimental
+        // duration expression is not enabled (promtool 3.5 has no flag for it)
+        ("x[5m+1m]", [Some("duration expressions (5m+1m) do not exist in Prometheus 2.42 (added in Prometheus 3.4)"), Some(DURATION_FLAG), Some(DURATION_FLAG)]),
+        ("x offset (1h*2)", [Some("duration expressions ((1h*2)) do not exist"), Some(DURATION_FLAG), Some(DURATION_FLAG)]),
+        ("rate(x[(5m)])", [Some("do not exist in Prometheus 2.42"), Some(DURATION_FLAG), Some(DURATION_FLAG)]),
+        ("x offset -(1h)", [Some("do not exist in Prometheus 2.42"), Some(DURATION_FLAG), Some(DURATION_FLAG)]),
         // unexpected identifier "anchored" / "smoothed" (all three)
         ("rate(x[5m] anchored)", [Some(PARSE), Some(PARSE), Some(PARSE)]),
         ("rate(x[5m] smoothed)", [Some(PARSE), Some(PARSE), Some(PARSE)]),
@@ -573,6 +573,32 @@ groups:
         assert_eq!(verdict(&fill, &Target::parse("v3.10.0", "promql-binop-fill-modifiers").unwrap()), None);
         // No unit: from 2.54.
         assert_eq!(verdict(&record("rate(x[300])"), &Target::parse("2.54.0", "").unwrap()), None);
+    }
+
+    /// Duration expressions need a flag promtool 3.5 does not take: these were loaded by the
+    /// Prometheus 3.5.3 server with --enable-feature=promql-duration-expr (its /api/v1/rules
+    /// listed each rule; the refused one stopped the rule file from loading).
+    #[test]
+    fn duration_expressions_follow_the_flag() {
+        let flagged = Target::parse("3.5.3", "promql-duration-expr").unwrap();
+        for expr in [
+            "rate(x[5m+1m])",
+            "x offset (1h*2)",
+            "max_over_time(x[2*5m:(30s)])",
+            "x offset -(1h)",
+            "x[1h-5m:1m] offset (2^3 * 1s)",
+            "rate(x[(5m)])",
+            "x offset 1h + y",
+        ] {
+            assert_eq!(verdict(&record(expr), &flagged), None, "{expr}");
+        }
+        // unexpected identifier "offset_total" in offset, expected number or duration
+        let refused = verdict(&record("x offset (1h*2) + offset_total"), &flagged).unwrap();
+        assert!(refused.contains(PARSE), "{refused}");
+        // Always on from 3.14 (the flag became a no-op), unknown before 3.4.
+        assert_eq!(verdict(&record("rate(x[5m+1m])"), &Target::parse("v3.16.0", "").unwrap()), None);
+        let old = Target::parse("3.3.0", "promql-duration-expr").unwrap();
+        assert!(verdict(&record("rate(x[5m+1m])"), &old).unwrap().contains("added in Prometheus 3.4"));
     }
 
     /// Rule files as `promtool check rules` judged them on 2.42 and 3.5 (comments: its words).
@@ -694,6 +720,26 @@ groups:
                 Some("the file holds 2 YAML documents"),
             ],
         ),
+        // mapping key "a" already defined at line 7 (both)
+        ("duplicate label", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        labels:\n          a: x\n          a: y\n", [Some("rules/x.yml:7: invalid YAML: groups[0].rules[0].labels: \"a\" is repeated in the same mapping"), Some("\"a\" is repeated")]),
+        // mapping key "expr" already defined at line 5 (both)
+        ("duplicate field", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        expr: down\n", [Some("rules/x.yml:4: invalid YAML: groups[0].rules[0]: duplicate field `expr`"), Some("duplicate field `expr`")]),
+        // cannot unmarshal !!map into string (both)
+        ("a mapping as a label value", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        labels:\n          nested: {a: b}\n", [Some("invalid YAML"), Some("invalid YAML")]),
+        // SUCCESS (both): scalars of any type are strings to Go's decoder
+        ("a number as expr", "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: 5\n", [None, None]),
+        ("a number as group name", "groups:\n  - name: 5\n    rules:\n      - record: r\n        expr: up\n", [None, None]),
+        (
+            "scalars as names and values",
+            "groups:\n  - name: g\n    rules:\n      - alert: 5\n        expr: up\n        labels:\n          sev: 1\n          \
+             b: true\n          c: null\n        annotations: null\n",
+            [None, None],
+        ),
+        // SUCCESS (both): zero durations and a negative limit
+        ("zeros", "groups:\n  - name: g\n    interval: 0\n    limit: -1\n    rules:\n      - alert: A\n        expr: up\n        for: 0\n", [None, None]),
+        ("day and week units", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        for: 1d\n        keep_firing_for: 1w\n", [None, None]),
+        // SUCCESS: 2 rules found (both)
+        ("flow style", "groups:\n- name: g\n  rules:\n  - {alert: A, expr: up}\n  - {record: \"r\", expr: \"sum(up)\"}\n", [None, None]),
         // SUCCESS (both): a document start marker and a trailing empty document are one document
         ("document markers", "---\ngroups:\n  - name: g\n    rules:\n      - record: r\n        expr: up\n---\n", [None, None]),
     ];
