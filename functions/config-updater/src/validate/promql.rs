@@ -1,11 +1,15 @@
-//! PromQL syntax checks with the `promql-parser` crate, working around the two places where it
+//! PromQL syntax checks with the `promql-parser` crate, working around the places where it
 //! rejects expressions that Prometheus accepts (a valid rule must never be rejected):
 //! - backtick strings are raw in PromQL, but the parser rejects a backslash inside one (e.g. the
 //!   regex `` `(.*):\d+` `` in `label_replace`): they are rewritten as the equivalent
 //!   double-quoted string before parsing;
 //! - `holt_winters` (Prometheus 2) is not known: it is registered with the arguments of its
 //!   Prometheus 3 name, `double_exponential_smoothing`. Whether the deployed version has a
-//!   function is [`super::promql_version`]'s question, not the parser's.
+//!   function is [`super::promql_version`]'s question, not the parser's;
+//! - `anchored` and `smoothed` are keywords to the parser and plain names to Prometheus (a metric
+//!   or label may be called that): they are renamed before parsing;
+//! - `x @ start() [5m]` (the `@` before the range) is refused by the parser only: on that error
+//!   the expression is parsed again with the range first.
 //!
 //! Speed: the parser compiles every regex matcher (`=~`, `!~`) into a full `regex::Regex`, which
 //! was 80% of the time of checking a large rule set, although rule sets repeat the same few
@@ -48,7 +52,16 @@ impl Checker {
             return Ok(ast);
         }
         // Parsed again as written (only prepared), for the parser's own answer and message.
-        parse(&prepare(expr))
+        let error = match parse(&prepare(expr)) {
+            Ok(ast) => return Ok(ast),
+            Err(e) => e,
+        };
+        if error.contains("no @ modifiers allowed before range") {
+            if let Some(ast) = range_before_at(expr).and_then(|moved| parse(&prepare(&moved)).ok()) {
+                return Ok(ast);
+            }
+        }
+        Err(error)
     }
 }
 
@@ -79,11 +92,15 @@ fn judge_regex(literal: &str) -> Option<bool> {
 /// `expr` with backtick strings as double-quoted strings; string contents and comments are
 /// otherwise untouched.
 pub fn prepare(expr: &str) -> String {
-    if !expr.contains('`') {
+    if !expr.contains('`') && !KEYWORDS_THAT_ARE_NAMES.iter().any(|k| expr.contains(k)) {
         return expr.to_string();
     }
     rewrite(expr, None)
 }
+
+/// Words the parser takes for keywords (range selector modifiers of Prometheus 3.7+) that
+/// Prometheus reads as names wherever a name can stand.
+const KEYWORDS_THAT_ARE_NAMES: [&str; 2] = ["anchored", "smoothed"];
 
 /// [`prepare`], and with `regexes` also every regex matcher whose literal the parser accepts
 /// turned into an equality matcher: `a=~"re"` into `a=""` when `re` matches the empty string,
@@ -141,6 +158,17 @@ fn rewrite(expr: &str, mut regexes: Option<&mut HashMap<String, Option<bool>>>) 
                 out.push(c);
                 i += 1;
             }
+            _ if is_name_char(c) && !c.is_ascii_digit() => {
+                let start = i;
+                while i < chars.len() && is_name_char(chars[i]) {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                out.push_str(&word);
+                if KEYWORDS_THAT_ARE_NAMES.contains(&word.as_str()) {
+                    out.push('_');
+                }
+            }
             _ => {
                 out.push(c);
                 i += 1;
@@ -188,6 +216,57 @@ fn copy_string(chars: &[char], mut i: usize, out: &mut String) -> usize {
         }
     }
     i
+}
+
+/// `expr` with the `@` modifier that stands before a range moved after it
+/// (`x @ start() [5m]` -> `x [5m] @ start()`); `None` if there is no such modifier.
+fn range_before_at(expr: &str) -> Option<String> {
+    let mut rest = expr;
+    let mut out = String::with_capacity(expr.len());
+    let mut moved = false;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '"' | '\'' | '`' | '#' => {
+                let end = skip_string_or_comment(rest);
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+            }
+            '@' => {
+                let after = rest[1..].trim_start();
+                // Only `start()` and `end()`: `x @ 1234 [5m]` is refused by Prometheus too.
+                let word = ["start", "end"].iter().find(|w| after.starts_with(**w)).map(|w| w.len());
+                let time_len = word.and_then(|word| {
+                    let parens = after[word..].trim_start();
+                    let close = parens.strip_prefix('(').map(str::trim_start).filter(|p| p.starts_with(')'));
+                    close.map(|p| after.len() - p.len() + 1)
+                });
+                let range = time_len.and_then(|len| {
+                    let tail = after[len..].trim_start();
+                    let close = tail.starts_with('[').then(|| tail.find(']')).flatten()?;
+                    Some((len, &tail[..close + 1], &tail[close + 1..]))
+                });
+                match range {
+                    Some((len, brackets, tail)) => {
+                        out.truncate(out.trim_end().len());
+                        out.push_str(brackets);
+                        out.push_str(" @ ");
+                        out.push_str(&after[..len]);
+                        rest = tail;
+                        moved = true;
+                    }
+                    None => {
+                        out.push(c);
+                        rest = &rest[1..];
+                    }
+                }
+            }
+            _ => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    moved.then_some(out)
 }
 
 /// `expr` with every duration expression (`[5m+1m]`, `[2*5m:(30s)]`, `offset (1h*2)`; Prometheus
@@ -479,5 +558,29 @@ mod tests {
         ] {
             assert_eq!(plain(none), None, "{none}");
         }
+    }
+
+    #[test]
+    fn anchored_and_smoothed_are_names() {
+        for expr in ["anchored", "smoothed{a=\"b\"}", "sum by (anchored) (x)", "x * on (smoothed) y", "rate(anchored[5m])"] {
+            check(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+        }
+        assert_eq!(prepare("anchored_total + x{a=\"anchored\"}"), "anchored_total + x{a=\"anchored\"}");
+        // As modifiers they are not known before Prometheus 3.7 (and this check does not know them).
+        assert!(check("rate(x[5m] anchored)").is_err());
+    }
+
+    #[test]
+    fn the_at_modifier_may_stand_before_the_range() {
+        assert_eq!(range_before_at("some_metric @ start() [5m]").as_deref(), Some("some_metric[5m] @ start()"));
+        assert_eq!(range_before_at("x @ end ( ) [1h:5m]").as_deref(), Some("x[1h:5m] @ end ( )"));
+        assert_eq!(range_before_at("x @ 1609746000 [1h:5m]"), None);
+        assert_eq!(range_before_at("x @ end() + y{a=\"@ start() [5m]\"}"), None);
+        for expr in ["some_metric @ start() [5m]", "rate(some_metric @ end()[5m])"] {
+            check(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+        }
+        // A timestamp or an offset before the range stays refused, as Prometheus refuses it.
+        assert!(check("some_metric @ 1234 [5m]").is_err());
+        assert!(check("x offset 5m [10m]").is_err());
     }
 }

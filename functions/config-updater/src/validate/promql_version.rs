@@ -183,6 +183,14 @@ fn walk(ast: &Expr, target: &Target) -> Result<(), String> {
         Expr::MatrixSelector(ms) => or_matchers(&ms.vs.matchers),
         Expr::Call(call) => {
             available(call.func.name, target)?;
+            // Prometheus checks this in its parser (parse.go); promql-parser does not.
+            if call.func.name == "info" {
+                if let Some(selector) = call.args.args.get(1) {
+                    if !matches!(selector.as_ref(), Expr::VectorSelector(vs) if vs.name.is_none()) {
+                        return Err("info()'s second argument must be label matchers only, e.g. {k8s_cluster_name=~\".+\"}".into());
+                    }
+                }
+            }
             call.args.args.iter().try_for_each(|arg| walk(arg, target))
         }
         Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => Ok(()),

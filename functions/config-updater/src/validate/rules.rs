@@ -484,6 +484,20 @@ groups:
         ("ts_of_min_over_time(x[5m])", [Some(ABSENT_IN_2), Some(NOT_ENABLED), None]),
         ("ts_of_last_over_time(x[5m])", [Some(ABSENT_IN_2), Some(NOT_ENABLED), None]),
         ("info(up)", [Some(ABSENT_IN_2), Some(NOT_ENABLED), None]),
+        ("info(rate(x[5m]), {k8s_cluster_name=~\".+\"})", [Some(ABSENT_IN_2), Some(NOT_ENABLED), None]),
+        // unknown function | not enabled | expected label selectors only, got vector selector instead
+        ("info(rate(x[5m]), target_info{foo=\"bar\"})", [Some(ABSENT_IN_2), Some(NOT_ENABLED), Some("info()'s second argument must be label matchers only")]),
+        // unknown function | not enabled | unexpected error (Prometheus' parser fails on it)
+        ("info(x{namespace=\"zzz\"}, {foo=\"bar\"} == 1)", [Some(ABSENT_IN_2), Some(NOT_ENABLED), Some("info()'s second argument")]),
+        // OK (all three): names to Prometheus, keywords to the parser
+        ("sum by (anchored) (smoothed{a=\"b\"})", [None, None, None]),
+        ("rate(anchored[5m])", [None, None, None]),
+        // OK (all three): the @ modifier before the range
+        ("some_metric @ start() [5m]", [None, None, None]),
+        ("rate(some_metric @ end()[5m])", [None, None, None]),
+        // no offset / @ modifiers allowed before range (all three)
+        ("x offset 5m [10m]", [Some(PARSE), Some(PARSE), Some(PARSE)]),
+        ("some_metric @ 1234 [5m]", [Some(PARSE), Some(PARSE), Some(PARSE)]),
         // unknown function with name "limitk" | limitk() is experimental and must be enabled with
         // --enable-feature=promql-experimental-functions | OK
         ("limitk(2, up)", [Some("limitk() does not exist in Prometheus 2.42 (added in Prometheus 2.54)"), Some(NOT_ENABLED), None]),
