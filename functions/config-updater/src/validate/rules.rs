@@ -160,7 +160,8 @@ fn parse(file: &str, text: &str) -> Result<Option<RuleFile>, Vec<Problem>> {
             None,
             format!(
                 "the file holds {documents} YAML documents (separated by ---); Prometheus would load the first \
-                 and ignore the rest without a word, so promstack refuses it: put every group in one document"
+                 and ignore the rest without a word, so promstack refuses it (deliberately stricter): put every \
+                 group in one document"
             ),
         )]);
     }
@@ -171,13 +172,13 @@ fn parse(file: &str, text: &str) -> Result<Option<RuleFile>, Vec<Problem>> {
         // Merge keys (`<<: *defaults`) are YAML 1.1, which Prometheus's decoder applies and a
         // plain deserialisation does not: merged first, at the cost of the error's line.
         Err(e) if text.contains("<<") => {
-            let merged = first().map_or(Ok(serde_norway::Value::Null), serde_norway::Value::deserialize).and_then(
-                |mut value| {
-                    value.apply_merge()?;
-                    serde_norway::from_value::<Option<RuleFile>>(value)
-                },
-            );
-            merged.map_err(|_| vec![yaml_problem(file, &e)])
+            let Ok(mut value) = first().map_or(Ok(serde_norway::Value::Null), serde_norway::Value::deserialize) else {
+                return Err(vec![yaml_problem(file, &e)]);
+            };
+            value
+                .apply_merge()
+                .and_then(|()| serde_norway::from_value::<Option<RuleFile>>(value))
+                .map_err(|merged| vec![Problem::new(file, None, None, format!("invalid YAML (merge keys applied): {merged}"))])
         }
         Err(e) => Err(vec![yaml_problem(file, &e)]),
     }
@@ -230,6 +231,9 @@ fn check_rule(rule: &Rule, promql: &mut promql::Checker, target: &Target, report
         if let Some(Err(e)) = value.as_deref().map(duration::parse) {
             report(format!("{field}: {e}"));
         }
+    }
+    if rule.keep_firing_for.is_some() && !target.at_least(2, 42) {
+        report(format!("field keep_firing_for needs Prometheus 2.42; {} does not know it", target.version()));
     }
     for name in rule.labels.keys() {
         if let Some(why) = label_name_problem(name, target) {
@@ -585,6 +589,10 @@ groups:
         let t = Target::parse("v3.10.0", "").unwrap();
         assert!(verdict(&fill, &t).unwrap().contains("need --enable-feature=promql-binop-fill-modifiers"));
         assert_eq!(verdict(&fill, &Target::parse("v3.10.0", "promql-binop-fill-modifiers").unwrap()), None);
+        // keep_firing_for: from 2.42 (model/rulefmt/rulefmt.go of 2.41 and 2.42).
+        let keep = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        keep_firing_for: 5m\n";
+        assert!(verdict(keep, &Target::parse("2.41.0", "").unwrap()).unwrap().contains("keep_firing_for needs Prometheus 2.42"));
+        assert_eq!(verdict(keep, &v2()), None);
         // No unit: from 2.54.
         assert_eq!(verdict(&record("rate(x[300])"), &Target::parse("2.54.0", "").unwrap()), None);
     }
@@ -624,6 +632,15 @@ groups:
         ("null groups", "groups:\n", [None, None]),
         ("no groups", "groups: []\n", [None, None]),
         ("null rules", "groups:\n  - name: g\n    rules:\n", [None, None]),
+        // field severity not found in type rulefmt.RuleNode / rulefmt.Rule (a merge key brings it)
+        (
+            "merge key bringing an unknown field",
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        <<: {severity: page}\n",
+            [
+                Some("rules/x.yml: invalid YAML (merge keys applied): unknown field `severity`"),
+                Some("unknown field `severity`"),
+            ],
+        ),
         // SUCCESS: 2 rules found (both): anchors, aliases and merge keys
         (
             "merge keys",
