@@ -2,9 +2,10 @@
 //! follows the newest Prometheus (and a little more), so an expression it accepts can still be
 //! refused by the version that loads it: functions that were added, renamed or are experimental
 //! (refused unless `--enable-feature=promql-experimental-functions`), quoted UTF-8 names
-//! (Prometheus 3), ranges without a unit (2.54), `fill` modifiers (3.10, behind a flag). The
-//! versions come from `promql/parser/functions.go`, `lex.go` and `generated_parser.y` of each
-//! Prometheus release.
+//! (Prometheus 3), ranges without a unit (2.54), duration expressions (3.4, behind a flag until
+//! 3.14), `fill` modifiers (3.10, behind a flag), and `info()`'s label-matcher argument. The
+//! versions come from `promql/parser/functions.go`, `lex.go`, `parse.go` and `generated_parser.y`
+//! of each Prometheus release, and `cmd/prometheus/main.go` for the flags.
 
 use std::fmt;
 
@@ -132,7 +133,8 @@ fn duration_expressions(first: &str, target: &Target) -> Result<(), String> {
         Err(format!("duration expressions ({first}) do not exist in {version} (added in Prometheus 3.4)"))
     } else {
         Err(format!(
-            "duration expressions ({first}) need --enable-feature={DURATION_EXPRESSIONS} in {version} (always on from 3.14)"
+            "duration expressions ({first}) need --enable-feature={DURATION_EXPRESSIONS} in {version} \
+             (always on from 3.14)"
         ))
     }
 }
@@ -143,7 +145,8 @@ pub fn check(expr: &str, ast: &Expr, target: &Target) -> Result<(), String> {
     if !target.is_v3() {
         if let Some(name) = first_quoted_name(expr) {
             return Err(format!(
-                "the quoted name {name} needs Prometheus 3 (UTF-8 names); {version} accepts only [a-zA-Z_:][a-zA-Z0-9_:]* names, unquoted"
+                "the quoted name {name} needs Prometheus 3 (UTF-8 names); {version} accepts only \
+                 [a-zA-Z_:][a-zA-Z0-9_:]* names, unquoted"
             ));
         }
     }
@@ -187,7 +190,8 @@ fn walk(ast: &Expr, target: &Target) -> Result<(), String> {
             if call.func.name == "info" {
                 if let Some(selector) = call.args.args.get(1) {
                     if !matches!(selector.as_ref(), Expr::VectorSelector(vs) if vs.name.is_none()) {
-                        return Err("info()'s second argument must be label matchers only, e.g. {k8s_cluster_name=~\".+\"}".into());
+                        let example = "{k8s_cluster_name=~\".+\"}";
+                        return Err(format!("info()'s second argument must be label matchers only, e.g. {example}"));
                     }
                 }
             }
