@@ -347,9 +347,10 @@ async fn sync_deploys_the_branch_head_and_pull_requests_only_validate() {
     assert_eq!(s.bitbucket.states_for(&good), ["SUCCESSFUL"], "posted on the full hash");
     s.git.edit(&[(
         "rules/disk.yml",
-        Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n"),
+        // `bad name` is a valid name from Prometheus 3 (UTF-8); `for` on a recording rule never is.
+        Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n        for: 5m\n"),
     )]);
-    let bad = s.git.commit_to("feature", "bad record name");
+    let bad = s.git.commit_to("feature", "bad recording rule");
     let response = s.signed("pullrequest:updated", &pr(&bad)).await;
     assert_eq!(response.status_code, 422, "{response:?}");
     let status = s.bitbucket.last_for(&bad).unwrap();
