@@ -245,7 +245,8 @@ fn check_rule(rule: &Rule, promql: &mut promql::Checker, target: &Target, report
             report(format!("invalid annotation name {name:?} ({}: {})", target.version(), scheme.label_name_rule()));
         }
     }
-    // The place for the Go template check of every label and annotation value (alerts only).
+    // Go templates: every label and annotation value of an alert (not of a recording rule) is to be
+    // checked here, as Prometheus parses each one when it loads the file.
     if rule.expr.trim().is_empty() {
         report("field 'expr' must be set".into());
         return;
