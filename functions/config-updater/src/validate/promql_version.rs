@@ -3,7 +3,9 @@
 //! refused by the version that loads it: functions that were added, renamed or are experimental
 //! (refused unless `--enable-feature=promql-experimental-functions`), quoted UTF-8 names
 //! (Prometheus 3), ranges without a unit (2.54), duration expressions (3.4, behind a flag until
-//! 3.14), `fill` modifiers (3.10, behind a flag), and `info()`'s label-matcher argument. The
+//! 3.14), `fill` modifiers (3.10, behind a flag), `anchored`/`smoothed` range modifiers (3.7,
+//! behind a flag, and refused by promstack even then: the parser does not know them), and
+//! `info()`'s label-matcher argument. The
 //! versions come from `promql/parser/functions.go`, `lex.go`, `parse.go` and `generated_parser.y`
 //! of each Prometheus release, and `cmd/prometheus/main.go` for the flags.
 
@@ -90,6 +92,9 @@ const AVAILABILITY: &[Availability] = &[
 /// The flag that enables duration expressions (`[5m+1m]`) from 3.4 until 3.14 (always on since).
 pub const DURATION_EXPRESSIONS: &str = "promql-duration-expr";
 
+/// The flag that enables the `anchored` and `smoothed` range modifiers (3.7).
+pub const EXTENDED_RANGE_SELECTORS: &str = "promql-extended-range-selectors";
+
 /// Why an expression is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -112,6 +117,9 @@ impl fmt::Display for Refusal {
 pub fn check_expr(expr: &str, parser: &mut promql::Checker, target: &Target) -> Result<(), Refusal> {
     let ast = match parser.parse(expr) {
         Ok(ast) => ast,
+        Err(_) if range_modifier(expr).is_some() => {
+            return Err(Refusal::Version(range_modifier_refusal(&range_modifier(expr).unwrap_or_default(), target)));
+        }
         // The parser has no duration expressions: read as plain durations, if that is all.
         Err(e) => {
             let Some((plain, first)) = promql::without_duration_expressions(expr) else {
@@ -257,6 +265,30 @@ fn or_matchers(matchers: &promql_parser::label::Matchers) -> Result<(), String> 
     } else {
         Err("`or` between label matchers is not PromQL (no Prometheus version accepts it)".into())
     }
+}
+
+fn range_modifier_refusal(word: &str, target: &Target) -> String {
+    let version = target.version();
+    let why = if !target.at_least(3, 7) {
+        format!("does not exist in {version} (added in Prometheus 3.7)")
+    } else if !target.feature(EXTENDED_RANGE_SELECTORS) {
+        format!("needs --enable-feature={EXTENDED_RANGE_SELECTORS}")
+    } else {
+        // Deliberately stricter: the parser promstack uses does not know the modifiers.
+        "is not supported by promstack's check (its PromQL parser does not know it), so the rule is refused".into()
+    };
+    format!("the {word} range modifier {why}")
+}
+
+/// `anchored` or `smoothed` written as a modifier (after a selector or a range), if it is.
+fn range_modifier(expr: &str) -> Option<String> {
+    let mut found = None;
+    scan(expr, |token, _, previous| {
+        if ["anchored", "smoothed"].contains(&token) && matches!(previous, "]" | "}") && found.is_none() {
+            found = Some(token.to_string());
+        }
+    });
+    found
 }
 
 /// Where a string stands in an expression: what decides whether it is a name.
