@@ -245,8 +245,17 @@ fn check_rule(rule: &Rule, promql: &mut promql::Checker, target: &Target, report
             report(format!("invalid annotation name {name:?} ({}: {})", target.version(), scheme.label_name_rule()));
         }
     }
-    // Go templates: every label and annotation value of an alert (not of a recording rule) is to be
-    // checked here, as Prometheus parses each one when it loads the file.
+    // Go templates: Prometheus parses every label and annotation value of an alert (not of a
+    // recording rule) when it loads the file.
+    if !rule.alert.is_empty() {
+        for (kind, values) in [("label", &rule.labels), ("annotation", &rule.annotations)] {
+            for (name, value) in values {
+                if let Err(e) = super::gotemplate::check(value, target) {
+                    report(format!("{kind} {name:?}: template: {e}"));
+                }
+            }
+        }
+    }
     if rule.expr.trim().is_empty() {
         report("field 'expr' must be set".into());
         return;
@@ -780,6 +789,18 @@ groups:
         ("flow style", "groups:\n- name: g\n  rules:\n  - {alert: A, expr: up}\n  - {record: \"r\", expr: \"sum(up)\"}\n", [None, None]),
         // SUCCESS (both): a document start marker and a trailing empty document are one document
         ("document markers", "---\ngroups:\n  - name: g\n    rules:\n      - record: r\n        expr: up\n---\n", [None, None]),
+        // FAILED (both): annotation "summary": template: __alert_A:1: undefined variable "$label" — and nothing
+        // about the recording rule's label, whose templates Prometheus does not parse
+        (
+            "alert templates are parsed, recording rule labels are not",
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        annotations:\n          \
+             summary: \"{{ $label.instance }} down\"\n      - record: r\n        expr: up\n        labels:\n          \
+             x: \"{{ $nope }}\"\n",
+            [
+                Some("rules/x.yml:4: rule \"A\": annotation \"summary\": template: undefined variable \"$label\""),
+                Some("annotation \"summary\": template: undefined variable \"$label\""),
+            ],
+        ),
     ];
 
     #[test]
