@@ -1,32 +1,23 @@
-//! The rendered `prometheus.yml` holds together: it parses, has only known top-level sections,
-//! valid durations, unique job names, scrape timeouts within intervals, valid file_sd paths, and
-//! `rule_files` patterns that are relative and match every deployed rule file.
+//! The rendered `prometheus.yml` as the deployed Prometheus version loads it: every field of every
+//! section is one that version knows (Prometheus decodes its config strictly) and has the right
+//! shape, durations parse, relabel configs pass `relabel`'s checks, service discovery kinds exist,
+//! static targets are `host:port`, job names are unique, scrape timeouts fit their intervals,
+//! file_sd paths are valid, and `rule_files` patterns are valid globs, relative, and match every
+//! deployed rule file.
+
+use std::collections::HashSet;
 
 use serde_norway::{Mapping, Value};
 
-use super::{duration, glob_match, kind, yaml_problem, Problem, Target};
-
-const TOP_LEVEL: [&str; 11] = [
-    "global",
-    "alerting",
-    "rule_files",
-    "scrape_config_files",
-    "scrape_configs",
-    "storage",
-    "tracing",
-    "remote_write",
-    "remote_read",
-    "otlp",
-    "runtime",
-];
+use super::lines::Lines;
+use super::schema::{self, Field, Fields, Kind, Version};
+use super::{duration, glob_match, kind, relabel, yaml_problem, Problem, Target};
 
 /// Prometheus' defaults when `global` does not say.
 const DEFAULT_SCRAPE_INTERVAL_MS: u64 = 60_000;
-const DEFAULT_SCRAPE_TIMEOUT_MS: u64 = 10_000;
 
 /// Checks the rendered config. `rules` are `(repo path, deployed path)` of every rule file.
-pub fn check(file: &str, rendered: &str, rules: &[(String, String)], _target: &Target) -> Vec<Problem> {
-    let mut problems = Vec::new();
+pub fn check(file: &str, rendered: &str, rules: &[(String, String)], target: &Target) -> Vec<Problem> {
     let root: Value = match serde_norway::from_str(rendered) {
         Ok(v) => v,
         Err(e) => return vec![yaml_problem(file, &e)],
@@ -36,141 +27,529 @@ pub fn check(file: &str, rendered: &str, rules: &[(String, String)], _target: &T
         Value::Null => Mapping::new(),
         other => return vec![Problem::new(file, Some(1), None, format!("expected a mapping, found {}", kind(&other)))],
     };
-    let lines = Lines(rendered);
-    let mut report = |line: Option<usize>, message: String| problems.push(Problem::new(file, line, None, message));
-
-    for key in root.keys() {
-        match key.as_str() {
-            Some(k) if TOP_LEVEL.contains(&k) => {}
-            Some(k) => report(lines.key(k, 0), format!("unknown top-level field {k:?}")),
-            None => report(None, "top-level keys must be strings".into()),
-        }
-    }
-
-    let global = root.get("global").and_then(Value::as_mapping);
-    let mut global_interval = DEFAULT_SCRAPE_INTERVAL_MS;
-    let mut global_timeout = DEFAULT_SCRAPE_TIMEOUT_MS;
-    if let Some(global) = global {
-        for field in ["scrape_interval", "scrape_timeout", "evaluation_interval", "rule_query_offset"] {
-            if let Some(ms) = duration_field(global, field, &lines, &mut report) {
-                match field {
-                    "scrape_interval" => global_interval = ms,
-                    "scrape_timeout" => global_timeout = ms,
-                    _ => {}
-                }
-            }
-        }
-        if global.get("scrape_timeout").is_some() && global_timeout > global_interval {
-            report(lines.key("scrape_timeout", 0), "global scrape_timeout is greater than scrape_interval".into());
-        }
-    }
-
-    match root.get("rule_files") {
-        None | Some(Value::Null) => {
-            if let Some((repo_path, _)) = rules.first() {
-                report(
-                    None,
-                    format!("rule_files is not set, so the rules in {repo_path} (and any others) would not be loaded"),
-                );
-            }
-        }
-        Some(Value::Sequence(patterns)) => {
-            let patterns: Vec<&str> = patterns.iter().filter_map(Value::as_str).collect();
-            for pattern in &patterns {
-                if pattern.starts_with('/') || pattern.split('/').any(|c| c == "..") {
-                    report(
-                        lines.value(pattern),
-                        format!("rule_files pattern {pattern:?} must be relative to prometheus.yml and stay inside it (e.g. rules.d/*.yml)"),
-                    );
-                }
-            }
-            for (repo_path, target) in rules {
-                if !patterns.iter().any(|p| glob_match(p.trim_start_matches("./"), target)) {
-                    report(
-                        lines.key("rule_files", 0),
-                        format!("{repo_path} is deployed to {target}, which no rule_files pattern matches"),
-                    );
-                }
-            }
-        }
-        Some(other) => report(lines.key("rule_files", 0), format!("rule_files must be a list, found {}", kind(other))),
-    }
-
-    match root.get("scrape_configs") {
-        None | Some(Value::Null) => {}
-        Some(Value::Sequence(jobs)) => {
-            let mut seen = std::collections::HashSet::new();
-            let job_lines = lines.all("job_name:");
-            for (i, job) in jobs.iter().enumerate() {
-                let line = job_lines.get(i).copied();
-                let Some(job) = job.as_mapping() else {
-                    report(lines.key("scrape_configs", 0), format!("scrape config #{} is not a mapping", i + 1));
-                    continue;
-                };
-                let name = match job.get("job_name") {
-                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                    _ => {
-                        report(line, format!("scrape config #{} has no job_name", i + 1));
-                        continue;
-                    }
-                };
-                if !seen.insert(name.clone()) {
-                    report(line, format!("job_name {name:?} is used by more than one scrape config"));
-                }
-                let mut job_report = |l: Option<usize>, m: String| report(l.or(line), format!("job {name:?}: {m}"));
-                let interval =
-                    duration_field(job, "scrape_interval", &lines, &mut job_report).unwrap_or(global_interval);
-                let timeout = duration_field(job, "scrape_timeout", &lines, &mut job_report);
-                if let Some(timeout) = timeout {
-                    if timeout > interval {
-                        job_report(None, "scrape_timeout is greater than scrape_interval".into());
-                    }
-                }
-                if let Some(Value::Sequence(sds)) = job.get("file_sd_configs") {
-                    for sd in sds.iter().filter_map(Value::as_mapping) {
-                        duration_field(sd, "refresh_interval", &lines, &mut job_report);
-                        for path in sd.get("files").and_then(Value::as_sequence).into_iter().flatten() {
-                            let path = path.as_str().unwrap_or_default();
-                            if !is_file_sd_path(path) {
-                                job_report(
-                                    lines.value(path),
-                                    format!("file_sd path {path:?} is not valid (it must end in .json, .yml or .yaml, with * only in the file name)"),
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Some(other) => {
-            report(lines.key("scrape_configs", 0), format!("scrape_configs must be a list, found {}", kind(other)))
-        }
-    }
-    problems
+    let lines = Lines::new(rendered);
+    let mut walk = Walk { lines: &lines, target, version: (target.major, target.minor), found: Vec::new() };
+    walk.section(&Value::Mapping(root.clone()), schema::TOP, &Place::root());
+    walk.global(&root);
+    walk.rule_files(&root, rules);
+    walk.scrape_configs(&root);
+    walk.unique_names(&root, "remote_write");
+    walk.unique_names(&root, "remote_read");
+    walk.found.into_iter().map(|(line, message)| Problem::new(file, line, None, message)).collect()
 }
 
-fn duration_field(
-    map: &Mapping,
-    field: &str,
-    lines: &Lines,
-    report: &mut impl FnMut(Option<usize>, String),
-) -> Option<u64> {
-    let value = map.get(field)?;
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => {
-            report(lines.key(field, 0), format!("{field} must be a duration, found {}", kind(other)));
-            return None;
-        }
-    };
-    match duration::parse(&text) {
-        Ok(ms) => Some(ms),
-        Err(e) => {
-            report(lines.value_of_key(field, &text), format!("{field}: {e}"));
-            None
+/// Where in the document a section is: its path for messages, its line, and its job.
+#[derive(Clone)]
+struct Place {
+    path: String,
+    line: Option<usize>,
+    root: bool,
+    job: Option<String>,
+}
+
+impl Place {
+    fn root() -> Self {
+        Place { path: String::new(), line: None, root: true, job: None }
+    }
+
+    /// What a message about a value here starts with: the job inside a scrape config, nothing at
+    /// the top and in `global`, else the path.
+    fn prefix(&self) -> String {
+        match &self.job {
+            Some(job) => format!("job {job:?}: "),
+            None if self.root || self.path == "global" => String::new(),
+            None => format!("{}: ", self.path),
         }
     }
+
+    fn field(&self, name: &str, line: Option<usize>) -> Place {
+        let path = if self.root { name.to_string() } else { format!("{}.{name}", self.path) };
+        Place { path, line, root: false, job: self.job.clone() }
+    }
+
+    fn item(&self, index: usize, line: Option<usize>) -> Place {
+        Place { path: format!("{}[{index}]", self.path), line, root: false, job: self.job.clone() }
+    }
+}
+
+struct Walk<'a> {
+    lines: &'a Lines<'a>,
+    target: &'a Target,
+    version: Version,
+    found: Vec<(Option<usize>, String)>,
+}
+
+impl Walk<'_> {
+    fn report(&mut self, line: Option<usize>, message: String) {
+        self.found.push((line, message));
+    }
+
+    fn release(&self) -> String {
+        format!("Prometheus {}.{}", self.version.0, self.version.1)
+    }
+
+    /// The line of `key` below `place` (the place's own line when it cannot be told).
+    fn key_line(&self, place: &Place, key: &str) -> Option<usize> {
+        if place.root {
+            self.lines.child(None, key)
+        } else {
+            place.line.and_then(|l| self.lines.child(Some(l), key)).or(place.line)
+        }
+    }
+
+    /// Checks a mapping against `fields`: unknown fields, and each known field's value.
+    fn section(&mut self, value: &Value, fields: Fields, place: &Place) {
+        let map = match value {
+            Value::Null => return,
+            Value::Mapping(map) => map,
+            other => {
+                let what = if place.root { "the document".to_string() } else { place.path.clone() };
+                self.report(place.line, format!("{what} must be a mapping, found {}", kind(other)));
+                return;
+            }
+        };
+        let discovers = std::ptr::eq(fields, schema::SCRAPE) || std::ptr::eq(fields, schema::ALERTMANAGER);
+        for (key, value) in map {
+            let Some(key) = key.as_str() else {
+                self.report(place.line, format!("{}keys must be strings", place.prefix()));
+                continue;
+            };
+            let line = self.key_line(place, key);
+            if discovers && (key == "static_configs" || key.ends_with("_sd_configs")) {
+                self.discovery(key, value, &place.field(key, line));
+                continue;
+            }
+            match fields.iter().find(|f| f.name == key && f.known_in(self.version)) {
+                Some(field) => self.value(field, value, &place.field(key, line), place),
+                None => {
+                    let message = self.unknown(key, fields, place);
+                    self.report(line, message);
+                }
+            }
+        }
+    }
+
+    /// The message for a field `fields` does not have in this version.
+    fn unknown(&self, key: &str, fields: Fields, place: &Place) -> String {
+        let release = self.release();
+        let mut message = if place.root {
+            format!("unknown top-level field {key:?} ({release})")
+        } else {
+            format!("field {key:?} not found in {} ({release})", place.path)
+        };
+        if let Some(other) = fields.iter().find(|f| f.name == key) {
+            match other.until {
+                Some((major, minor)) if self.version >= (major, minor) => {
+                    message.push_str(&format!("; it was removed in Prometheus {major}.{minor}"))
+                }
+                _ => message.push_str(&format!("; it needs Prometheus {}.{} or later", other.since.0, other.since.1)),
+            }
+        } else if let Some(close) = closest(key, fields.iter().filter(|f| f.known_in(self.version)).map(|f| f.name)) {
+            message.push_str(&format!("; did you mean {close:?}?"));
+        }
+        message
+    }
+
+    /// Checks one field's value; `place` is the field, `parent` the section it is in.
+    fn value(&mut self, field: &Field, value: &Value, place: &Place, parent: &Place) {
+        if value.is_null() {
+            return;
+        }
+        let name = field.name;
+        let wrong = |expected: &str| format!("{}{name} must be {expected}, found {}", parent.prefix(), kind(value));
+        match field.kind {
+            Kind::Duration => match value {
+                Value::String(_) | Value::Number(_) => {
+                    let text = scalar(value);
+                    if let Err(e) = duration::parse(&text) {
+                        let line = self.lines.find(place.line, &text).filter(|l| Some(*l) == place.line).or(place.line);
+                        self.report(line, format!("{}{name}: {e}", parent.prefix()));
+                    }
+                }
+                _ => self.report(place.line, wrong("a duration")),
+            },
+            Kind::Bool => {
+                let ok = matches!(value, Value::Bool(_))
+                    || value.as_str().is_some_and(|s| YAML11_BOOLS.contains(&s));
+                if !ok {
+                    self.report(place.line, wrong("true or false"));
+                }
+            }
+            Kind::Int => {
+                if !value.is_i64() && !value.is_u64() {
+                    self.report(place.line, wrong("an integer"));
+                }
+            }
+            Kind::Float => {
+                if !value.is_number() {
+                    self.report(place.line, wrong("a number"));
+                }
+            }
+            Kind::Str | Kind::Size | Kind::Url => {
+                if !is_scalar(value) {
+                    self.report(place.line, wrong("a string"));
+                }
+            }
+            Kind::Strings => match value.as_sequence() {
+                Some(items) if items.iter().all(is_scalar) => {}
+                _ => self.report(place.line, wrong("a list of strings")),
+            },
+            Kind::StrMap => match value.as_mapping() {
+                Some(map) if map.values().all(|v| is_scalar(v) || v.is_null()) => {}
+                _ => self.report(place.line, wrong("a mapping of strings")),
+            },
+            Kind::Params => match value.as_mapping() {
+                Some(map) if map.values().all(|v| v.as_sequence().is_some_and(|s| s.iter().all(is_scalar))) => {}
+                _ => self.report(place.line, wrong("a mapping of lists of strings")),
+            },
+            Kind::Any => {}
+            Kind::Struct(fields) => self.section(value, fields, place),
+            Kind::Structs(fields) => {
+                let Some(items) = value.as_sequence() else {
+                    self.report(place.line, wrong("a list"));
+                    return;
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let line = self.lines.item(place.line, i).or(place.line);
+                    let mut item_place = place.item(i, line);
+                    if std::ptr::eq(fields, schema::SCRAPE) {
+                        item_place.job = item.get("job_name").and_then(Value::as_str).map(str::to_string);
+                    }
+                    self.section(item, fields, &item_place);
+                }
+            }
+            Kind::Relabels => {
+                let Some(items) = value.as_sequence() else {
+                    self.report(place.line, wrong("a list of relabel configs"));
+                    return;
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let line = self.lines.item(place.line, i).or(place.line);
+                    let item_place = place.item(i, line);
+                    if item.is_null() {
+                        self.report(line, format!("{}{}: empty or null relabeling rule", parent.prefix(), item_place.path));
+                        continue;
+                    }
+                    self.section(item, schema::RELABEL, &item_place);
+                    let Some(map) = item.as_mapping() else { continue };
+                    for (key, message) in relabel::check(map, self.target) {
+                        let line = self.key_line(&item_place, key);
+                        self.report(line, format!("{}{}: {message}", parent.prefix(), item_place.path));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A `static_configs` or `<kind>_sd_configs` list.
+    fn discovery(&mut self, key: &str, value: &Value, place: &Place) {
+        let kind_name = key.strip_suffix("_sd_configs").unwrap_or("static");
+        let known = schema::SD_KINDS.iter().find(|(k, _)| *k == kind_name);
+        match known {
+            _ if key == "static_configs" => {}
+            Some((_, since)) if self.version >= *since => {}
+            Some((_, since)) => {
+                let message = format!(
+                    "field {key:?} not found in {} ({}); {kind_name} service discovery needs Prometheus {}.{} or later",
+                    place.path.rsplit_once('.').map_or("", |p| p.0),
+                    self.release(),
+                    since.0,
+                    since.1
+                );
+                self.report(place.line, message);
+                return;
+            }
+            None => {
+                let kinds = schema::SD_KINDS.iter().filter(|(_, s)| self.version >= *s).map(|(k, _)| *k);
+                let mut message = format!(
+                    "field {key:?} not found in {} ({}): not a service discovery kind",
+                    place.path.rsplit_once('.').map_or("", |p| p.0),
+                    self.release()
+                );
+                if let Some(close) = closest(kind_name, kinds) {
+                    message.push_str(&format!("; did you mean \"{close}_sd_configs\"?"));
+                }
+                self.report(place.line, message);
+                return;
+            }
+        }
+        let Some(fields) = schema::sd_fields(kind_name) else { return };
+        let parent = Place { path: place.path.clone(), ..place.clone() };
+        let Some(items) = value.as_sequence() else {
+            if !value.is_null() {
+                self.report(place.line, format!("{}{key} must be a list, found {}", place.prefix(), kind(value)));
+            }
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let line = self.lines.item(place.line, i).or(place.line);
+            let item_place = parent.item(i, line);
+            self.section(item, fields, &item_place);
+            if kind_name == "static" {
+                self.static_targets(item, &item_place);
+            }
+        }
+    }
+
+    /// `host:port` targets and valid label names, as `targetgroup` and `CheckTargetAddress` want.
+    fn static_targets(&mut self, group: &Value, place: &Place) {
+        for target in group.get("targets").and_then(Value::as_sequence).into_iter().flatten() {
+            let address = scalar(target);
+            if address.contains('/') {
+                let line = self.lines.find(place.line, &address).or(place.line);
+                self.report(line, format!("{}{address:?} is not a valid hostname (a target is host:port, without scheme or path)", place.prefix()));
+            }
+        }
+        for name in group.get("labels").and_then(Value::as_mapping).into_iter().flat_map(|m| m.keys()) {
+            let name = scalar(name);
+            if !relabel::is_label_name(&name, self.target) {
+                let line = self.lines.find(place.line, &name).or(place.line);
+                self.report(line, format!("{}{name:?} is not a valid label name ({})", place.prefix(), self.release()));
+            }
+        }
+    }
+
+    /// The global scrape timeout fits the global interval.
+    fn global(&mut self, root: &Mapping) {
+        let Some(global) = root.get("global").and_then(Value::as_mapping) else { return };
+        let ms = |field: &str| global.get(field).and_then(|v| duration::parse(&scalar(v)).ok());
+        let interval = ms("scrape_interval").unwrap_or(DEFAULT_SCRAPE_INTERVAL_MS);
+        if let Some(timeout) = ms("scrape_timeout") {
+            if timeout > interval {
+                let line = self.lines.child(self.lines.child(None, "global"), "scrape_timeout");
+                self.report(line, "global scrape_timeout is greater than scrape_interval".into());
+            }
+        }
+        for name in global.get("external_labels").and_then(Value::as_mapping).into_iter().flat_map(|m| m.keys()) {
+            let name = scalar(name);
+            if !relabel::is_label_name(&name, self.target) {
+                let line = self.lines.child(self.lines.child(self.lines.child(None, "global"), "external_labels"), &name);
+                self.report(line, format!("external_labels: {name:?} is not a valid label name ({})", self.release()));
+            }
+        }
+    }
+
+    fn rule_files(&mut self, root: &Mapping, rules: &[(String, String)]) {
+        let key_line = self.lines.child(None, "rule_files");
+        match root.get("rule_files") {
+            None | Some(Value::Null) => {
+                if let Some((repo_path, _)) = rules.first() {
+                    self.report(
+                        None,
+                        format!("rule_files is not set, so the rules in {repo_path} (and any others) would not be loaded"),
+                    );
+                }
+            }
+            Some(Value::Sequence(patterns)) => {
+                let patterns: Vec<String> = patterns.iter().map(scalar).collect();
+                for (i, pattern) in patterns.iter().enumerate() {
+                    let line = self.lines.item(key_line, i).or(key_line);
+                    if pattern.starts_with('/') || pattern.split('/').any(|c| c == "..") {
+                        self.report(
+                            line,
+                            format!("rule_files pattern {pattern:?} must be relative to prometheus.yml and stay inside it (e.g. rules.d/*.yml)"),
+                        );
+                    }
+                    if let Some(problem) = glob_problem(pattern) {
+                        self.report(line, format!("rule_files pattern {pattern:?}: {problem}"));
+                    }
+                }
+                for (repo_path, target) in rules {
+                    if !patterns.iter().any(|p| glob_match(p.trim_start_matches("./"), target)) {
+                        self.report(key_line, format!("{repo_path} is deployed to {target}, which no rule_files pattern matches"));
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+        let files_line = self.lines.child(None, "scrape_config_files");
+        for (i, pattern) in root.get("scrape_config_files").and_then(Value::as_sequence).into_iter().flatten().enumerate() {
+            let pattern = scalar(pattern);
+            if let Some(problem) = glob_problem(&pattern) {
+                let line = self.lines.item(files_line, i).or(files_line);
+                self.report(line, format!("scrape_config_files pattern {pattern:?}: {problem}"));
+            }
+        }
+    }
+
+    /// Job names (present, unique), scrape timeouts within intervals, and file_sd paths.
+    fn scrape_configs(&mut self, root: &Mapping) {
+        let Some(Value::Sequence(jobs)) = root.get("scrape_configs") else { return };
+        let global = root.get("global");
+        let global_ms = |field: &str, default: u64| {
+            global.and_then(|g| g.get(field)).and_then(|v| duration::parse(&scalar(v)).ok()).unwrap_or(default)
+        };
+        let global_interval = global_ms("scrape_interval", DEFAULT_SCRAPE_INTERVAL_MS);
+        let key_line = self.lines.child(None, "scrape_configs");
+        let mut seen = HashSet::new();
+        for (i, job) in jobs.iter().enumerate() {
+            let line = self.lines.item(key_line, i).or(key_line);
+            let Some(job) = job.as_mapping() else {
+                self.report(line, format!("scrape config #{} is not a mapping", i + 1));
+                continue;
+            };
+            let name = match job.get("job_name") {
+                Some(v) if is_scalar(v) && !scalar(v).is_empty() => scalar(v),
+                _ => {
+                    self.report(line, format!("scrape config #{} has no job_name", i + 1));
+                    continue;
+                }
+            };
+            if !seen.insert(name.clone()) {
+                self.report(line, format!("job_name {name:?} is used by more than one scrape config"));
+            }
+            let ms = |field: &str| job.get(field).and_then(|v| duration::parse(&scalar(v)).ok());
+            let interval = ms("scrape_interval").unwrap_or(global_interval);
+            if ms("scrape_timeout").is_some_and(|timeout| timeout > interval) {
+                self.report(line, format!("job {name:?}: scrape_timeout is greater than scrape_interval"));
+            }
+            if let Some(scheme) = job.get("scheme").map(scalar) {
+                if scheme != "http" && scheme != "https" && !scheme.is_empty() {
+                    let at = self.lines.child(line, "scheme").or(line);
+                    self.report(at, format!("job {name:?}: scheme {scheme:?} is not supported (http or https)"));
+                }
+            }
+            for sd in job.get("file_sd_configs").and_then(Value::as_sequence).into_iter().flatten() {
+                for path in sd.get("files").and_then(Value::as_sequence).into_iter().flatten() {
+                    let path = scalar(path);
+                    if !is_file_sd_path(&path) {
+                        self.report(
+                            self.lines.find(line, &path).or(line),
+                            format!("job {name:?}: file_sd path {path:?} is not valid (it must end in .json, .yml or .yaml, with * only in the file name)"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// `remote_write` and `remote_read` names are unique (unnamed ones get a hash), and each has a url.
+    fn unique_names(&mut self, root: &Mapping, section: &str) {
+        let Some(Value::Sequence(items)) = root.get(section) else { return };
+        let key_line = self.lines.child(None, section);
+        let mut seen = HashSet::new();
+        for (i, item) in items.iter().enumerate() {
+            let line = self.lines.item(key_line, i).or(key_line);
+            if item.is_null() {
+                self.report(line, format!("{section}[{i}]: empty or null {} config section", section.replace('_', " ")));
+                continue;
+            }
+            if item.get("url").is_none_or(Value::is_null) {
+                self.report(line, format!("{section}[{i}]: url for {} is empty", section.replace('_', " ")));
+            }
+            let name = item.get("name").map(scalar).unwrap_or_default();
+            if !name.is_empty() && !seen.insert(name.clone()) {
+                self.report(line, format!("{section}[{i}]: found multiple {} configs with name {name:?}", section.replace('_', " ")));
+            }
+        }
+    }
+}
+
+/// yaml.v2 (YAML 1.1) reads these plain scalars as booleans.
+const YAML11_BOOLS: [&str; 22] = [
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF",
+];
+
+fn is_scalar(value: &Value) -> bool {
+    matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_))
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if close enough to be a likely typo.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// Why Prometheus refuses a `rule_files` or `scrape_config_files` pattern: its own rule
+/// (`^[^*]*(\*[^/]*)?$`: a `*` only in the last path segment), then Go's `filepath.Glob`, which
+/// refuses a malformed pattern (`ErrBadPattern`: an unclosed `[`, an empty or open range, a
+/// trailing `\`).
+fn glob_problem(pattern: &str) -> Option<String> {
+    if let Some(star) = pattern.find('*') {
+        if pattern[star..].contains('/') {
+            return Some("invalid path (a * is allowed only in the last path segment)".into());
+        }
+    }
+    let chars: Vec<char> = pattern.chars().collect();
+    let bad = Some("syntax error in pattern (Go's filepath.Glob refuses it)".to_string());
+    let mut i = 0;
+    // One class member (`getEsc`): not `-` or `]`, and `\x` is x.
+    let member = |i: &mut usize| -> bool {
+        match chars.get(*i) {
+            None | Some('-') | Some(']') => false,
+            Some('\\') => {
+                *i += 2;
+                *i <= chars.len()
+            }
+            Some(_) => {
+                *i += 1;
+                true
+            }
+        }
+    };
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => {
+                if i + 1 >= chars.len() {
+                    return bad;
+                }
+                i += 2;
+            }
+            '[' => {
+                i += 1;
+                if chars.get(i) == Some(&'^') {
+                    i += 1;
+                }
+                let mut ranges = 0;
+                loop {
+                    if chars.get(i) == Some(&']') && ranges > 0 {
+                        i += 1;
+                        break;
+                    }
+                    if !member(&mut i) {
+                        return bad;
+                    }
+                    if chars.get(i) == Some(&'-') {
+                        i += 1;
+                        if !member(&mut i) {
+                            return bad;
+                        }
+                    }
+                    ranges += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// Prometheus' file_sd pattern rule: `^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$`.
@@ -182,44 +561,6 @@ fn is_file_sd_path(path: &str) -> bool {
         Some(i) => !path[i + 1..].contains('*') && !path[i..].contains('/'),
     };
     ext_ok && star_ok
-}
-
-/// Finds lines in the source for messages (the parsed value has no spans).
-struct Lines<'a>(&'a str);
-
-impl Lines<'_> {
-    /// The first line where `key:` starts (after indentation and `- `), at least `min_indent` in.
-    fn key(&self, key: &str, min_indent: usize) -> Option<usize> {
-        let needle = format!("{key}:");
-        self.0.lines().enumerate().find_map(|(i, line)| {
-            let indent = line.len() - line.trim_start().len();
-            let content = line.trim_start();
-            let content = content.strip_prefix("- ").unwrap_or(content);
-            (indent >= min_indent && content.starts_with(&needle)).then_some(i + 1)
-        })
-    }
-
-    /// Every line where `needle` starts (after indentation and `- `).
-    fn all(&self, needle: &str) -> Vec<usize> {
-        self.0
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| {
-                let content = line.trim_start();
-                content.strip_prefix("- ").unwrap_or(content).starts_with(needle)
-            })
-            .map(|(i, _)| i + 1)
-            .collect()
-    }
-
-    fn value(&self, value: &str) -> Option<usize> {
-        self.0.lines().position(|line| line.contains(value)).map(|i| i + 1)
-    }
-
-    fn value_of_key(&self, key: &str, value: &str) -> Option<usize> {
-        let needle = format!("{key}:");
-        self.0.lines().position(|line| line.contains(&needle) && line.contains(value)).map(|i| i + 1)
-    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,11 @@
 pub mod config;
 pub mod duration;
 pub mod file_sd;
+pub mod lines;
 pub mod promql;
+pub mod relabel;
 pub mod rules;
+pub mod schema;
 pub mod target;
 
 use std::collections::BTreeMap;
