@@ -11,7 +11,7 @@ use serde_norway::{Mapping, Value};
 
 use super::lines::Lines;
 use super::schema::{self, Field, Fields, Kind, Version};
-use super::{duration, glob_match, kind, relabel, yaml_problem, Problem, Target};
+use super::{constraints, duration, glob_match, kind, relabel, yaml_problem, Problem, Target};
 
 /// Prometheus' defaults when `global` does not say.
 const DEFAULT_SCRAPE_INTERVAL_MS: u64 = 60_000;
@@ -59,6 +59,18 @@ impl Place {
             Some(job) => format!("job {job:?}: "),
             None if self.root || self.path == "global" => String::new(),
             None => format!("{}: ", self.path),
+        }
+    }
+
+    /// The place for a message about the section itself: `job "a": relabel_configs[0]` inside a
+    /// scrape config, else the path.
+    fn label(&self) -> String {
+        match &self.job {
+            Some(job) => match self.path.split_once('.') {
+                Some((_, rest)) => format!("job {job:?}: {rest}"),
+                None => format!("job {job:?}"),
+            },
+            None => self.path.clone(),
         }
     }
 
@@ -126,6 +138,11 @@ impl Walk<'_> {
                     self.report(line, message);
                 }
             }
+        }
+        for (key, message) in constraints::check(fields, map, self.target) {
+            let line = if key.is_empty() { place.line } else { self.key_line(place, key) };
+            let prefix = if place.root { String::new() } else { format!("{}: ", place.label()) };
+            self.report(line, format!("{prefix}{message}"));
         }
     }
 
@@ -212,6 +229,10 @@ impl Walk<'_> {
                 for (i, item) in items.iter().enumerate() {
                     let line = self.lines.item(place.line, i).or(place.line);
                     let mut item_place = place.item(i, line);
+                    if item.is_null() {
+                        self.report(line, format!("{}: empty or null section", item_place.label()));
+                        continue;
+                    }
                     if std::ptr::eq(fields, schema::SCRAPE) {
                         item_place.job = item.get("job_name").and_then(Value::as_str).map(str::to_string);
                     }
@@ -227,14 +248,14 @@ impl Walk<'_> {
                     let line = self.lines.item(place.line, i).or(place.line);
                     let item_place = place.item(i, line);
                     if item.is_null() {
-                        self.report(line, format!("{}{}: empty or null relabeling rule", parent.prefix(), item_place.path));
+                        self.report(line, format!("{}: empty or null relabeling rule", item_place.label()));
                         continue;
                     }
                     self.section(item, schema::RELABEL, &item_place);
                     let Some(map) = item.as_mapping() else { continue };
                     for (key, message) in relabel::check(map, self.target) {
                         let line = self.key_line(&item_place, key);
-                        self.report(line, format!("{}{}: {message}", parent.prefix(), item_place.path));
+                        self.report(line, format!("{}: {message}", item_place.label()));
                     }
                 }
             }
@@ -284,6 +305,10 @@ impl Walk<'_> {
         for (i, item) in items.iter().enumerate() {
             let line = self.lines.item(place.line, i).or(place.line);
             let item_place = parent.item(i, line);
+            if item.is_null() {
+                self.report(line, format!("{}empty or null section in {key}", place.prefix()));
+                continue;
+            }
             self.section(item, fields, &item_place);
             if kind_name == "static" {
                 self.static_targets(item, &item_place);
@@ -384,10 +409,7 @@ impl Walk<'_> {
         let mut seen = HashSet::new();
         for (i, job) in jobs.iter().enumerate() {
             let line = self.lines.item(key_line, i).or(key_line);
-            let Some(job) = job.as_mapping() else {
-                self.report(line, format!("scrape config #{} is not a mapping", i + 1));
-                continue;
-            };
+            let Some(job) = job.as_mapping() else { continue }; // reported by the section walk
             let name = match job.get("job_name") {
                 Some(v) if is_scalar(v) && !scalar(v).is_empty() => scalar(v),
                 _ => {
@@ -431,8 +453,7 @@ impl Walk<'_> {
         for (i, item) in items.iter().enumerate() {
             let line = self.lines.item(key_line, i).or(key_line);
             if item.is_null() {
-                self.report(line, format!("{section}[{i}]: empty or null {} config section", section.replace('_', " ")));
-                continue;
+                continue; // reported by the section walk
             }
             if item.get("url").is_none_or(Value::is_null) {
                 self.report(line, format!("{section}[{i}]: url for {} is empty", section.replace('_', " ")));
@@ -605,5 +626,28 @@ mod tests {
     fn yaml_errors_have_lines() {
         let all = problems("global:\n  scrape_interval: 15s\n bad: [\n", &[]);
         assert!(all.starts_with("prometheus.yml:3: invalid YAML"), "{all}");
+    }
+}
+
+#[cfg(test)]
+mod scratch_differential {
+    #[test]
+    #[ignore]
+    fn dump() {
+        let mut out = String::new();
+        for (dir, version) in [("v2.42.0", "2.42"), ("v3.5.3", "3.5")] {
+            let target = super::Target::parse(version, "").unwrap();
+            let mut entries: Vec<_> = std::fs::read_dir(format!("/tmp/schema/cases/{dir}")).unwrap().flatten().map(|e| e.path()).collect();
+            entries.sort();
+            for path in entries {
+                if path.extension().is_none_or(|e| e != "yml") { continue; }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let problems = super::check("prometheus.yml", &text, &[], &target);
+                let problems: Vec<_> = problems.iter().filter(|p| !p.message.contains("must be relative")).map(|p| p.to_string().replace('\n', " ")).collect();
+                let name = format!("{dir}/{}", path.file_name().unwrap().to_str().unwrap());
+                out.push_str(&format!("{name}\t{}\t{}\n", if problems.is_empty() { "ok" } else { "bad" }, problems.join(" | ")));
+            }
+        }
+        std::fs::write("/tmp/schema/ours.tsv", out).unwrap();
     }
 }

@@ -4,6 +4,7 @@
 //! (not only the first), each naming the file, the line and the rule where known.
 
 pub mod config;
+pub mod constraints;
 pub mod duration;
 pub mod file_sd;
 pub mod lines;

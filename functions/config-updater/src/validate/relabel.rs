@@ -39,6 +39,10 @@ pub fn check(config: &Mapping, target: &Target) -> Vec<(&'static str, String)> {
             problems.push(("source_labels", format!("{label:?} is not a valid label name{}", name_rule(target))));
         }
     }
+    if config.get("action").is_some_and(|a| scalar_text(a).is_some_and(|a| a.is_empty())) {
+        problems.push(("action", "relabel action cannot be empty".into()));
+        return problems;
+    }
     let action = text("action").unwrap_or_else(|| "replace".into()).to_lowercase();
     if !ACTIONS.contains(&action.as_str()) {
         problems.push(("action", format!("unknown relabel action {:?} (one of {})", text("action").unwrap_or_default(), ACTIONS.join(", "))));

@@ -132,12 +132,12 @@ pub fn sd_fields(kind: &str) -> Option<Fields> {
 }
 
 /// `static_configs` entries (`targetgroup.Group`).
-pub const STATIC: Fields = &[f("targets", Kind::Strings), f("labels", Kind::StrMap)];
+pub static STATIC: Fields = &[f("targets", Kind::Strings), f("labels", Kind::StrMap)];
 
 use Kind::*;
 
 /// `config.Config`.
-pub const TOP: Fields = &[
+pub static TOP: Fields = &[
     f("global", Struct(&GLOBAL)),
     f("alerting", Struct(&ALERTING)),
     f("rule_files", Strings),
@@ -152,7 +152,7 @@ pub const TOP: Fields = &[
 ];
 
 /// `config.GlobalConfig`.
-pub const GLOBAL: Fields = &[
+pub static GLOBAL: Fields = &[
     f("scrape_interval", Duration),
     f("scrape_timeout", Duration),
     f("evaluation_interval", Duration),
@@ -177,12 +177,12 @@ pub const GLOBAL: Fields = &[
 ];
 
 /// `config.RuntimeConfig`.
-pub const RUNTIME: Fields = &[
+pub static RUNTIME: Fields = &[
     since("gogc", Int, 2, 53),
 ];
 
 /// `config.ScrapeConfig`.
-pub const SCRAPE: Fields = &[
+pub static SCRAPE: Fields = &[
     f("job_name", Str),
     f("honor_labels", Bool),
     f("honor_timestamps", Bool),
@@ -231,13 +231,13 @@ pub const SCRAPE: Fields = &[
 ];
 
 /// `config.StorageConfig`.
-pub const STORAGE: Fields = &[
+pub static STORAGE: Fields = &[
     f("tsdb", Struct(&TSDB)),
     f("exemplars", Struct(&EXEMPLARS)),
 ];
 
 /// `config.TSDBConfig`.
-pub const TSDB: Fields = &[
+pub static TSDB: Fields = &[
     f("out_of_order_time_window", Duration),
     since("retention", Any, 3, 8),
     since("stale_series_compaction_threshold", Float, 3, 10),
@@ -245,12 +245,12 @@ pub const TSDB: Fields = &[
 ];
 
 /// `config.ExemplarsConfig`.
-pub const EXEMPLARS: Fields = &[
+pub static EXEMPLARS: Fields = &[
     f("max_exemplars", Int),
 ];
 
 /// `config.TracingConfig`.
-pub const TRACING: Fields = &[
+pub static TRACING: Fields = &[
     f("client_type", Str),
     f("endpoint", Str),
     f("sampling_fraction", Float),
@@ -262,13 +262,13 @@ pub const TRACING: Fields = &[
 ];
 
 /// `config.AlertingConfig`.
-pub const ALERTING: Fields = &[
+pub static ALERTING: Fields = &[
     f("alert_relabel_configs", Relabels),
     f("alertmanagers", Structs(&ALERTMANAGER)),
 ];
 
 /// `config.AlertmanagerConfig`.
-pub const ALERTMANAGER: Fields = &[
+pub static ALERTMANAGER: Fields = &[
     f("basic_auth", Struct(&BASIC_AUTH)),
     f("authorization", Struct(&AUTHORIZATION)),
     f("oauth2", Struct(&OAUTH2)),
@@ -293,7 +293,7 @@ pub const ALERTMANAGER: Fields = &[
 ];
 
 /// `config.RemoteWriteConfig`.
-pub const REMOTE_WRITE: Fields = &[
+pub static REMOTE_WRITE: Fields = &[
     f("url", Url),
     f("remote_timeout", Duration),
     f("headers", StrMap),
@@ -325,7 +325,7 @@ pub const REMOTE_WRITE: Fields = &[
 ];
 
 /// `config.QueueConfig`.
-pub const QUEUE: Fields = &[
+pub static QUEUE: Fields = &[
     f("capacity", Int),
     f("max_shards", Int),
     f("min_shards", Int),
@@ -338,14 +338,14 @@ pub const QUEUE: Fields = &[
 ];
 
 /// `config.MetadataConfig`.
-pub const METADATA: Fields = &[
+pub static METADATA: Fields = &[
     f("send", Bool),
     f("send_interval", Duration),
     f("max_samples_per_send", Int),
 ];
 
 /// `config.RemoteReadConfig`.
-pub const REMOTE_READ: Fields = &[
+pub static REMOTE_READ: Fields = &[
     f("url", Url),
     f("remote_timeout", Duration),
     f("headers", StrMap),
@@ -371,7 +371,7 @@ pub const REMOTE_READ: Fields = &[
 ];
 
 /// `config.OTLPConfig`.
-pub const OTLP: Fields = &[
+pub static OTLP: Fields = &[
     since("promote_resource_attributes", Strings, 2, 55),
     since("translation_strategy", Str, 3, 0),
     since("keep_identifying_resource_attributes", Bool, 3, 1),
@@ -384,7 +384,7 @@ pub const OTLP: Fields = &[
 ];
 
 /// `relabel.Config`.
-pub const RELABEL: Fields = &[
+pub static RELABEL: Fields = &[
     f("source_labels", Strings),
     f("separator", Str),
     f("regex", Str),
@@ -395,7 +395,7 @@ pub const RELABEL: Fields = &[
 ];
 
 /// `config.BasicAuth`.
-pub const BASIC_AUTH: Fields = &[
+pub static BASIC_AUTH: Fields = &[
     f("username", Str),
     f("password", Str),
     f("password_file", Str),
@@ -405,7 +405,7 @@ pub const BASIC_AUTH: Fields = &[
 ];
 
 /// `config.Authorization`.
-pub const AUTHORIZATION: Fields = &[
+pub static AUTHORIZATION: Fields = &[
     f("type", Str),
     f("credentials", Str),
     f("credentials_file", Str),
@@ -413,7 +413,7 @@ pub const AUTHORIZATION: Fields = &[
 ];
 
 /// `config.OAuth2`.
-pub const OAUTH2: Fields = &[
+pub static OAUTH2: Fields = &[
     f("client_id", Str),
     f("client_secret", Str),
     f("client_secret_file", Str),
@@ -438,7 +438,7 @@ pub const OAUTH2: Fields = &[
 ];
 
 /// `config.TLSConfig`.
-pub const TLS: Fields = &[
+pub static TLS: Fields = &[
     f("ca_file", Str),
     f("cert_file", Str),
     f("key_file", Str),
@@ -455,7 +455,7 @@ pub const TLS: Fields = &[
 ];
 
 /// `sigv4.SigV4Config`.
-pub const SIGV4: Fields = &[
+pub static SIGV4: Fields = &[
     f("region", Str),
     f("access_key", Str),
     f("secret_key", Str),
@@ -467,7 +467,7 @@ pub const SIGV4: Fields = &[
 ];
 
 /// `azuread.AzureADConfig`.
-pub const AZUREAD: Fields = &[
+pub static AZUREAD: Fields = &[
     since("managed_identity", Struct(&AZUREAD_MANAGED_IDENTITY), 2, 45),
     since("cloud", Str, 2, 45),
     since("oauth", Struct(&AZUREAD_OAUTH), 2, 48),
@@ -478,35 +478,35 @@ pub const AZUREAD: Fields = &[
 ];
 
 /// `azuread.ManagedIdentityConfig`.
-pub const AZUREAD_MANAGED_IDENTITY: Fields = &[
+pub static AZUREAD_MANAGED_IDENTITY: Fields = &[
     since("client_id", Str, 2, 45),
 ];
 
 /// `azuread.OAuthConfig`.
-pub const AZUREAD_OAUTH: Fields = &[
+pub static AZUREAD_OAUTH: Fields = &[
     since("client_id", Str, 2, 48),
     since("client_secret", Str, 2, 48),
     since("tenant_id", Str, 2, 48),
 ];
 
 /// `azuread.SDKConfig`.
-pub const AZUREAD_SDK: Fields = &[
+pub static AZUREAD_SDK: Fields = &[
     since("tenant_id", Str, 2, 52),
 ];
 
 /// `googleiam.Config`.
-pub const GOOGLE_IAM: Fields = &[
+pub static GOOGLE_IAM: Fields = &[
     since("credentials_file", Str, 2, 55),
 ];
 
 /// `file.SDConfig`.
-pub const FILE_SD: Fields = &[
+pub static FILE_SD: Fields = &[
     f("files", Strings),
     f("refresh_interval", Duration),
 ];
 
 /// `dns.SDConfig`.
-pub const DNS_SD: Fields = &[
+pub static DNS_SD: Fields = &[
     f("names", Strings),
     f("refresh_interval", Duration),
     f("type", Str),
@@ -514,7 +514,7 @@ pub const DNS_SD: Fields = &[
 ];
 
 /// `http.SDConfig`.
-pub const HTTP_SD: Fields = &[
+pub static HTTP_SD: Fields = &[
     f("basic_auth", Struct(&BASIC_AUTH)),
     f("authorization", Struct(&AUTHORIZATION)),
     f("oauth2", Struct(&OAUTH2)),
@@ -534,7 +534,7 @@ pub const HTTP_SD: Fields = &[
 ];
 
 /// `aws.EC2SDConfig`.
-pub const EC2_SD: Fields = &[
+pub static EC2_SD: Fields = &[
     f("endpoint", Str),
     f("region", Str),
     f("access_key", Str),
@@ -562,13 +562,13 @@ pub const EC2_SD: Fields = &[
 ];
 
 /// `aws.EC2Filter`.
-pub const EC2_FILTER: Fields = &[
+pub static EC2_FILTER: Fields = &[
     f("name", Str),
     f("values", Strings),
 ];
 
 /// `aws.LightsailSDConfig`.
-pub const LIGHTSAIL_SD: Fields = &[
+pub static LIGHTSAIL_SD: Fields = &[
     f("endpoint", Str),
     f("region", Str),
     f("access_key", Str),
@@ -595,7 +595,7 @@ pub const LIGHTSAIL_SD: Fields = &[
 ];
 
 /// `consul.SDConfig`.
-pub const CONSUL_SD: Fields = &[
+pub static CONSUL_SD: Fields = &[
     f("server", Str),
     f("token", Str),
     f("datacenter", Str),
@@ -630,7 +630,7 @@ pub const CONSUL_SD: Fields = &[
 ];
 
 /// `kubernetes.SDConfig`.
-pub const KUBERNETES_SD: Fields = &[
+pub static KUBERNETES_SD: Fields = &[
     f("api_server", Url),
     f("role", Str),
     f("kubeconfig_file", Str),
@@ -654,20 +654,20 @@ pub const KUBERNETES_SD: Fields = &[
 ];
 
 /// `kubernetes.NamespaceDiscovery`.
-pub const KUBERNETES_NAMESPACES: Fields = &[
+pub static KUBERNETES_NAMESPACES: Fields = &[
     f("own_namespace", Bool),
     f("names", Strings),
 ];
 
 /// `kubernetes.SelectorConfig`.
-pub const KUBERNETES_SELECTOR: Fields = &[
+pub static KUBERNETES_SELECTOR: Fields = &[
     f("role", Str),
     f("label", Str),
     f("field", Str),
 ];
 
 /// `kubernetes.AttachMetadataConfig`.
-pub const KUBERNETES_ATTACH_METADATA: Fields = &[
+pub static KUBERNETES_ATTACH_METADATA: Fields = &[
     f("node", Bool),
     since("namespace", Bool, 3, 6),
     since("deployment", Bool, 3, 11),

@@ -1,0 +1,264 @@
+//! What Prometheus' `Validate`/`UnmarshalYAML` methods refuse in a section whose fields all have
+//! the right shape: fields that exclude each other (the HTTP client's auth and proxy settings,
+//! remote write's auth), required fields, enum values (Alertmanager API version, scrape
+//! protocols, tracing client and compression, remote write protobuf message, OTLP translation
+//! strategy), reserved headers and size units. Messages are Prometheus' own where it has one.
+
+use serde_norway::{Mapping, Value};
+
+use super::schema::{self, Fields};
+use super::Target;
+
+/// Problems of one section (`fields` says which), as `(field at fault, message)`.
+pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static str, String)> {
+    let mut found = Vec::new();
+    let is = |table: Fields| std::ptr::eq(fields, table);
+    if fields.iter().any(|f| f.name == "bearer_token") {
+        http_client(map, target, &mut found);
+    }
+    if is(schema::GLOBAL) || is(schema::SCRAPE) {
+        size(map, "body_size_limit", &mut found);
+        let protocols = strings(map, "scrape_protocols");
+        for p in &protocols {
+            if !SCRAPE_PROTOCOLS.contains(&p.as_str()) {
+                found.push(("scrape_protocols", format!("unknown scrape protocol {p}, supported: {SCRAPE_PROTOCOLS:?}")));
+            }
+        }
+        if let Some(dup) = protocols.iter().enumerate().find(|(i, p)| protocols[..*i].contains(p)) {
+            found.push(("scrape_protocols", format!("duplicated protocol in scrape_protocols: {}", dup.1)));
+        }
+        if let Some(fallback) = text(map, "fallback_scrape_protocol").filter(|f| !f.is_empty()) {
+            if !SCRAPE_PROTOCOLS.contains(&fallback.as_str()) {
+                found.push((
+                    "fallback_scrape_protocol",
+                    format!("invalid fallback_scrape_protocol: unknown scrape protocol {fallback}, supported: {SCRAPE_PROTOCOLS:?}"),
+                ));
+            }
+        }
+        for field in ["metric_name_validation_scheme"] {
+            if let Some(v) = text(map, field).filter(|v| !v.is_empty()) {
+                if v != "legacy" && v != "utf8" {
+                    found.push((field, format!("unknown name validation method {v:?}, must be either 'legacy' or 'utf8'")));
+                }
+            }
+        }
+    }
+    if is(schema::ALERTMANAGER) {
+        let supported: &[&str] = if target.is_v3() { &["v2"] } else { &["v1", "v2"] };
+        if let Some(v) = text(map, "api_version").filter(|v| !v.is_empty()) {
+            if !supported.contains(&v.as_str()) {
+                found.push(("api_version", format!("expected Alertmanager api version to be one of {supported:?} but got {v}")));
+            }
+        }
+    }
+    if is(schema::REMOTE_WRITE) || is(schema::REMOTE_READ) {
+        for header in map.get("headers").and_then(Value::as_mapping).into_iter().flat_map(Mapping::keys) {
+            let header = header.as_str().unwrap_or_default();
+            if header.eq_ignore_ascii_case("authorization") {
+                found.push(("headers", "authorization header must be changed via the basic_auth, authorization, oauth2, sigv4, azuread or google_iam parameter".into()));
+            } else if RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
+                found.push(("headers", format!("{header} is a reserved header. It must not be changed")));
+            }
+        }
+    }
+    if is(schema::REMOTE_WRITE) {
+        if let Some(message) = text(map, "protobuf_message").filter(|m| !m.is_empty()) {
+            if message != "prometheus.WriteRequest" && message != "io.prometheus.write.v2.Request" {
+                found.push(("protobuf_message", format!("invalid protobuf_message value {message:?}: supported are prometheus.WriteRequest, io.prometheus.write.v2.Request")));
+            }
+        }
+        let auth: Vec<&str> = ["basic_auth", "authorization", "oauth2", "sigv4", "azuread", "google_iam"]
+            .into_iter()
+            .filter(|k| set(map, k))
+            .collect();
+        if auth.len() > 1 {
+            found.push(("", format!("at most one of basic_auth, authorization, oauth2, sigv4, azuread or google_iam must be configured. Currently configured: {auth:?}")));
+        }
+    }
+    if is(schema::TRACING) {
+        if text(map, "endpoint").is_none_or(|e| e.is_empty()) {
+            found.push(("", "tracing endpoint must be set".into()));
+        }
+        if let Some(c) = text(map, "compression").filter(|c| !c.is_empty() && c != "gzip") {
+            found.push(("compression", format!("invalid compression type {c} provided, valid options: gzip")));
+        }
+        if let Some(c) = text(map, "client_type").filter(|c| c != "http" && c != "grpc") {
+            found.push(("client_type", format!("expected tracing client type to be to be http or grpc, but got {c}")));
+        }
+        for header in map.get("headers").and_then(Value::as_mapping).into_iter().flat_map(Mapping::keys) {
+            let header = header.as_str().unwrap_or_default();
+            if header.eq_ignore_ascii_case("authorization") {
+                found.push(("headers", "custom authorization header configuration is not yet supported".into()));
+            } else if RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
+                found.push(("headers", format!("{header} is a reserved header. It must not be changed")));
+            }
+        }
+    }
+    if is(schema::OTLP) {
+        if let Some(s) = text(map, "translation_strategy").filter(|s| !s.is_empty()) {
+            let known: &[&str] = if target.at_least(3, 4) {
+                &["UnderscoreEscapingWithSuffixes", "NoUTF8EscapingWithSuffixes", "NoTranslation"]
+            } else {
+                &["UnderscoreEscapingWithSuffixes", "NoUTF8EscapingWithSuffixes"]
+            };
+            if !known.contains(&s.as_str()) {
+                found.push(("translation_strategy", format!("unsupported OTLP translation strategy {s:?}")));
+            }
+        }
+        if map.get("promote_all_resource_attributes").and_then(Value::as_bool) == Some(true)
+            && !strings(map, "promote_resource_attributes").is_empty()
+        {
+            found.push(("promote_resource_attributes", "'promote_all_resource_attributes' and 'promote_resource_attributes' cannot be configured simultaneously".into()));
+        }
+        if map.get("promote_all_resource_attributes").and_then(Value::as_bool) != Some(true)
+            && !strings(map, "ignore_resource_attributes").is_empty()
+        {
+            found.push(("ignore_resource_attributes", "'ignore_resource_attributes' cannot be configured unless 'promote_all_resource_attributes' is true".into()));
+        }
+    }
+    if is(schema::EC2_FILTER) && strings(map, "values").is_empty() {
+        found.push(("values", "EC2 SD configuration filter values cannot be empty".into()));
+    }
+    found
+}
+
+const SCRAPE_PROTOCOLS: [&str; 5] =
+    ["PrometheusProto", "OpenMetricsText0.0.1", "OpenMetricsText1.0.0", "PrometheusText0.0.4", "PrometheusText1.0.0"];
+
+/// Headers Prometheus sets itself (config/config.go `reservedHeaders`, the same in 2.42 and 3.5).
+const RESERVED_HEADERS: [&str; 16] = [
+    "host",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "user-agent",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "www-authenticate",
+    "accept-encoding",
+    "x-prometheus-remote-write-version",
+    "x-prometheus-remote-read-version",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+/// prometheus/common's `HTTPClientConfig.Validate` and `ProxyConfig.Validate`.
+fn http_client(map: &Mapping, target: &Target, found: &mut Vec<(&'static str, String)>) {
+    let filled = |m: &Mapping, k: &str| text(m, k).is_some_and(|v| !v.is_empty());
+    let token = filled(map, "bearer_token");
+    let token_file = filled(map, "bearer_token_file");
+    let basic = map.get("basic_auth").and_then(Value::as_mapping);
+    let oauth2 = map.get("oauth2").and_then(Value::as_mapping);
+    let authorization = map.get("authorization").and_then(Value::as_mapping);
+    if token && token_file {
+        found.push(("bearer_token", "at most one of bearer_token & bearer_token_file must be configured".into()));
+    }
+    if (basic.is_some() || oauth2.is_some()) && (token || token_file) {
+        found.push(("bearer_token", "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured".into()));
+    }
+    if let Some(basic) = basic {
+        let count = |keys: &[&str]| keys.iter().filter(|k| filled(basic, k)).count();
+        if count(&["username", "username_file", "username_ref"]) > 1 {
+            found.push(("basic_auth", "at most one of basic_auth username, username_file & username_ref must be configured".into()));
+        }
+        if count(&["password", "password_file", "password_ref"]) > 1 {
+            found.push(("basic_auth", "at most one of basic_auth password, password_file & password_ref must be configured".into()));
+        }
+    }
+    if let Some(auth) = authorization {
+        if token || token_file {
+            found.push(("authorization", "authorization is not compatible with bearer_token & bearer_token_file".into()));
+        }
+        if ["credentials", "credentials_file", "credentials_ref"].iter().filter(|k| filled(auth, k)).count() > 1 {
+            found.push(("authorization", "at most one of authorization credentials & credentials_file must be configured".into()));
+        }
+        if text(auth, "type").is_some_and(|t| t.trim().eq_ignore_ascii_case("basic")) {
+            found.push(("authorization", "authorization type cannot be set to \"basic\", use \"basic_auth\" instead".into()));
+        }
+        if basic.is_some() || oauth2.is_some() {
+            found.push(("authorization", "at most one of basic_auth, oauth2 & authorization must be configured".into()));
+        }
+    }
+    if let Some(oauth2) = oauth2 {
+        if basic.is_some() && authorization.is_none() {
+            found.push(("oauth2", "at most one of basic_auth, oauth2 & authorization must be configured".into()));
+        }
+        if !filled(oauth2, "client_id") {
+            found.push(("oauth2", "oauth2 client_id must be configured".into()));
+        }
+        if !filled(oauth2, "token_url") {
+            found.push(("oauth2", "oauth2 token_url must be configured".into()));
+        }
+        let secrets = ["client_secret", "client_secret_file", "client_secret_ref"].iter().filter(|k| filled(oauth2, k)).count();
+        if secrets > 1 {
+            found.push(("oauth2", "at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be configured".into()));
+        }
+        // Before common 0.40 (Prometheus 2.43) a secret was required.
+        if secrets == 0 && !target.at_least(2, 43) {
+            found.push(("oauth2", "either oauth2 client_secret or client_secret_file must be configured".into()));
+        }
+    }
+    let proxy_url = filled(map, "proxy_url");
+    let from_env = map.get("proxy_from_environment").and_then(Value::as_bool) == Some(true);
+    let connect_header = map.get("proxy_connect_header").and_then(Value::as_mapping).is_some_and(|m| !m.is_empty());
+    if connect_header && !proxy_url && !from_env {
+        found.push(("proxy_connect_header", "if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be configured".into()));
+    }
+    if from_env && proxy_url {
+        found.push(("proxy_from_environment", "if proxy_from_environment is configured, proxy_url must not be configured".into()));
+    }
+    if from_env && filled(map, "no_proxy") {
+        found.push(("no_proxy", "if proxy_from_environment is configured, no_proxy must not be configured".into()));
+    }
+    if !proxy_url && filled(map, "no_proxy") {
+        found.push(("no_proxy", "if no_proxy is configured, proxy_url must also be configured".into()));
+    }
+}
+
+/// `units.ParseBase2Bytes`: `0`, or numbers each followed by a unit (`512MB`, `1GiB`, `1GB512MB`).
+fn size(map: &Mapping, field: &'static str, found: &mut Vec<(&'static str, String)>) {
+    let Some(value) = text(map, field) else { return };
+    const UNITS: [&str; 13] = ["B", "KB", "MB", "GB", "TB", "PB", "EB", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut rest = value.as_str();
+    let mut ok = !rest.is_empty();
+    if rest != "0" {
+        while ok && !rest.is_empty() {
+            let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+            let unit_len = rest[digits..].find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len() - digits);
+            ok = digits > 0 && UNITS.contains(&&rest[digits..digits + unit_len]);
+            rest = &rest[digits + unit_len..];
+        }
+    }
+    if !ok {
+        found.push((field, format!("{field}: {value:?} is not a size (e.g. 10MB, 1GiB, or 0)")));
+    }
+}
+
+fn text(map: &Mapping, key: &str) -> Option<String> {
+    match map.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn set(map: &Mapping, key: &str) -> bool {
+    map.get(key).is_some_and(|v| !v.is_null())
+}
+
+fn strings(map: &Mapping, key: &str) -> Vec<String> {
+    map.get(key)
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect()
+}
