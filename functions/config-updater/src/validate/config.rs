@@ -425,12 +425,6 @@ impl Walk<'_> {
             if ms("scrape_timeout").is_some_and(|timeout| timeout > interval) {
                 self.report(line, format!("job {name:?}: scrape_timeout is greater than scrape_interval"));
             }
-            if let Some(scheme) = job.get("scheme").map(scalar) {
-                if scheme != "http" && scheme != "https" && !scheme.is_empty() {
-                    let at = self.lines.child(line, "scheme").or(line);
-                    self.report(at, format!("job {name:?}: scheme {scheme:?} is not supported (http or https)"));
-                }
-            }
             for sd in job.get("file_sd_configs").and_then(Value::as_sequence).into_iter().flatten() {
                 for path in sd.get("files").and_then(Value::as_sequence).into_iter().flatten() {
                     let path = scalar(path);
@@ -620,6 +614,84 @@ mod tests {
         ] {
             assert!(all.contains(needle), "missing {needle:?} in\n{all}");
         }
+    }
+
+    /// Each case went through `promtool check config` (`--syntax-only`, except for the rule_files
+    /// globs, which only the full check expands) of Prometheus 2.42.0 (Debian 12) and 3.5.3 (Debian
+    /// unstable). The two columns are their verdicts: `None` accepted, `Some(text)` refused, where
+    /// `text` is part of promstack's message.
+    const CASES: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+        ("always_classic", "scrape_configs:\n  - job_name: a\n    always_scrape_classic_histograms: true\n", Some("field \"always_scrape_classic_histograms\" not found in scrape_configs[0] (Prometheus 2.42); it needs Prometheus 3.0 or later"), None),
+        ("am_sigv4", "alerting:\n  alertmanagers:\n    - sigv4:\n        region: eu-west-1\n      static_configs:\n        - targets: ['am:9093']\n", Some("field \"sigv4\" not found in alerting.alertmanagers[0] (Prometheus 2.42); it needs Prometheus 2.48 or later"), None),
+        ("am_v1", "alerting:\n  alertmanagers:\n    - api_version: v1\n      static_configs:\n        - targets: ['am:9093']\n", None, Some("expected Alertmanager api version to be one of [\"v2\"] but got v1")),
+        ("auth_basic", "scrape_configs:\n  - job_name: a\n    authorization:\n      type: Basic\n      credentials: x\n", Some("authorization type cannot be set to \"basic\""), Some("authorization type cannot be set to \"basic\"")),
+        ("bearer_both", "scrape_configs:\n  - job_name: a\n    bearer_token: t\n    bearer_token_file: /f\n", Some("at most one of bearer_token & bearer_token_file must be configured"), Some("at most one of bearer_token & bearer_token_file must be configured")),
+        ("body_size", "scrape_configs:\n  - job_name: a\n    body_size_limit: 100\n", Some("body_size_limit: \"100\" is not a size"), Some("body_size_limit: \"100\" is not a size")),
+        ("body_size_ok", "scrape_configs:\n  - job_name: a\n    body_size_limit: 10MB\n", None, None),
+        ("brace_literal", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: 'a{,3}'\n        target_label: b\n", None, None),
+        ("dup_rw", "remote_write:\n  - url: http://a/w\n    name: x\n  - url: http://b/w\n    name: x\n", Some("found multiple remote write configs with name \"x\""), Some("found multiple remote write configs with name \"x\"")),
+        ("ec2_empty", "scrape_configs:\n  - job_name: a\n    ec2_sd_configs:\n      - region: eu-west-1\n        filters:\n          - name: tag:env\n            values: []\n", Some("EC2 SD configuration filter values cannot be empty"), Some("EC2 SD configuration filter values cannot be empty")),
+        ("enable_compression", "scrape_configs:\n  - job_name: a\n    enable_compression: false\n", Some("field \"enable_compression\" not found in scrape_configs[0] (Prometheus 2.42); it needs Prometheus 2.49 or later"), None),
+        ("escape_1", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: '(a)\\1'\n        target_label: b\n", Some("invalid escape sequence \\1"), Some("invalid escape sequence \\1")),
+        ("external_dash", "global:\n  external_labels:\n    aws-region: eu\n", Some("external_labels: \"aws-region\" is not a valid label name"), None),
+        ("flag_x", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: '(?x) a b'\n        target_label: b\n", Some("invalid or unsupported Perl syntax `(?x`"), Some("invalid or unsupported Perl syntax `(?x`")),
+        ("float_duration", "global:\n  scrape_interval: 1.5m\n", Some("scrape_interval: \"1.5m\" is not a valid duration"), Some("scrape_interval: \"1.5m\" is not a valid duration")),
+        ("foo_sd", "scrape_configs:\n  - job_name: a\n    foo_sd_configs:\n      - x: 1\n", Some("field \"foo_sd_configs\" not found in scrape_configs[0] (Prometheus 2.42): not a service discovery kind"), Some("field \"foo_sd_configs\" not found in scrape_configs[0] (Prometheus 3.5): not a service discovery kind")),
+        ("glob_bracket", "rule_files:\n  - 'rules.d/[a.yml'\n", Some("syntax error in pattern"), Some("syntax error in pattern")),
+        ("glob_dir_star", "rule_files:\n  - 'rules.d/*/x.yml'\n", Some("a * is allowed only in the last path segment"), Some("a * is allowed only in the last path segment")),
+        ("global_typo", "global:\n  scrape_intervall: 15s\n", Some("did you mean \"scrape_interval\"?"), Some("did you mean \"scrape_interval\"?")),
+        ("hashmod_ok", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        modulus: 4\n        target_label: __tmp_hash\n        action: hashmod\n", None, None),
+        ("http_sd_typo", "scrape_configs:\n  - job_name: a\n    http_sd_configs:\n      - url: http://sd/targets\n        refresh_interva: 1m\n", Some("field \"refresh_interva\" not found in scrape_configs[0].http_sd_configs[0] (Prometheus 2.42); did you mean \"refresh_interval\"?"), Some("field \"refresh_interva\" not found in scrape_configs[0].http_sd_configs[0] (Prometheus 3.5); did you mean \"refresh_interval\"?")),
+        ("keep_dropped", "scrape_configs:\n  - job_name: a\n    keep_dropped_targets: 10\n", Some("field \"keep_dropped_targets\" not found in scrape_configs[0] (Prometheus 2.42); it needs Prometheus 2.47 or later"), None),
+        ("keepequal_regex", "scrape_configs:\n  - job_name: a\n    metric_relabel_configs:\n      - source_labels: [a]\n        target_label: b\n        regex: (.*)\n        action: keepequal\n", Some("keepequal action requires only 'source_labels' and `target_label`, and no other fields"), Some("keepequal action requires only 'source_labels' and `target_label`, and no other fields")),
+        ("label_dash", "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['h:9090']\n        labels:\n          team-name: x\n", Some("\"team-name\" is not a valid label name"), None),
+        ("labeldrop_src", "scrape_configs:\n  - job_name: a\n    metric_relabel_configs:\n      - source_labels: [a]\n        regex: tmp_.*\n        action: labeldrop\n", Some("labeldrop action requires only 'regex', and no other fields"), Some("labeldrop action requires only 'regex', and no other fields")),
+        ("lookahead", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: 'a(?=b)'\n        target_label: b\n", Some("invalid or unsupported Perl syntax `(?=`"), Some("invalid or unsupported Perl syntax `(?=`")),
+        ("lowercase_ok", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [job]\n        action: lowercase\n        target_label: job_lower\n", None, None),
+        ("named_group", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        regex: '(?<host>[^:]+):.*'\n        target_label: host\n", Some("invalid or unsupported Perl syntax `(?<`"), None),
+        ("nested_rep", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: 'a**'\n        target_label: b\n", Some("invalid nested repetition operator"), Some("invalid nested repetition operator")),
+        ("no_proxy", "scrape_configs:\n  - job_name: a\n    proxy_url: http://p:3128\n    no_proxy: localhost\n", Some("field \"no_proxy\" not found in scrape_configs[0] (Prometheus 2.42); it needs Prometheus 2.43 or later"), None),
+        ("oauth_noid", "scrape_configs:\n  - job_name: a\n    oauth2:\n      token_url: http://t\n      client_secret: s\n", Some("oauth2 client_id must be configured"), Some("oauth2 client_id must be configured")),
+        ("otlp", "otlp:\n  promote_resource_attributes: [service.name]\n", Some("unknown top-level field \"otlp\" (Prometheus 2.42); it needs Prometheus 2.55 or later"), None),
+        ("protocols", "global:\n  scrape_protocols: [PrometheusText1.0.0]\n", Some("field \"scrape_protocols\" not found in global (Prometheus 2.42); it needs Prometheus 2.49 or later"), None),
+        ("queue_typo", "remote_write:\n  - url: http://r/api/v1/write\n    queue_config:\n      max_shard: 5\n", Some("field \"max_shard\" not found in remote_write[0].queue_config (Prometheus 2.42); did you mean \"max_shards\"?"), Some("field \"max_shard\" not found in remote_write[0].queue_config (Prometheus 3.5); did you mean \"max_shards\"?")),
+        ("quote_qe", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: '\\Q1.2\\E'\n        target_label: b\n", None, None),
+        ("quoted_int", "scrape_configs:\n  - job_name: a\n    sample_limit: '10'\n", Some("sample_limit must be an integer, found a string"), Some("sample_limit must be an integer, found a string")),
+        ("repeat_1001", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: 'a{1001}'\n        target_label: b\n", Some("invalid repeat count"), Some("invalid repeat count")),
+        ("round_robin", "remote_write:\n  - url: http://r/api/v1/write\n    round_robin_dns: true\n", Some("field \"round_robin_dns\" not found in remote_write[0] (Prometheus 2.42); it needs Prometheus 3.1 or later"), None),
+        ("runtime", "runtime:\n  gogc: 50\n", Some("unknown top-level field \"runtime\" (Prometheus 2.42); it needs Prometheus 2.53 or later"), None),
+        ("rw_header", "remote_write:\n  - url: http://r/api/v1/write\n    headers:\n      Content-Type: x\n", Some("Content-Type is a reserved header. It must not be changed"), Some("Content-Type is a reserved header. It must not be changed")),
+        ("rw_nourl", "remote_write:\n  - name: x\n", Some("url for remote write is empty"), Some("url for remote write is empty")),
+        ("scheme_ftp", "scrape_configs:\n  - job_name: a\n    scheme: ftp\n", None, None),
+        ("target_dash", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: foo-bar\n", Some("\"foo-bar\" is invalid 'target_label' for replace action"), None),
+        ("timeout", "scrape_configs:\n  - job_name: a\n    scrape_interval: 10s\n    scrape_timeout: 20s\n", Some("scrape_timeout is greater than scrape_interval"), Some("scrape_timeout is greater than scrape_interval")),
+        ("tls_typo", "scrape_configs:\n  - job_name: a\n    tls_config:\n      insecure_skip_verfy: true\n", Some("field \"insecure_skip_verfy\" not found in scrape_configs[0].tls_config (Prometheus 2.42); did you mean \"insecure_skip_verify\"?"), Some("field \"insecure_skip_verfy\" not found in scrape_configs[0].tls_config (Prometheus 3.5); did you mean \"insecure_skip_verify\"?")),
+        ("top_typo", "scrape_config:\n  - job_name: a\n", Some("unknown top-level field \"scrape_config\" (Prometheus 2.42); did you mean \"scrape_configs\"?"), Some("unknown top-level field \"scrape_config\" (Prometheus 3.5); did you mean \"scrape_configs\"?")),
+        ("tracing", "tracing:\n  sampling_fraction: 1\n", Some("tracing endpoint must be set"), Some("tracing endpoint must be set")),
+        ("typo", "scrape_configs:\n  - job_name: a\n    scrape_interal: 5s\n", Some("did you mean \"scrape_interval\"?"), Some("did you mean \"scrape_interval\"?")),
+        ("unbalanced_ok", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: 'a)|(b'\n        target_label: b\n", None, None),
+        ("url_target", "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://h:9090']\n", Some("\"http://h:9090\" is not a valid hostname"), Some("\"http://h:9090\" is not a valid hostname")),
+        ("utf8_source", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [service.name]\n        target_label: svc\n", Some("\"service.name\" is not a valid label name"), None),
+        ("yes_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: yes\n", None, None),
+    ];
+
+    #[test]
+    fn each_field_is_judged_for_the_deployed_version_as_promtool_does() {
+        let mut failures = Vec::new();
+        for (name, yaml, v2, v3) in CASES {
+            for (version, expected) in [("2.42", v2), ("3.5", v3)] {
+                let target = Target::parse(version, "").unwrap();
+                let found = super::super::describe(&check("prometheus.yml", yaml, &[], &target));
+                match expected {
+                    None if !found.is_empty() => failures.push(format!("{name} on {version}: expected valid, got\n{found}")),
+                    Some(needle) if !found.contains(needle) => {
+                        failures.push(format!("{name} on {version}: expected {needle:?}, got\n{found}"))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
     #[test]
