@@ -694,6 +694,98 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
+    /// `promtool check config` of 2.42.0 and 3.5.3 (the same verdict on both) on a `rule_files`
+    /// entry, with rules.d/a.yml present: "syntax error in pattern" is Go's `filepath.ErrBadPattern`.
+    /// (Both also say "does not point to an existing file" for a valid pattern that matches
+    /// nothing; Prometheus itself loads such a config.)
+    #[test]
+    fn rule_file_globs_are_refused_as_go_refuses_them() {
+        let bad = ["rules.d/[a.yml", r"rules.d/a\", "rules.d/[]a].yml", "rules.d/[a-].yml", "rules.d/[^]", "rules.d/[-a].yml"];
+        let good = ["rules.d/[z-a].yml", "rules.d/[a.yml]", r"rules.d/\[a].yml", r"rules.d/[\]].yml", "rules.d/[a-c]*.yml", "rules.d/*.y?l", r"rules.d/[\-a].yml"];
+        for pattern in bad {
+            assert_eq!(glob_problem(pattern).as_deref(), Some("syntax error in pattern (Go's filepath.Glob refuses it)"), "{pattern}");
+        }
+        for pattern in good {
+            assert_eq!(glob_problem(pattern), None, "{pattern}");
+        }
+        // Prometheus' own rule (`invalid rule file path`): a * only in the last segment.
+        assert!(glob_problem("rules.d/*/a.yml").unwrap().contains("only in the last path segment"));
+        assert_eq!(glob_problem("rules.d/a*b*.yml"), None);
+        let all = problems("rule_files:\n  - rules.d/*.yml\n  - 'rules.d/[a.yml'\n", &[]);
+        assert!(all.contains("prometheus.yml:3: rule_files pattern \"rules.d/[a.yml\": syntax error in pattern"), "{all}");
+    }
+
+    /// Prometheus images build every service discovery; Debian's packages leave some out, so their
+    /// promtool refuses kinds the deployed Prometheus knows: 2.42 (Debian 12) refuses
+    /// `kubernetes_sd_configs` and `consul_sd_configs`, 3.5.3 (Debian unstable) `azure_sd_configs`,
+    /// `consul_sd_configs`, `openstack_sd_configs` and `stackit_sd_configs` ("field ... not found in
+    /// type config.ScrapeConfig"). Here the upstream list decides.
+    #[test]
+    fn service_discovery_kinds_follow_the_upstream_release() {
+        let job = |sd: &str| format!("scrape_configs:\n  - job_name: a\n    {sd}:\n      - {{}}\n");
+        let minimal = |sd: &str, config: &str| format!("scrape_configs:\n  - job_name: a\n    {sd}:\n      - {config}\n");
+        for version in ["2.42", "3.5"] {
+            let target = Target::parse(version, "").unwrap();
+            for (kind, config) in [
+                ("kubernetes_sd_configs", "{role: pod}"),
+                ("consul_sd_configs", "{}"),
+                ("azure_sd_configs", "{subscription_id: s, tenant_id: t, client_id: c, client_secret: x}"),
+                ("openstack_sd_configs", "{role: instance, region: r}"),
+                ("ec2_sd_configs", "{region: eu-west-1}"),
+            ] {
+                let found = check("prometheus.yml", &minimal(kind, config), &[], &target);
+                assert!(found.is_empty(), "{kind} on {version}: {found:?}");
+            }
+        }
+        let stackit = job("stackit_sd_configs");
+        assert!(check("prometheus.yml", &stackit, &[], &Target::parse("3.5", "").unwrap()).is_empty());
+        let old = super::super::describe(&check("prometheus.yml", &stackit, &[], &Target::parse("3.4", "").unwrap()));
+        assert!(old.contains("prometheus.yml:3: field \"stackit_sd_configs\" not found in scrape_configs[0] (Prometheus 3.4); stackit service discovery needs Prometheus 3.5 or later"), "{old}");
+        let ecs = super::super::describe(&check("prometheus.yml", &job("ecs_sd_configs"), &[], &Target::parse("3.5", "").unwrap()));
+        assert!(ecs.contains("ecs service discovery needs Prometheus 3.8 or later"), "{ecs}");
+        // Their own rules, promtool's verdicts: NS records need 2.49 (and then a port).
+        for (kind, config, on_2, on_3) in [
+            ("dns_sd_configs", "{names: [x], type: NS}", "invalid DNS-SD records type NS", "a port is required in DNS-SD configs"),
+            ("http_sd_configs", "{url: 'ftp://x'}", "URL scheme must be 'http' or 'https'", "URL scheme must be 'http' or 'https'"),
+            ("file_sd_configs", "{files: []}", "must contain at least one path name", "must contain at least one path name"),
+            ("kubernetes_sd_configs", "{role: pods}", "unknown Kubernetes SD role \"pods\"", "unknown Kubernetes SD role \"pods\""),
+        ] {
+            for (version, needle) in [("2.42", on_2), ("3.5", on_3)] {
+                let found = check("prometheus.yml", &minimal(kind, config), &[], &Target::parse(version, "").unwrap());
+                let found = super::super::describe(&found);
+                assert!(found.contains(needle), "{kind} on {version}: expected {needle:?} in {found}");
+            }
+        }
+        // The ones checked field by field.
+        let typo = "scrape_configs:\n  - job_name: a\n    ec2_sd_configs:\n      - region: eu-west-1\n        port: 9100\n        rol_arn: arn:aws:iam::1:role/r\n";
+        let found = problems(typo, &[]);
+        assert!(found.contains("prometheus.yml:6: field \"rol_arn\" not found in scrape_configs[0].ec2_sd_configs[0] (Prometheus 3.0); did you mean \"role_arn\"?"), "{found}");
+    }
+
+    #[test]
+    fn nested_problems_have_the_line_of_their_key() {
+        let yaml = "global:\n  scrape_interval: 15s\nremote_write:\n  - url: http://a/w\n    queue_config:\n      capacity: 100\n      max_shard: 4\n  - url: http://b/w\n    write_relabel_configs:\n      - source_labels: [__name__]\n        regex: 'go_.*'\n        action: drop\n      - action: labeldrop\n        regex: '(?x)tmp'\nscrape_configs:\n  - job_name: a\n    basic_auth:\n      username: u\n      pasword: p\n    static_configs:\n      - targets: ['h:1']\n        labels:\n          team: x\n";
+        let all = problems(yaml, &[]);
+        for needle in [
+            "prometheus.yml:7: field \"max_shard\" not found in remote_write[0].queue_config (Prometheus 3.0); did you mean \"max_shards\"?",
+            "prometheus.yml:14: remote_write[1].write_relabel_configs[1]: regex \"(?x)tmp\" does not compile in Go's RE2: invalid or unsupported Perl syntax `(?x`",
+            "prometheus.yml:19: field \"pasword\" not found in scrape_configs[0].basic_auth (Prometheus 3.0); did you mean \"password\"?",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in\n{all}");
+        }
+        assert_eq!(all.lines().count(), 3, "{all}");
+    }
+
+    #[test]
+    fn a_field_of_another_release_says_which() {
+        let yaml = "scrape_configs:\n  - job_name: a\n    scrape_classic_histograms: true\n";
+        let on_3 = super::super::describe(&check("prometheus.yml", yaml, &[], &Target::parse("3.5", "").unwrap()));
+        assert!(on_3.ends_with("field \"scrape_classic_histograms\" not found in scrape_configs[0] (Prometheus 3.5); it was removed in Prometheus 3.0"), "{on_3}");
+        assert!(check("prometheus.yml", yaml, &[], &Target::parse("2.50", "").unwrap()).is_empty());
+        let on_2_42 = super::super::describe(&check("prometheus.yml", yaml, &[], &Target::parse("2.42", "").unwrap()));
+        assert!(on_2_42.ends_with("it needs Prometheus 2.45 or later"), "{on_2_42}");
+    }
+
     #[test]
     fn yaml_errors_have_lines() {
         let all = problems("global:\n  scrape_interval: 15s\n bad: [\n", &[]);

@@ -116,6 +116,58 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
             found.push(("ignore_resource_attributes", "'ignore_resource_attributes' cannot be configured unless 'promote_all_resource_attributes' is true".into()));
         }
     }
+    if is(schema::FILE_SD) && strings(map, "files").is_empty() {
+        found.push(("", "file service discovery config must contain at least one path name".into()));
+    }
+    if is(schema::DNS_SD) {
+        if strings(map, "names").is_empty() {
+            found.push(("", "DNS-SD config must contain at least one SRV record name".into()));
+        }
+        let kind = text(map, "type").unwrap_or_else(|| "SRV".into());
+        let with_port: &[&str] = if target.at_least(2, 49) { &["A", "AAAA", "MX", "NS"] } else { &["A", "AAAA", "MX"] };
+        if with_port.contains(&kind.as_str()) {
+            if map.get("port").and_then(Value::as_u64).unwrap_or(0) == 0 {
+                found.push(("", "a port is required in DNS-SD configs for all record types except SRV".into()));
+            }
+        } else if kind != "SRV" {
+            found.push(("type", format!("invalid DNS-SD records type {kind}")));
+        }
+    }
+    if is(schema::HTTP_SD) {
+        match text(map, "url").filter(|u| !u.is_empty()) {
+            None => found.push(("", "URL is missing".into())),
+            Some(u) => match u.split_once("://") {
+                Some((scheme, rest)) if scheme == "http" || scheme == "https" => {
+                    if rest.split(['/', '?', '#']).next().unwrap_or_default().is_empty() {
+                        found.push(("url", "host is missing in URL".into()));
+                    }
+                }
+                _ => found.push(("url", "URL scheme must be 'http' or 'https'".into())),
+            },
+        }
+    }
+    if is(schema::KUBERNETES_SD) {
+        const ROLES: [&str; 6] = ["pod", "service", "endpoints", "endpointslice", "node", "ingress"];
+        match text(map, "role").filter(|r| !r.is_empty()) {
+            None => found.push(("", "role missing (one of: pod, service, endpoints, endpointslice, node, ingress)".into())),
+            Some(role) if !ROLES.contains(&role.as_str()) => {
+                found.push(("role", format!("unknown Kubernetes SD role {role:?}")))
+            }
+            Some(_) => {}
+        }
+        let own_namespace = map.get("namespaces").and_then(|n| n.get("own_namespace")).and_then(Value::as_bool) == Some(true);
+        let api_server = set(map, "api_server");
+        let kubeconfig = text(map, "kubeconfig_file").is_some_and(|k| !k.is_empty());
+        if api_server && kubeconfig {
+            found.push(("kubeconfig_file", "cannot use 'kubeconfig_file' and 'api_server' simultaneously".into()));
+        }
+        if own_namespace && api_server {
+            found.push(("namespaces", "cannot use 'api_server' and 'namespaces.own_namespace' simultaneously".into()));
+        }
+        if own_namespace && kubeconfig {
+            found.push(("namespaces", "cannot use 'kubeconfig_file' and 'namespaces.own_namespace' simultaneously".into()));
+        }
+    }
     if is(schema::EC2_FILTER) && strings(map, "values").is_empty() {
         found.push(("values", "EC2 SD configuration filter values cannot be empty".into()));
     }
