@@ -105,6 +105,16 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
                 found.push(("translation_strategy", format!("unsupported OTLP translation strategy {s:?}")));
             }
         }
+        for (field, what) in [("promote_resource_attributes", "promoted"), ("ignore_resource_attributes", "ignored")] {
+            let attributes: Vec<String> = strings(map, field).iter().map(|a| a.trim().to_string()).collect();
+            for (i, a) in attributes.iter().enumerate() {
+                if a.is_empty() {
+                    found.push((field, format!("invalid '{field}': empty {what} OTel resource attribute")));
+                } else if attributes[..i].contains(a) {
+                    found.push((field, format!("invalid '{field}': duplicated {what} OTel resource attribute {a:?}")));
+                }
+            }
+        }
         if map.get("promote_all_resource_attributes").and_then(Value::as_bool) == Some(true)
             && !strings(map, "promote_resource_attributes").is_empty()
         {
@@ -163,6 +173,16 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
         }
         if own_namespace && api_server {
             found.push(("namespaces", "cannot use 'api_server' and 'namespaces.own_namespace' simultaneously".into()));
+        }
+        let custom_client = ["basic_auth", "authorization", "oauth2", "bearer_token", "bearer_token_file", "proxy_url", "tls_config", "no_proxy", "proxy_from_environment", "proxy_connect_header", "http_headers"]
+            .iter()
+            .any(|k| set(map, k))
+            || ["follow_redirects", "enable_http2"].iter().any(|k| map.get(*k).and_then(Value::as_bool) == Some(false));
+        if kubeconfig && custom_client {
+            found.push(("kubeconfig_file", "cannot use a custom HTTP client configuration together with 'kubeconfig_file'".into()));
+        }
+        if !api_server && custom_client {
+            found.push(("", "to use custom HTTP client configuration please provide the 'api_server' URL explicitly".into()));
         }
         if own_namespace && kubeconfig {
             found.push(("namespaces", "cannot use 'kubeconfig_file' and 'namespaces.own_namespace' simultaneously".into()));
