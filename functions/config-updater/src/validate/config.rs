@@ -128,7 +128,8 @@ impl Walk<'_> {
             };
             let line = self.key_line(place, key);
             if discovers && (key == "static_configs" || key.ends_with("_sd_configs")) {
-                self.discovery(key, value, &place.field(key, line));
+                let relabeled = map.get("relabel_configs").and_then(Value::as_sequence).is_some_and(|r| !r.is_empty());
+                self.discovery(key, value, &place.field(key, line), relabeled);
                 continue;
             }
             match fields.iter().find(|f| f.name == key && f.known_in(self.version)) {
@@ -262,8 +263,8 @@ impl Walk<'_> {
         }
     }
 
-    /// A `static_configs` or `<kind>_sd_configs` list.
-    fn discovery(&mut self, key: &str, value: &Value, place: &Place) {
+    /// A `static_configs` or `<kind>_sd_configs` list; `relabeled` as in `static_targets`.
+    fn discovery(&mut self, key: &str, value: &Value, place: &Place, relabeled: bool) {
         let kind_name = key.strip_suffix("_sd_configs").unwrap_or("static");
         let known = schema::SD_KINDS.iter().find(|(k, _)| *k == kind_name);
         match known {
@@ -311,14 +312,17 @@ impl Walk<'_> {
             }
             self.section(item, fields, &item_place);
             if kind_name == "static" {
-                self.static_targets(item, &item_place);
+                self.static_targets(item, &item_place, relabeled);
             }
         }
     }
 
     /// `host:port` targets and valid label names, as `targetgroup` and `CheckTargetAddress` want.
-    fn static_targets(&mut self, group: &Value, place: &Place) {
-        for target in group.get("targets").and_then(Value::as_sequence).into_iter().flatten() {
+    /// `relabeled`: the section has relabel_configs, which may rewrite `__address__`, so
+    /// Prometheus does not look at the targets as written.
+    fn static_targets(&mut self, group: &Value, place: &Place, relabeled: bool) {
+        let targets = group.get("targets").and_then(Value::as_sequence).filter(|_| !relabeled);
+        for target in targets.into_iter().flatten() {
             let address = scalar(target);
             if address.contains('/') {
                 let line = self.lines.find(place.line, &address).or(place.line);
@@ -801,7 +805,7 @@ mod scratch_differential {
         let mut out = String::new();
         for (dir, version) in [("v2.42.0", "2.42"), ("v3.5.3", "3.5")] {
             let target = super::Target::parse(version, "").unwrap();
-            let mut entries: Vec<_> = std::fs::read_dir(format!("/tmp/schema/cases/{dir}")).unwrap().flatten().map(|e| e.path()).collect();
+            let mut entries: Vec<_> = std::fs::read_dir(format!("{}/{dir}", std::env::var("BASE").unwrap_or("/tmp/schema/cases".into()))).unwrap().flatten().map(|e| e.path()).collect();
             entries.sort();
             for path in entries {
                 if path.extension().is_none_or(|e| e != "yml") { continue; }
@@ -812,6 +816,6 @@ mod scratch_differential {
                 out.push_str(&format!("{name}\t{}\t{}\n", if problems.is_empty() { "ok" } else { "bad" }, problems.join(" | ")));
             }
         }
-        std::fs::write("/tmp/schema/ours.tsv", out).unwrap();
+        std::fs::write(std::env::var("OURS").unwrap_or("/tmp/schema/ours.tsv".into()), out).unwrap();
     }
 }
