@@ -23,7 +23,10 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
         let protocols = strings(map, "scrape_protocols");
         for p in &protocols {
             if !SCRAPE_PROTOCOLS.contains(&p.as_str()) {
-                found.push(("scrape_protocols", format!("unknown scrape protocol {p}, supported: {SCRAPE_PROTOCOLS:?}")));
+                found.push((
+                    "scrape_protocols",
+                    format!("unknown scrape protocol {p}, supported: {SCRAPE_PROTOCOLS:?}"),
+                ));
             }
         }
         if let Some(dup) = protocols.iter().enumerate().find(|(i, p)| protocols[..*i].contains(p)) {
@@ -40,7 +43,10 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
         for field in ["metric_name_validation_scheme"] {
             if let Some(v) = text(map, field).filter(|v| !v.is_empty()) {
                 if v != "legacy" && v != "utf8" {
-                    found.push((field, format!("unknown name validation method {v:?}, must be either 'legacy' or 'utf8'")));
+                    found.push((
+                        field,
+                        format!("unknown name validation method {v:?}, must be either 'legacy' or 'utf8'"),
+                    ));
                 }
             }
         }
@@ -49,7 +55,10 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
         let supported: &[&str] = if target.is_v3() { &["v2"] } else { &["v1", "v2"] };
         if let Some(v) = text(map, "api_version").filter(|v| !v.is_empty()) {
             if !supported.contains(&v.as_str()) {
-                found.push(("api_version", format!("expected Alertmanager api version to be one of {supported:?} but got {v}")));
+                found.push((
+                    "api_version",
+                    format!("expected Alertmanager api version to be one of {supported:?} but got {v}"),
+                ));
             }
         }
     }
@@ -125,7 +134,11 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
         if map.get("promote_all_resource_attributes").and_then(Value::as_bool) != Some(true)
             && !strings(map, "ignore_resource_attributes").is_empty()
         {
-            found.push(("ignore_resource_attributes", "'ignore_resource_attributes' cannot be configured unless 'promote_all_resource_attributes' is true".into()));
+            found.push((
+                "ignore_resource_attributes",
+                "'ignore_resource_attributes' cannot be configured unless 'promote_all_resource_attributes' is true"
+                    .into(),
+            ));
         }
     }
     if is(schema::FILE_SD) && strings(map, "files").is_empty() {
@@ -161,13 +174,16 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
     if is(schema::KUBERNETES_SD) {
         const ROLES: [&str; 6] = ["pod", "service", "endpoints", "endpointslice", "node", "ingress"];
         match text(map, "role").filter(|r| !r.is_empty()) {
-            None => found.push(("", "role missing (one of: pod, service, endpoints, endpointslice, node, ingress)".into())),
+            None => {
+                found.push(("", "role missing (one of: pod, service, endpoints, endpointslice, node, ingress)".into()))
+            }
             Some(role) if !ROLES.contains(&role.as_str()) => {
                 found.push(("role", format!("unknown Kubernetes SD role {role:?}")))
             }
             Some(_) => {}
         }
-        let own_namespace = map.get("namespaces").and_then(|n| n.get("own_namespace")).and_then(Value::as_bool) == Some(true);
+        let own_namespace =
+            map.get("namespaces").and_then(|n| n.get("own_namespace")).and_then(Value::as_bool) == Some(true);
         let api_server = set(map, "api_server");
         let kubeconfig = text(map, "kubeconfig_file").is_some_and(|k| !k.is_empty());
         if api_server && kubeconfig {
@@ -176,18 +192,39 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
         if own_namespace && api_server {
             found.push(("namespaces", "cannot use 'api_server' and 'namespaces.own_namespace' simultaneously".into()));
         }
-        let custom_client = ["basic_auth", "authorization", "oauth2", "bearer_token", "bearer_token_file", "proxy_url", "tls_config", "no_proxy", "proxy_from_environment", "proxy_connect_header", "http_headers"]
-            .iter()
-            .any(|k| set(map, k))
+        let custom_client = [
+            "basic_auth",
+            "authorization",
+            "oauth2",
+            "bearer_token",
+            "bearer_token_file",
+            "proxy_url",
+            "tls_config",
+            "no_proxy",
+            "proxy_from_environment",
+            "proxy_connect_header",
+            "http_headers",
+        ]
+        .iter()
+        .any(|k| set(map, k))
             || ["follow_redirects", "enable_http2"].iter().any(|k| map.get(*k).and_then(Value::as_bool) == Some(false));
         if kubeconfig && custom_client {
-            found.push(("kubeconfig_file", "cannot use a custom HTTP client configuration together with 'kubeconfig_file'".into()));
+            found.push((
+                "kubeconfig_file",
+                "cannot use a custom HTTP client configuration together with 'kubeconfig_file'".into(),
+            ));
         }
         if !api_server && custom_client {
-            found.push(("", "to use custom HTTP client configuration please provide the 'api_server' URL explicitly".into()));
+            found.push((
+                "",
+                "to use custom HTTP client configuration please provide the 'api_server' URL explicitly".into(),
+            ));
         }
         if own_namespace && kubeconfig {
-            found.push(("namespaces", "cannot use 'kubeconfig_file' and 'namespaces.own_namespace' simultaneously".into()));
+            found.push((
+                "namespaces",
+                "cannot use 'kubeconfig_file' and 'namespaces.own_namespace' simultaneously".into(),
+            ));
         }
     }
     if is(schema::EC2_FILTER) && strings(map, "values").is_empty() {
@@ -231,29 +268,48 @@ fn http_client(map: &Mapping, target: &Target, found: &mut Vec<(&'static str, St
         found.push(("bearer_token", "at most one of bearer_token & bearer_token_file must be configured".into()));
     }
     if (basic.is_some() || oauth2.is_some()) && (token || token_file) {
-        found.push(("bearer_token", "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured".into()));
+        found.push((
+            "bearer_token",
+            "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured".into(),
+        ));
     }
     if let Some(basic) = basic {
         let count = |keys: &[&str]| keys.iter().filter(|k| filled(basic, k)).count();
         if count(&["username", "username_file", "username_ref"]) > 1 {
-            found.push(("basic_auth", "at most one of basic_auth username, username_file & username_ref must be configured".into()));
+            found.push((
+                "basic_auth",
+                "at most one of basic_auth username, username_file & username_ref must be configured".into(),
+            ));
         }
         if count(&["password", "password_file", "password_ref"]) > 1 {
-            found.push(("basic_auth", "at most one of basic_auth password, password_file & password_ref must be configured".into()));
+            found.push((
+                "basic_auth",
+                "at most one of basic_auth password, password_file & password_ref must be configured".into(),
+            ));
         }
     }
     if let Some(auth) = authorization {
         if token || token_file {
-            found.push(("authorization", "authorization is not compatible with bearer_token & bearer_token_file".into()));
+            found.push((
+                "authorization",
+                "authorization is not compatible with bearer_token & bearer_token_file".into(),
+            ));
         }
         if ["credentials", "credentials_file", "credentials_ref"].iter().filter(|k| filled(auth, k)).count() > 1 {
-            found.push(("authorization", "at most one of authorization credentials & credentials_file must be configured".into()));
+            found.push((
+                "authorization",
+                "at most one of authorization credentials & credentials_file must be configured".into(),
+            ));
         }
         if text(auth, "type").is_some_and(|t| t.trim().eq_ignore_ascii_case("basic")) {
-            found.push(("authorization", "authorization type cannot be set to \"basic\", use \"basic_auth\" instead".into()));
+            found.push((
+                "authorization",
+                "authorization type cannot be set to \"basic\", use \"basic_auth\" instead".into(),
+            ));
         }
         if basic.is_some() || oauth2.is_some() {
-            found.push(("authorization", "at most one of basic_auth, oauth2 & authorization must be configured".into()));
+            found
+                .push(("authorization", "at most one of basic_auth, oauth2 & authorization must be configured".into()));
         }
     }
     if let Some(oauth2) = oauth2 {
@@ -266,9 +322,13 @@ fn http_client(map: &Mapping, target: &Target, found: &mut Vec<(&'static str, St
         if !filled(oauth2, "token_url") {
             found.push(("oauth2", "oauth2 token_url must be configured".into()));
         }
-        let secrets = ["client_secret", "client_secret_file", "client_secret_ref"].iter().filter(|k| filled(oauth2, k)).count();
+        let secrets =
+            ["client_secret", "client_secret_file", "client_secret_ref"].iter().filter(|k| filled(oauth2, k)).count();
         if secrets > 1 {
-            found.push(("oauth2", "at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be configured".into()));
+            found.push((
+                "oauth2",
+                "at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be configured".into(),
+            ));
         }
         // Before common 0.40 (Prometheus 2.43) a secret was required.
         if secrets == 0 && !target.at_least(2, 43) {
@@ -279,10 +339,16 @@ fn http_client(map: &Mapping, target: &Target, found: &mut Vec<(&'static str, St
     let from_env = map.get("proxy_from_environment").and_then(Value::as_bool) == Some(true);
     let connect_header = map.get("proxy_connect_header").and_then(Value::as_mapping).is_some_and(|m| !m.is_empty());
     if connect_header && !proxy_url && !from_env {
-        found.push(("proxy_connect_header", "if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be configured".into()));
+        found.push((
+            "proxy_connect_header",
+            "if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be configured".into(),
+        ));
     }
     if from_env && proxy_url {
-        found.push(("proxy_from_environment", "if proxy_from_environment is configured, proxy_url must not be configured".into()));
+        found.push((
+            "proxy_from_environment",
+            "if proxy_from_environment is configured, proxy_url must not be configured".into(),
+        ));
     }
     if from_env && filled(map, "no_proxy") {
         found.push(("no_proxy", "if proxy_from_environment is configured, no_proxy must not be configured".into()));

@@ -45,7 +45,10 @@ pub fn check(config: &Mapping, target: &Target) -> Vec<(&'static str, String)> {
     }
     let action = text("action").unwrap_or_else(|| "replace".into()).to_lowercase();
     if !ACTIONS.contains(&action.as_str()) {
-        problems.push(("action", format!("unknown relabel action {:?} (one of {})", text("action").unwrap_or_default(), ACTIONS.join(", "))));
+        problems.push((
+            "action",
+            format!("unknown relabel action {:?} (one of {})", text("action").unwrap_or_default(), ACTIONS.join(", ")),
+        ));
         return problems;
     }
     let target_label = text("target_label").unwrap_or_default();
@@ -71,9 +74,14 @@ pub fn check(config: &Mapping, target: &Target) -> Vec<(&'static str, String)> {
         _ => false,
     };
     if invalid_target {
-        problems.push(("target_label", format!("{target_label:?} is invalid 'target_label' for {a} action{}", name_rule(target))));
+        problems.push((
+            "target_label",
+            format!("{target_label:?} is invalid 'target_label' for {a} action{}", name_rule(target)),
+        ));
     }
-    if ["lowercase", "uppercase", "keepequal", "dropequal"].contains(&a) && replacement.as_deref().is_some_and(|r| r != "$1") {
+    if ["lowercase", "uppercase", "keepequal", "dropequal"].contains(&a)
+        && replacement.as_deref().is_some_and(|r| r != "$1")
+    {
         problems.push(("replacement", format!("'replacement' can not be set for {a} action")));
     }
     if a == "labelmap" {
@@ -86,7 +94,10 @@ pub fn check(config: &Mapping, target: &Target) -> Vec<(&'static str, String)> {
     if (a == "keepequal" || a == "dropequal")
         && (set("regex") || modulus != 0 || !default_or("separator", ";") || !default_or("replacement", "$1"))
     {
-        problems.push(("action", format!("{a} action requires only 'source_labels' and `target_label`, and no other fields")));
+        problems.push((
+            "action",
+            format!("{a} action requires only 'source_labels' and `target_label`, and no other fields"),
+        ));
     }
     if (a == "labeldrop" || a == "labelkeep")
         && (config.get("source_labels").is_some()
@@ -188,7 +199,10 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
         let repeat_len = if in_class { 0 } else { repeat_at(&chars[i..]) };
         if repeat_len > 0 {
             if after_repeat {
-                return Err(format!("invalid nested repetition operator at {:?}", chars[i..i + repeat_len].iter().collect::<String>()));
+                return Err(format!(
+                    "invalid nested repetition operator at {:?}",
+                    chars[i..i + repeat_len].iter().collect::<String>()
+                ));
             }
             let op: String = chars[i..i + repeat_len].iter().collect();
             if op.starts_with('{') {
@@ -246,13 +260,20 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                     };
                     let name = name.trim_start_matches('^');
                     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        return Err(format!("invalid character class range \\{next}{}", chars[i + 2..(i + len).min(chars.len())].iter().collect::<String>()));
+                        return Err(format!(
+                            "invalid character class range \\{next}{}",
+                            chars[i + 2..(i + len).min(chars.len())].iter().collect::<String>()
+                        ));
                     }
                     plain.push_str(&format!("\\{next}L"));
                     i += len;
                     continue;
                 }
-                if in_class && "dDwWsS".contains(next) && chars.get(i + 2) == Some(&'-') && chars.get(i + 3) != Some(&']') {
+                if in_class
+                    && "dDwWsS".contains(next)
+                    && chars.get(i + 2) == Some(&'-')
+                    && chars.get(i + 3) != Some(&']')
+                {
                     // Go reads the `-` after a class escape as a literal.
                     plain.push_str(&format!("\\{next}\\-"));
                     i += 3;
@@ -297,12 +318,17 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                 if rest.starts_with('<') && !rest.starts_with("<=") && !rest.starts_with("<!") && !target.is_v3() {
                     return Err("invalid or unsupported Perl syntax `(?<` (named groups are written (?P<name>...) before Prometheus 3)".into());
                 }
-                if rest.starts_with("P<") || (rest.starts_with('<') && !rest.starts_with("<=") && !rest.starts_with("<!")) {
+                if rest.starts_with("P<")
+                    || (rest.starts_with('<') && !rest.starts_with("<=") && !rest.starts_with("<!"))
+                {
                     let open = if rest.starts_with('P') { 2 } else { 1 };
                     let name: String = rest.chars().skip(open).take_while(|&c| c != '>').collect();
-                    let closed = rest.chars().skip(open + name.chars().count()).next() == Some('>');
+                    let closed = rest.chars().nth(open + name.chars().count()) == Some('>');
                     if !closed || name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        return Err(format!("invalid named capture `(?{}`", rest.chars().take(open + name.chars().count() + 1).collect::<String>()));
+                        return Err(format!(
+                            "invalid named capture `(?{}`",
+                            rest.chars().take(open + name.chars().count() + 1).collect::<String>()
+                        ));
                     }
                     // Go allows a name twice, regex-syntax does not: the group is kept, its name dropped.
                     plain.push('(');
@@ -313,7 +339,10 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                     let flags: String = rest.chars().take_while(|&f| f != ':' && f != ')').collect();
                     let group = rest.chars().nth(flags.chars().count()) == Some(':');
                     if (flags.is_empty() && !group) || !flags.chars().all(|f| "imsU-".contains(f)) {
-                        return Err(format!("invalid or unsupported Perl syntax `(?{}`", rest.chars().next().unwrap_or(' ')));
+                        return Err(format!(
+                            "invalid or unsupported Perl syntax `(?{}`",
+                            rest.chars().next().unwrap_or(' ')
+                        ));
                     }
                 }
                 plain.push_str("(?");
@@ -431,7 +460,10 @@ mod tests {
             for (version, expected) in [("2.42", on_2), ("3.5", on_3)] {
                 let got = re2_check(regex, &v(version));
                 if got.is_ok() != *expected {
-                    wrong.push(format!("{regex:?} on {version}: expected {}, got {got:?}", if *expected { "valid" } else { "an error" }));
+                    wrong.push(format!(
+                        "{regex:?} on {version}: expected {}, got {got:?}",
+                        if *expected { "valid" } else { "an error" }
+                    ));
                 }
             }
         }
@@ -452,21 +484,76 @@ mod tests {
     #[test]
     fn actions_and_their_fields() {
         let cases: &[(&str, &str, Option<&str>, Option<&str>)] = &[
-            ("action: hashmod\ntarget_label: t\nsource_labels: [a]", "modulus", Some("requires non-zero modulus"), Some("requires non-zero modulus")),
-            ("source_labels: [a]", "action", Some("replace action requires 'target_label'"), Some("replace action requires 'target_label'")),
-            ("action: ''\ntarget_label: t", "action", Some("relabel action cannot be empty"), Some("relabel action cannot be empty")),
+            (
+                "action: hashmod\ntarget_label: t\nsource_labels: [a]",
+                "modulus",
+                Some("requires non-zero modulus"),
+                Some("requires non-zero modulus"),
+            ),
+            (
+                "source_labels: [a]",
+                "action",
+                Some("replace action requires 'target_label'"),
+                Some("replace action requires 'target_label'"),
+            ),
+            (
+                "action: ''\ntarget_label: t",
+                "action",
+                Some("relabel action cannot be empty"),
+                Some("relabel action cannot be empty"),
+            ),
             ("action: Keep\nsource_labels: [a]\nregex: x", "", None, None),
-            ("action: dropp", "action", Some("unknown relabel action \"dropp\""), Some("unknown relabel action \"dropp\"")),
-            ("action: lowercase\nsource_labels: [a]\ntarget_label: 42lab", "target_label", Some("\"42lab\" is invalid 'target_label' for lowercase action"), None),
-            ("action: uppercase\nsource_labels: [a]\ntarget_label: b\nreplacement: x", "replacement", Some("'replacement' can not be set for uppercase action"), Some("'replacement' can not be set")),
-            ("action: labelmap\nregex: __meta_(.+)\nreplacement: l-$1", "replacement", Some("\"l-$1\" is invalid 'replacement' for labelmap action"), None),
+            (
+                "action: dropp",
+                "action",
+                Some("unknown relabel action \"dropp\""),
+                Some("unknown relabel action \"dropp\""),
+            ),
+            (
+                "action: lowercase\nsource_labels: [a]\ntarget_label: 42lab",
+                "target_label",
+                Some("\"42lab\" is invalid 'target_label' for lowercase action"),
+                None,
+            ),
+            (
+                "action: uppercase\nsource_labels: [a]\ntarget_label: b\nreplacement: x",
+                "replacement",
+                Some("'replacement' can not be set for uppercase action"),
+                Some("'replacement' can not be set"),
+            ),
+            (
+                "action: labelmap\nregex: __meta_(.+)\nreplacement: l-$1",
+                "replacement",
+                Some("\"l-$1\" is invalid 'replacement' for labelmap action"),
+                None,
+            ),
             ("action: labelmap\nregex: __meta_(.+)\nreplacement: l_${1}", "", None, None),
             ("action: replace\nsource_labels: [a]\ntarget_label: ${1}_x", "", None, None),
-            ("action: replace\nsource_labels: [a]\ntarget_label: 1abc", "target_label", Some("\"1abc\" is invalid 'target_label'"), None),
-            ("action: hashmod\nsource_labels: [a]\nmodulus: 2\ntarget_label: a-b", "target_label", Some("\"a-b\" is invalid 'target_label' for hashmod"), None),
-            ("action: labeldrop\nregex: x\nseparator: ','", "action", Some("labeldrop action requires only 'regex'"), Some("labeldrop action requires only 'regex'")),
+            (
+                "action: replace\nsource_labels: [a]\ntarget_label: 1abc",
+                "target_label",
+                Some("\"1abc\" is invalid 'target_label'"),
+                None,
+            ),
+            (
+                "action: hashmod\nsource_labels: [a]\nmodulus: 2\ntarget_label: a-b",
+                "target_label",
+                Some("\"a-b\" is invalid 'target_label' for hashmod"),
+                None,
+            ),
+            (
+                "action: labeldrop\nregex: x\nseparator: ','",
+                "action",
+                Some("labeldrop action requires only 'regex'"),
+                Some("labeldrop action requires only 'regex'"),
+            ),
             ("action: labelkeep\nregex: x\nseparator: ';'", "", None, None),
-            ("action: dropequal\nsource_labels: [a]\ntarget_label: b\nregex: (.*)", "action", Some("dropequal action requires only"), Some("dropequal action requires only")),
+            (
+                "action: dropequal\nsource_labels: [a]\ntarget_label: b\nregex: (.*)",
+                "action",
+                Some("dropequal action requires only"),
+                Some("dropequal action requires only"),
+            ),
             ("action: keepequal\nsource_labels: [a]\ntarget_label: b", "", None, None),
             ("source_labels: [a.b]\ntarget_label: c", "source_labels", Some("\"a.b\" is not a valid label name"), None),
         ];

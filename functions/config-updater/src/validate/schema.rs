@@ -138,17 +138,17 @@ use Kind::*;
 
 /// `config.Config`.
 pub static TOP: Fields = &[
-    f("global", Struct(&GLOBAL)),
-    f("alerting", Struct(&ALERTING)),
+    f("global", Struct(GLOBAL)),
+    f("alerting", Struct(ALERTING)),
     f("rule_files", Strings),
-    f("scrape_configs", Structs(&SCRAPE)),
-    f("storage", Struct(&STORAGE)),
-    f("tracing", Struct(&TRACING)),
-    f("remote_write", Structs(&REMOTE_WRITE)),
-    f("remote_read", Structs(&REMOTE_READ)),
+    f("scrape_configs", Structs(SCRAPE)),
+    f("storage", Struct(STORAGE)),
+    f("tracing", Struct(TRACING)),
+    f("remote_write", Structs(REMOTE_WRITE)),
+    f("remote_read", Structs(REMOTE_READ)),
     since("scrape_config_files", Strings, 2, 43),
-    since("runtime", Struct(&RUNTIME), 2, 53),
-    since("otlp", Struct(&OTLP), 2, 55),
+    since("runtime", Struct(RUNTIME), 2, 53),
+    since("otlp", Struct(OTLP), 2, 55),
 ];
 
 /// `config.GlobalConfig`.
@@ -177,9 +177,7 @@ pub static GLOBAL: Fields = &[
 ];
 
 /// `config.RuntimeConfig`.
-pub static RUNTIME: Fields = &[
-    since("gogc", Int, 2, 53),
-];
+pub static RUNTIME: Fields = &[since("gogc", Int, 2, 53)];
 
 /// `config.ScrapeConfig`.
 pub static SCRAPE: Fields = &[
@@ -197,14 +195,14 @@ pub static SCRAPE: Fields = &[
     f("label_limit", Int),
     f("label_name_length_limit", Int),
     f("label_value_length_limit", Int),
-    f("basic_auth", Struct(&BASIC_AUTH)),
-    f("authorization", Struct(&AUTHORIZATION)),
-    f("oauth2", Struct(&OAUTH2)),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
     f("bearer_token", Str),
     f("bearer_token_file", Str),
     f("proxy_url", Url),
     f("proxy_connect_header", Any),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("follow_redirects", Bool),
     f("enable_http2", Bool),
     f("relabel_configs", Relabels),
@@ -231,10 +229,7 @@ pub static SCRAPE: Fields = &[
 ];
 
 /// `config.StorageConfig`.
-pub static STORAGE: Fields = &[
-    f("tsdb", Struct(&TSDB)),
-    f("exemplars", Struct(&EXEMPLARS)),
-];
+pub static STORAGE: Fields = &[f("tsdb", Struct(TSDB)), f("exemplars", Struct(EXEMPLARS))];
 
 /// `config.TSDBConfig`.
 pub static TSDB: Fields = &[
@@ -245,9 +240,7 @@ pub static TSDB: Fields = &[
 ];
 
 /// `config.ExemplarsConfig`.
-pub static EXEMPLARS: Fields = &[
-    f("max_exemplars", Int),
-];
+pub static EXEMPLARS: Fields = &[f("max_exemplars", Int)];
 
 /// `config.TracingConfig`.
 pub static TRACING: Fields = &[
@@ -255,28 +248,25 @@ pub static TRACING: Fields = &[
     f("endpoint", Str),
     f("sampling_fraction", Float),
     f("insecure", Bool),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("headers", StrMap),
     f("compression", Str),
     f("timeout", Duration),
 ];
 
 /// `config.AlertingConfig`.
-pub static ALERTING: Fields = &[
-    f("alert_relabel_configs", Relabels),
-    f("alertmanagers", Structs(&ALERTMANAGER)),
-];
+pub static ALERTING: Fields = &[f("alert_relabel_configs", Relabels), f("alertmanagers", Structs(ALERTMANAGER))];
 
 /// `config.AlertmanagerConfig`.
 pub static ALERTMANAGER: Fields = &[
-    f("basic_auth", Struct(&BASIC_AUTH)),
-    f("authorization", Struct(&AUTHORIZATION)),
-    f("oauth2", Struct(&OAUTH2)),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
     f("bearer_token", Str),
     f("bearer_token_file", Str),
     f("proxy_url", Url),
     f("proxy_connect_header", Any),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("follow_redirects", Bool),
     f("enable_http2", Bool),
     f("scheme", Str),
@@ -286,7 +276,7 @@ pub static ALERTMANAGER: Fields = &[
     f("relabel_configs", Relabels),
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
-    since("sigv4", Struct(&SIGV4), 2, 48),
+    since("sigv4", Struct(SIGV4), 2, 48),
     between("host", Str, 2, 51, 2, 52),
     since("alert_relabel_configs", Relabels, 2, 51),
     since("http_headers", Any, 2, 53),
@@ -301,26 +291,26 @@ pub static REMOTE_WRITE: Fields = &[
     f("name", Str),
     f("send_exemplars", Bool),
     f("send_native_histograms", Bool),
-    f("basic_auth", Struct(&BASIC_AUTH)),
-    f("authorization", Struct(&AUTHORIZATION)),
-    f("oauth2", Struct(&OAUTH2)),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
     f("bearer_token", Str),
     f("bearer_token_file", Str),
     f("proxy_url", Url),
     f("proxy_connect_header", Any),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("follow_redirects", Bool),
     f("enable_http2", Bool),
-    f("queue_config", Struct(&QUEUE)),
-    f("metadata_config", Struct(&METADATA)),
-    f("sigv4", Struct(&SIGV4)),
+    f("queue_config", Struct(QUEUE)),
+    f("metadata_config", Struct(METADATA)),
+    f("sigv4", Struct(SIGV4)),
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
-    since("azuread", Struct(&AZUREAD), 2, 45),
+    since("azuread", Struct(AZUREAD), 2, 45),
     between("host", Str, 2, 51, 2, 52),
     since("http_headers", Any, 2, 53),
     since("protobuf_message", Str, 2, 54),
-    since("google_iam", Struct(&GOOGLE_IAM), 2, 55),
+    since("google_iam", Struct(GOOGLE_IAM), 2, 55),
     since("round_robin_dns", Bool, 3, 1),
 ];
 
@@ -338,11 +328,7 @@ pub static QUEUE: Fields = &[
 ];
 
 /// `config.MetadataConfig`.
-pub static METADATA: Fields = &[
-    f("send", Bool),
-    f("send_interval", Duration),
-    f("max_samples_per_send", Int),
-];
+pub static METADATA: Fields = &[f("send", Bool), f("send_interval", Duration), f("max_samples_per_send", Int)];
 
 /// `config.RemoteReadConfig`.
 pub static REMOTE_READ: Fields = &[
@@ -351,14 +337,14 @@ pub static REMOTE_READ: Fields = &[
     f("headers", StrMap),
     f("read_recent", Bool),
     f("name", Str),
-    f("basic_auth", Struct(&BASIC_AUTH)),
-    f("authorization", Struct(&AUTHORIZATION)),
-    f("oauth2", Struct(&OAUTH2)),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
     f("bearer_token", Str),
     f("bearer_token_file", Str),
     f("proxy_url", Url),
     f("proxy_connect_header", Any),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("follow_redirects", Bool),
     f("enable_http2", Bool),
     f("required_matchers", StrMap),
@@ -405,12 +391,8 @@ pub static BASIC_AUTH: Fields = &[
 ];
 
 /// `config.Authorization`.
-pub static AUTHORIZATION: Fields = &[
-    f("type", Str),
-    f("credentials", Str),
-    f("credentials_file", Str),
-    since("credentials_ref", Str, 2, 53),
-];
+pub static AUTHORIZATION: Fields =
+    &[f("type", Str), f("credentials", Str), f("credentials_file", Str), since("credentials_ref", Str, 2, 53)];
 
 /// `config.OAuth2`.
 pub static OAUTH2: Fields = &[
@@ -421,7 +403,7 @@ pub static OAUTH2: Fields = &[
     f("token_url", Str),
     f("endpoint_params", StrMap),
     f("proxy_url", Url),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     since("proxy_connect_header", Any, 2, 43),
@@ -468,61 +450,44 @@ pub static SIGV4: Fields = &[
 
 /// `azuread.AzureADConfig`.
 pub static AZUREAD: Fields = &[
-    since("managed_identity", Struct(&AZUREAD_MANAGED_IDENTITY), 2, 45),
+    since("managed_identity", Struct(AZUREAD_MANAGED_IDENTITY), 2, 45),
     since("cloud", Str, 2, 45),
-    since("oauth", Struct(&AZUREAD_OAUTH), 2, 48),
-    since("sdk", Struct(&AZUREAD_SDK), 2, 52),
+    since("oauth", Struct(AZUREAD_OAUTH), 2, 48),
+    since("sdk", Struct(AZUREAD_SDK), 2, 52),
     since("workload_identity", Any, 3, 7),
     since("scope", Str, 3, 9),
     since("certificate", Any, 3, 13),
 ];
 
 /// `azuread.ManagedIdentityConfig`.
-pub static AZUREAD_MANAGED_IDENTITY: Fields = &[
-    since("client_id", Str, 2, 45),
-];
+pub static AZUREAD_MANAGED_IDENTITY: Fields = &[since("client_id", Str, 2, 45)];
 
 /// `azuread.OAuthConfig`.
-pub static AZUREAD_OAUTH: Fields = &[
-    since("client_id", Str, 2, 48),
-    since("client_secret", Str, 2, 48),
-    since("tenant_id", Str, 2, 48),
-];
+pub static AZUREAD_OAUTH: Fields =
+    &[since("client_id", Str, 2, 48), since("client_secret", Str, 2, 48), since("tenant_id", Str, 2, 48)];
 
 /// `azuread.SDKConfig`.
-pub static AZUREAD_SDK: Fields = &[
-    since("tenant_id", Str, 2, 52),
-];
+pub static AZUREAD_SDK: Fields = &[since("tenant_id", Str, 2, 52)];
 
 /// `googleiam.Config`.
-pub static GOOGLE_IAM: Fields = &[
-    since("credentials_file", Str, 2, 55),
-];
+pub static GOOGLE_IAM: Fields = &[since("credentials_file", Str, 2, 55)];
 
 /// `file.SDConfig`.
-pub static FILE_SD: Fields = &[
-    f("files", Strings),
-    f("refresh_interval", Duration),
-];
+pub static FILE_SD: Fields = &[f("files", Strings), f("refresh_interval", Duration)];
 
 /// `dns.SDConfig`.
-pub static DNS_SD: Fields = &[
-    f("names", Strings),
-    f("refresh_interval", Duration),
-    f("type", Str),
-    f("port", Int),
-];
+pub static DNS_SD: Fields = &[f("names", Strings), f("refresh_interval", Duration), f("type", Str), f("port", Int)];
 
 /// `http.SDConfig`.
 pub static HTTP_SD: Fields = &[
-    f("basic_auth", Struct(&BASIC_AUTH)),
-    f("authorization", Struct(&AUTHORIZATION)),
-    f("oauth2", Struct(&OAUTH2)),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
     f("bearer_token", Str),
     f("bearer_token_file", Str),
     f("proxy_url", Url),
     f("proxy_connect_header", Any),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("follow_redirects", Bool),
     f("enable_http2", Bool),
     f("refresh_interval", Duration),
@@ -543,15 +508,15 @@ pub static EC2_SD: Fields = &[
     f("role_arn", Str),
     f("refresh_interval", Duration),
     f("port", Int),
-    f("filters", Structs(&EC2_FILTER)),
-    f("basic_auth", Struct(&BASIC_AUTH)),
-    f("authorization", Struct(&AUTHORIZATION)),
-    f("oauth2", Struct(&OAUTH2)),
+    f("filters", Structs(EC2_FILTER)),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
     f("bearer_token", Str),
     f("bearer_token_file", Str),
     f("proxy_url", Url),
     f("proxy_connect_header", Any),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("follow_redirects", Bool),
     f("enable_http2", Bool),
     since("no_proxy", Str, 2, 43),
@@ -562,10 +527,7 @@ pub static EC2_SD: Fields = &[
 ];
 
 /// `aws.EC2Filter`.
-pub static EC2_FILTER: Fields = &[
-    f("name", Str),
-    f("values", Strings),
-];
+pub static EC2_FILTER: Fields = &[f("name", Str), f("values", Strings)];
 
 /// `aws.LightsailSDConfig`.
 pub static LIGHTSAIL_SD: Fields = &[
@@ -577,14 +539,14 @@ pub static LIGHTSAIL_SD: Fields = &[
     f("role_arn", Str),
     f("refresh_interval", Duration),
     f("port", Int),
-    f("basic_auth", Struct(&BASIC_AUTH)),
-    f("authorization", Struct(&AUTHORIZATION)),
-    f("oauth2", Struct(&OAUTH2)),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
     f("bearer_token", Str),
     f("bearer_token_file", Str),
     f("proxy_url", Url),
     f("proxy_connect_header", Any),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("follow_redirects", Bool),
     f("enable_http2", Bool),
     since("no_proxy", Str, 2, 43),
@@ -610,14 +572,14 @@ pub static CONSUL_SD: Fields = &[
     f("services", Strings),
     f("tags", Strings),
     f("node_meta", StrMap),
-    f("basic_auth", Struct(&BASIC_AUTH)),
-    f("authorization", Struct(&AUTHORIZATION)),
-    f("oauth2", Struct(&OAUTH2)),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
     f("bearer_token", Str),
     f("bearer_token_file", Str),
     f("proxy_url", Url),
     f("proxy_connect_header", Any),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("follow_redirects", Bool),
     f("enable_http2", Bool),
     since("no_proxy", Str, 2, 43),
@@ -634,19 +596,19 @@ pub static KUBERNETES_SD: Fields = &[
     f("api_server", Url),
     f("role", Str),
     f("kubeconfig_file", Str),
-    f("basic_auth", Struct(&BASIC_AUTH)),
-    f("authorization", Struct(&AUTHORIZATION)),
-    f("oauth2", Struct(&OAUTH2)),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
     f("bearer_token", Str),
     f("bearer_token_file", Str),
     f("proxy_url", Url),
     f("proxy_connect_header", Any),
-    f("tls_config", Struct(&TLS)),
+    f("tls_config", Struct(TLS)),
     f("follow_redirects", Bool),
     f("enable_http2", Bool),
-    f("namespaces", Struct(&KUBERNETES_NAMESPACES)),
-    f("selectors", Structs(&KUBERNETES_SELECTOR)),
-    f("attach_metadata", Struct(&KUBERNETES_ATTACH_METADATA)),
+    f("namespaces", Struct(KUBERNETES_NAMESPACES)),
+    f("selectors", Structs(KUBERNETES_SELECTOR)),
+    f("attach_metadata", Struct(KUBERNETES_ATTACH_METADATA)),
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
@@ -654,17 +616,10 @@ pub static KUBERNETES_SD: Fields = &[
 ];
 
 /// `kubernetes.NamespaceDiscovery`.
-pub static KUBERNETES_NAMESPACES: Fields = &[
-    f("own_namespace", Bool),
-    f("names", Strings),
-];
+pub static KUBERNETES_NAMESPACES: Fields = &[f("own_namespace", Bool), f("names", Strings)];
 
 /// `kubernetes.SelectorConfig`.
-pub static KUBERNETES_SELECTOR: Fields = &[
-    f("role", Str),
-    f("label", Str),
-    f("field", Str),
-];
+pub static KUBERNETES_SELECTOR: Fields = &[f("role", Str), f("label", Str), f("field", Str)];
 
 /// `kubernetes.AttachMetadataConfig`.
 pub static KUBERNETES_ATTACH_METADATA: Fields = &[
@@ -674,4 +629,3 @@ pub static KUBERNETES_ATTACH_METADATA: Fields = &[
     since("job", Bool, 3, 11),
     since("cronjob", Bool, 3, 11),
 ];
-
