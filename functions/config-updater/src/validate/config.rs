@@ -22,19 +22,20 @@ pub fn check(file: &str, rendered: &str, rules: &[(String, String)], target: &Ta
         Ok(v) => v,
         Err(e) => return vec![yaml_problem(file, &e)],
     };
-    let root = match root {
+    let empty = Mapping::new();
+    let map = match &root {
         Value::Mapping(m) => m,
-        Value::Null => Mapping::new(),
-        other => return vec![Problem::new(file, Some(1), None, format!("expected a mapping, found {}", kind(&other)))],
+        Value::Null => &empty,
+        other => return vec![Problem::new(file, Some(1), None, format!("expected a mapping, found {}", kind(other)))],
     };
     let lines = Lines::new(rendered);
     let mut walk = Walk { lines: &lines, target, version: (target.major, target.minor), found: Vec::new() };
-    walk.section(&Value::Mapping(root.clone()), schema::TOP, &Place::root());
-    walk.global(&root);
-    walk.rule_files(&root, rules);
-    walk.scrape_configs(&root);
-    walk.unique_names(&root, "remote_write");
-    walk.unique_names(&root, "remote_read");
+    walk.section(&root, schema::TOP, &Place::root());
+    walk.global(map);
+    walk.rule_files(map, rules);
+    walk.scrape_configs(map);
+    walk.unique_names(map, "remote_write");
+    walk.unique_names(map, "remote_read");
     walk.found.into_iter().map(|(line, message)| Problem::new(file, line, None, message)).collect()
 }
 
@@ -180,8 +181,7 @@ impl Walk<'_> {
                 Value::String(_) | Value::Number(_) => {
                     let text = scalar(value);
                     if let Err(e) = duration::parse(&text) {
-                        let line = self.lines.find(place.line, &text).filter(|l| Some(*l) == place.line).or(place.line);
-                        self.report(line, format!("{}{name}: {e}", parent.prefix()));
+                        self.report(place.line, format!("{}{name}: {e}", parent.prefix()));
                     }
                 }
                 _ => self.report(place.line, wrong("a duration")),
@@ -193,8 +193,14 @@ impl Walk<'_> {
                 }
             }
             Kind::Int => {
-                if !value.is_i64() && !value.is_u64() {
+                if !value.is_number() {
                     self.report(place.line, wrong("an integer"));
+                }
+            }
+            Kind::Uint => {
+                if !value.is_number() || value.as_f64().is_some_and(|n| n < 0.0) {
+                    let found = if value.is_number() { "a negative number" } else { kind(value) };
+                    self.report(place.line, format!("{}{name} must be an integer of 0 or more, found {found}", parent.prefix()));
                 }
             }
             Kind::Float => {
@@ -480,11 +486,10 @@ impl Walk<'_> {
     }
 }
 
-/// yaml.v2 (YAML 1.1) reads these plain scalars as booleans.
-const YAML11_BOOLS: [&str; 22] = [
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
-    "On", "ON", "off", "Off", "OFF",
-];
+/// yaml.v2 (YAML 1.1) also reads these plain scalars as booleans; the YAML 1.2 parser here gives
+/// them as strings. (`true`/`false` come as booleans unless quoted, and quoted Go refuses them.)
+const YAML11_BOOLS: [&str; 16] =
+    ["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"];
 
 fn is_scalar(value: &Value) -> bool {
     matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_))
@@ -676,7 +681,7 @@ mod tests {
         ("protocols", "global:\n  scrape_protocols: [PrometheusText1.0.0]\n", Some("field \"scrape_protocols\" not found in global (Prometheus 2.42); it needs Prometheus 2.49 or later"), None),
         ("queue_typo", "remote_write:\n  - url: http://r/api/v1/write\n    queue_config:\n      max_shard: 5\n", Some("field \"max_shard\" not found in remote_write[0].queue_config (Prometheus 2.42); did you mean \"max_shards\"?"), Some("field \"max_shard\" not found in remote_write[0].queue_config (Prometheus 3.5); did you mean \"max_shards\"?")),
         ("quote_qe", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: '\\Q1.2\\E'\n        target_label: b\n", None, None),
-        ("quoted_int", "scrape_configs:\n  - job_name: a\n    sample_limit: '10'\n", Some("sample_limit must be an integer, found a string"), Some("sample_limit must be an integer, found a string")),
+        ("quoted_int", "scrape_configs:\n  - job_name: a\n    sample_limit: '10'\n", Some("sample_limit must be an integer of 0 or more, found a string"), Some("sample_limit must be an integer of 0 or more, found a string")),
         ("repeat_1001", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: 'a{1001}'\n        target_label: b\n", Some("invalid repeat count"), Some("invalid repeat count")),
         ("round_robin", "remote_write:\n  - url: http://r/api/v1/write\n    round_robin_dns: true\n", Some("field \"round_robin_dns\" not found in remote_write[0] (Prometheus 2.42); it needs Prometheus 3.1 or later"), None),
         ("runtime", "runtime:\n  gogc: 50\n", Some("unknown top-level field \"runtime\" (Prometheus 2.42); it needs Prometheus 2.53 or later"), None),
@@ -695,6 +700,15 @@ mod tests {
         ("url_target_relabeled", "scrape_configs:\n  - job_name: prometheus\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - target_label: __address__\n        replacement: good\n    static_configs:\n      - targets:\n          - http://good\n", None, None),
         ("url_target", "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://h:9090']\n", Some("\"http://h:9090\" is not a valid hostname"), Some("\"http://h:9090\" is not a valid hostname")),
         ("utf8_source", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [service.name]\n        target_label: svc\n", Some("\"service.name\" is not a valid label name"), None),
+        ("metrics_path_number", "scrape_configs:\n  - job_name: a\n    metrics_path: 123\n", None, None),
+        ("quoted_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: \"true\"\n", Some("honor_labels must be true or false, found a string"), Some("honor_labels must be true or false, found a string")),
+        ("int_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: 1\n", Some("honor_labels must be true or false, found a number"), Some("honor_labels must be true or false, found a number")),
+        ("float_limit", "scrape_configs:\n  - job_name: a\n    sample_limit: 1.5\n", None, None),
+        ("negative_limit", "scrape_configs:\n  - job_name: a\n    sample_limit: -1\n", Some("sample_limit must be an integer of 0 or more, found a negative number"), Some("sample_limit must be an integer of 0 or more, found a negative number")),
+        ("scalar_params", "scrape_configs:\n  - job_name: a\n    params: {a: b}\n", Some("params must be a mapping of lists of strings"), Some("params must be a mapping of lists of strings")),
+        ("list_params", "scrape_configs:\n  - job_name: a\n    params: {a: [1, 2]}\n", None, None),
+        ("number_duration", "scrape_configs:\n  - job_name: a\n    scrape_interval: 30\n", Some("scrape_interval: \"30\" is not a valid duration"), Some("scrape_interval: \"30\" is not a valid duration")),
+        ("on_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: on\n", None, None),
         ("yes_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: yes\n", None, None),
     ];
 
