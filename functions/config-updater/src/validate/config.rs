@@ -360,6 +360,12 @@ impl Walk<'_> {
                 self.report(line, "global scrape_timeout is greater than scrape_interval".into());
             }
         }
+        let legacy = global.get("metric_name_validation_scheme").map(scalar).is_some_and(|s| s == "legacy");
+        let strategy = root.get("otlp").and_then(|o| o.get("translation_strategy")).map(scalar).unwrap_or_default();
+        if self.target.is_v3() && legacy && (strategy == "NoTranslation" || strategy == "NoUTF8EscapingWithSuffixes") {
+            let line = self.lines.child(self.lines.child(None, "otlp"), "translation_strategy");
+            self.report(line, format!("OTLP translation strategy {strategy:?} is not allowed when UTF8 is disabled"));
+        }
         for name in global.get("external_labels").and_then(Value::as_mapping).into_iter().flat_map(|m| m.keys()) {
             let name = scalar(name);
             if !relabel::is_label_name(&name, self.target) {
@@ -443,6 +449,9 @@ impl Walk<'_> {
             if !seen.insert(name.clone()) {
                 self.report(line, format!("job_name {name:?} is used by more than one scrape config"));
             }
+            if self.target.at_least(3, 4) {
+                self.escaping(global, job, &name, line);
+            }
             let ms = |field: &str| job.get(field).and_then(|v| duration::parse(&scalar(v)).ok());
             let interval = ms("scrape_interval").unwrap_or(global_interval);
             if ms("scrape_timeout").is_some_and(|timeout| timeout > interval) {
@@ -459,6 +468,29 @@ impl Walk<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// From Prometheus 3.4 a job's metric name escaping (its own, the global one, or what the
+    /// validation scheme implies) must be one that exists, and `allow-utf-8` needs UTF-8 validation.
+    fn escaping(&mut self, global: Option<&Value>, job: &Mapping, name: &str, line: Option<usize>) {
+        let setting = |field: &str| {
+            let own = job.get(field).map(scalar).filter(|v| !v.is_empty());
+            own.or_else(|| global.and_then(|g| g.get(field)).map(scalar).filter(|v| !v.is_empty()))
+        };
+        let validation = setting("metric_name_validation_scheme").unwrap_or_else(|| "utf8".into());
+        let default_escaping = if validation == "legacy" { "underscores" } else { "allow-utf-8" };
+        let escaping = setting("metric_name_escaping_scheme").unwrap_or_else(|| default_escaping.into());
+        match escaping.as_str() {
+            "allow-utf-8" if validation != "utf8" => self.report(
+                line,
+                format!("job {name:?}: utf8 metric names requested but validation scheme is not set to UTF8"),
+            ),
+            "allow-utf-8" | "underscores" | "dots" | "values" => {}
+            other => self.report(
+                line,
+                format!("job {name:?}: unknown name escaping method {other:?}, must be one of 'allow-utf-8', 'underscores', 'dots', or 'values'"),
+            ),
         }
     }
 
@@ -709,6 +741,10 @@ mod tests {
         ("list_params", "scrape_configs:\n  - job_name: a\n    params: {a: [1, 2]}\n", None, None),
         ("number_duration", "scrape_configs:\n  - job_name: a\n    scrape_interval: 30\n", Some("scrape_interval: \"30\" is not a valid duration"), Some("scrape_interval: \"30\" is not a valid duration")),
         ("on_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: on\n", None, None),
+        // Prometheus v3.5.3 config/testdata/scrape_config_utf8_conflicting.bad.yml (2.42: no such fields)
+        ("utf8_conflicting", "global:\n  metric_name_validation_scheme: legacy\n  metric_name_escaping_scheme: allow-utf-8\nscrape_configs:\n  - job_name: prometheus\n", Some("field \"metric_name_validation_scheme\" not found in global (Prometheus 2.42); it needs Prometheus 2.55 or later"), Some("prometheus.yml:5: job \"prometheus\": utf8 metric names requested but validation scheme is not set to UTF8")),
+        // Prometheus v3.5.3 config/testdata/otlp_allow_utf8.incompatible.yml
+        ("otlp_legacy", "global:\n  metric_name_validation_scheme: legacy\notlp:\n  translation_strategy: NoUTF8EscapingWithSuffixes\n", Some("unknown top-level field \"otlp\""), Some("prometheus.yml:4: OTLP translation strategy \"NoUTF8EscapingWithSuffixes\" is not allowed when UTF8 is disabled")),
         ("yes_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: yes\n", None, None),
     ];
 
