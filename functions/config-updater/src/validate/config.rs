@@ -18,10 +18,14 @@ const DEFAULT_SCRAPE_INTERVAL_MS: u64 = 60_000;
 
 /// Checks the rendered config. `rules` are `(repo path, deployed path)` of every rule file.
 pub fn check(file: &str, rendered: &str, rules: &[(String, String)], target: &Target) -> Vec<Problem> {
-    let root: Value = match serde_norway::from_str(rendered) {
+    let mut root: Value = match serde_norway::from_str(rendered) {
         Ok(v) => v,
         Err(e) => return vec![yaml_problem(file, &e)],
     };
+    // Go's YAML decoder applies merge keys (`<<: *base`), so a config may share settings that way.
+    if let Err(e) = root.apply_merge() {
+        return vec![yaml_problem(file, &e)];
+    }
     let empty = Mapping::new();
     let map = match &root {
         Value::Mapping(m) => m,
@@ -200,7 +204,10 @@ impl Walk<'_> {
             Kind::Uint => {
                 if !value.is_number() || value.as_f64().is_some_and(|n| n < 0.0) {
                     let found = if value.is_number() { "a negative number" } else { kind(value) };
-                    self.report(place.line, format!("{}{name} must be an integer of 0 or more, found {found}", parent.prefix()));
+                    self.report(
+                        place.line,
+                        format!("{}{name} must be an integer of 0 or more, found {found}", parent.prefix()),
+                    );
                 }
             }
             Kind::Float => {
@@ -745,6 +752,7 @@ mod tests {
         ("utf8_conflicting", "global:\n  metric_name_validation_scheme: legacy\n  metric_name_escaping_scheme: allow-utf-8\nscrape_configs:\n  - job_name: prometheus\n", Some("field \"metric_name_validation_scheme\" not found in global (Prometheus 2.42); it needs Prometheus 2.55 or later"), Some("prometheus.yml:5: job \"prometheus\": utf8 metric names requested but validation scheme is not set to UTF8")),
         // Prometheus v3.5.3 config/testdata/otlp_allow_utf8.incompatible.yml
         ("otlp_legacy", "global:\n  metric_name_validation_scheme: legacy\notlp:\n  translation_strategy: NoUTF8EscapingWithSuffixes\n", Some("unknown top-level field \"otlp\""), Some("prometheus.yml:4: OTLP translation strategy \"NoUTF8EscapingWithSuffixes\" is not allowed when UTF8 is disabled")),
+        ("merge_key", "scrape_configs:\n  - &base\n    job_name: a\n    scrape_interval: 30s\n  - <<: *base\n    job_name: b\n", None, None),
         ("yes_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: yes\n", None, None),
     ];
 
