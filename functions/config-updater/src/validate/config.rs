@@ -308,7 +308,6 @@ impl Walk<'_> {
             }
         }
         let Some(fields) = schema::sd_fields(kind_name) else { return };
-        let parent = Place { path: place.path.clone(), ..place.clone() };
         let Some(items) = value.as_sequence() else {
             if !value.is_null() {
                 self.report(place.line, format!("{}{key} must be a list, found {}", place.prefix(), kind(value)));
@@ -317,7 +316,7 @@ impl Walk<'_> {
         };
         for (i, item) in items.iter().enumerate() {
             let line = self.lines.item(place.line, i).or(place.line);
-            let item_place = parent.item(i, line);
+            let item_place = place.item(i, line);
             if item.is_null() {
                 self.report(line, format!("{}empty or null section in {key}", place.prefix()));
                 continue;
@@ -356,7 +355,8 @@ impl Walk<'_> {
         }
     }
 
-    /// The global scrape timeout fits the global interval.
+    /// What `global` must agree with: its scrape timeout with its interval, its name validation
+    /// with OTLP's translation (3.x), and its external label names with the version.
     fn global(&mut self, root: &Mapping) {
         let Some(global) = root.get("global").and_then(Value::as_mapping) else { return };
         let ms = |field: &str| global.get(field).and_then(|v| duration::parse(&scalar(v)).ok());
