@@ -887,7 +887,10 @@ mod tests {
                 assert!(found.contains(needle), "{kind} on {version}: expected {needle:?} in {found}");
             }
         }
-        // The ones checked field by field.
+        // Every kind is checked field by field.
+        let docker = "scrape_configs:\n  - job_name: a\n    docker_sd_configs:\n      - host: unix:///var/run/docker.sock\n        refresh_intervall: 30s\n";
+        let found = problems(docker, &[]);
+        assert!(found.contains("prometheus.yml:5: field \"refresh_intervall\" not found in scrape_configs[0].docker_sd_configs[0] (Prometheus 3.0); did you mean \"refresh_interval\"?"), "{found}");
         let typo = "scrape_configs:\n  - job_name: a\n    ec2_sd_configs:\n      - region: eu-west-1\n        port: 9100\n        rol_arn: arn:aws:iam::1:role/r\n";
         let found = problems(typo, &[]);
         assert!(found.contains("prometheus.yml:6: field \"rol_arn\" not found in scrape_configs[0].ec2_sd_configs[0] (Prometheus 3.0); did you mean \"role_arn\"?"), "{found}");

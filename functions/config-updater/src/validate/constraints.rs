@@ -13,8 +13,18 @@ use super::Target;
 pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static str, String)> {
     let mut found = Vec::new();
     let is = |table: Fields| std::ptr::eq(fields, table);
-    // EC2, Lightsail and HTTP discovery validate their HTTP client from Prometheus 2.48 on.
-    let unvalidated_before_2_48 = is(schema::EC2_SD) || is(schema::LIGHTSAIL_SD) || is(schema::HTTP_SD);
+    // EC2, Lightsail, HTTP, Azure, PuppetDB and Uyuni discovery validate their HTTP client from
+    // Prometheus 2.48 on.
+    let unvalidated_before_2_48 = [
+        schema::EC2_SD,
+        schema::LIGHTSAIL_SD,
+        schema::HTTP_SD,
+        schema::AZURE_SD,
+        schema::PUPPETDB_SD,
+        schema::UYUNI_SD,
+    ]
+    .iter()
+    .any(|table| is(table));
     if fields.iter().any(|f| f.name == "bearer_token") && (target.at_least(2, 48) || !unvalidated_before_2_48) {
         http_client(map, target, &mut found);
     }

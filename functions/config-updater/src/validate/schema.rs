@@ -117,18 +117,47 @@ pub const SD_KINDS: &[(&str, Version)] = &[
     ("oci", (3, 14)),
 ];
 
-/// The service discovery kinds whose fields are checked one by one; the others are only checked
-/// for being a kind the deployed version knows.
+/// The fields of a service discovery kind (`static` for `static_configs`), every kind of
+/// [`SD_KINDS`] included.
 pub fn sd_fields(kind: &str) -> Option<Fields> {
     Some(match kind {
         "static" => STATIC,
-        "file" => FILE_SD,
-        "dns" => DNS_SD,
-        "http" => HTTP_SD,
-        "ec2" => EC2_SD,
-        "lightsail" => LIGHTSAIL_SD,
+        "aws" => AWS_SD,
+        "azure" => AZURE_SD,
         "consul" => CONSUL_SD,
+        "digitalocean" => DIGITALOCEAN_SD,
+        "dns" => DNS_SD,
+        "docker" => DOCKER_SD,
+        "dockerswarm" => DOCKERSWARM_SD,
+        "ec2" => EC2_SD,
+        "ecs" => ECS_SD,
+        "elasticache" => ELASTICACHE_SD,
+        "eureka" => EUREKA_SD,
+        "file" => FILE_SD,
+        "gce" => GCE_SD,
+        "hetzner" => HETZNER_SD,
+        "http" => HTTP_SD,
+        "ionos" => IONOS_SD,
         "kubernetes" => KUBERNETES_SD,
+        "kuma" => KUMA_SD,
+        "lightsail" => LIGHTSAIL_SD,
+        "linode" => LINODE_SD,
+        "marathon" => MARATHON_SD,
+        "msk" => MSK_SD,
+        "nerve" => NERVE_SD,
+        "nomad" => NOMAD_SD,
+        "oci" => OCI_SD,
+        "openstack" => OPENSTACK_SD,
+        "outscale" => OUTSCALE_SD,
+        "ovhcloud" => OVHCLOUD_SD,
+        "puppetdb" => PUPPETDB_SD,
+        "rds" => RDS_SD,
+        "scaleway" => SCALEWAY_SD,
+        "serverset" => SERVERSET_SD,
+        "stackit" => STACKIT_SD,
+        "triton" => TRITON_SD,
+        "uyuni" => UYUNI_SD,
+        "vultr" => VULTR_SD,
         _ => return None,
     })
 }
@@ -456,9 +485,9 @@ pub static AZUREAD: Fields = &[
     since("cloud", Str, 2, 45),
     since("oauth", Struct(AZUREAD_OAUTH), 2, 48),
     since("sdk", Struct(AZUREAD_SDK), 2, 52),
-    since("workload_identity", Any, 3, 7),
+    since("workload_identity", Struct(AZUREAD_WORKLOADIDENTITYCONFIG), 3, 7),
     since("scope", Str, 3, 9),
-    since("certificate", Any, 3, 13),
+    since("certificate", Struct(AZUREAD_CERTIFICATECONFIG), 3, 13),
 ];
 
 /// `azuread.ManagedIdentityConfig`.
@@ -631,3 +660,669 @@ pub static KUBERNETES_ATTACH_METADATA: Fields = &[
     since("job", Bool, 3, 11),
     since("cronjob", Bool, 3, 11),
 ];
+
+/// `azure.SDConfig`.
+pub static AZURE_SD: Fields = &[
+    f("environment", Str),
+    f("port", Int),
+    f("subscription_id", Str),
+    f("tenant_id", Str),
+    f("client_id", Str),
+    f("client_secret", Str),
+    f("refresh_interval", Duration),
+    f("authentication_method", Str),
+    f("resource_group", Str),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `digitalocean.SDConfig`.
+pub static DIGITALOCEAN_SD: Fields = &[
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("refresh_interval", Duration),
+    f("port", Int),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+    since("role", Str, 3, 12),
+];
+
+/// `eureka.SDConfig`.
+pub static EUREKA_SD: Fields = &[
+    f("server", Str),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("refresh_interval", Duration),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `gce.SDConfig`.
+pub static GCE_SD: Fields = &[
+    f("project", Str),
+    f("zone", Str),
+    f("filter", Str),
+    f("refresh_interval", Duration),
+    f("port", Int),
+    f("tag_separator", Str),
+];
+
+/// `hetzner.SDConfig`.
+pub static HETZNER_SD: Fields = &[
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("refresh_interval", Duration),
+    f("port", Int),
+    f("role", Str),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+    since("label_selector", Str, 3, 5),
+];
+
+/// `ionos.SDConfig`.
+pub static IONOS_SD: Fields = &[
+    f("datacenter_id", Str),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("refresh_interval", Duration),
+    f("port", Int),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `linode.SDConfig`.
+pub static LINODE_SD: Fields = &[
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("refresh_interval", Duration),
+    f("port", Int),
+    f("tag_separator", Str),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("region", Str, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `marathon.SDConfig`.
+pub static MARATHON_SD: Fields = &[
+    f("servers", Strings),
+    f("refresh_interval", Duration),
+    f("auth_token", Str),
+    f("auth_token_file", Str),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `moby.DockerSDConfig`.
+pub static DOCKER_SD: Fields = &[
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("host", Str),
+    f("port", Int),
+    f("filters", Structs(MOBY_FILTER)),
+    f("host_networking_host", Str),
+    f("refresh_interval", Duration),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    since("http_headers", Any, 2, 53),
+    since("match_first_network", Bool, 2, 54),
+];
+
+/// `moby.DockerSwarmSDConfig`.
+pub static DOCKERSWARM_SD: Fields = &[
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("host", Str),
+    f("role", Str),
+    f("port", Int),
+    f("filters", Structs(MOBY_FILTER)),
+    f("refresh_interval", Duration),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `nomad.SDConfig`.
+pub static NOMAD_SD: Fields = &[
+    f("allow_stale", Bool),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("namespace", Str),
+    f("refresh_interval", Duration),
+    f("region", Str),
+    f("server", Str),
+    f("tag_separator", Str),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `openstack.SDConfig`.
+pub static OPENSTACK_SD: Fields = &[
+    f("identity_endpoint", Str),
+    f("username", Str),
+    f("userid", Str),
+    f("password", Str),
+    f("project_name", Str),
+    f("project_id", Str),
+    f("domain_name", Str),
+    f("domain_id", Str),
+    f("application_credential_name", Str),
+    f("application_credential_id", Str),
+    f("application_credential_secret", Str),
+    f("role", Str),
+    f("region", Str),
+    f("refresh_interval", Duration),
+    f("port", Int),
+    f("all_tenants", Bool),
+    f("tls_config", Struct(TLS)),
+    f("availability", Str),
+];
+
+/// `ovhcloud.SDConfig`.
+pub static OVHCLOUD_SD: Fields = &[
+    f("endpoint", Str),
+    f("application_key", Str),
+    f("application_secret", Str),
+    f("consumer_key", Str),
+    f("refresh_interval", Duration),
+    f("service", Str),
+];
+
+/// `puppetdb.SDConfig`.
+pub static PUPPETDB_SD: Fields = &[
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("refresh_interval", Duration),
+    f("url", Str),
+    f("query", Str),
+    f("include_parameters", Bool),
+    f("port", Int),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `scaleway.SDConfig`.
+pub static SCALEWAY_SD: Fields = &[
+    f("project_id", Str),
+    f("api_url", Str),
+    f("zone", Str),
+    f("access_key", Str),
+    f("secret_key", Str),
+    f("secret_key_file", Str),
+    f("name_filter", Str),
+    f("tags_filter", Strings),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("refresh_interval", Duration),
+    f("port", Int),
+    f("role", Str),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `triton.SDConfig`.
+pub static TRITON_SD: Fields = &[
+    f("account", Str),
+    f("role", Str),
+    f("dns_suffix", Str),
+    f("endpoint", Str),
+    f("groups", Strings),
+    f("port", Int),
+    f("refresh_interval", Duration),
+    f("tls_config", Struct(TLS)),
+    f("version", Int),
+];
+
+/// `uyuni.SDConfig`.
+pub static UYUNI_SD: Fields = &[
+    f("server", Str),
+    f("username", Str),
+    f("password", Str),
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("entitlement", Str),
+    f("separator", Str),
+    f("refresh_interval", Duration),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `vultr.SDConfig`.
+pub static VULTR_SD: Fields = &[
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("refresh_interval", Duration),
+    f("port", Int),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `xds.SDConfig`.
+pub static KUMA_SD: Fields = &[
+    f("basic_auth", Struct(BASIC_AUTH)),
+    f("authorization", Struct(AUTHORIZATION)),
+    f("oauth2", Struct(OAUTH2)),
+    f("bearer_token", Str),
+    f("bearer_token_file", Str),
+    f("proxy_url", Url),
+    f("proxy_connect_header", Any),
+    f("tls_config", Struct(TLS)),
+    f("follow_redirects", Bool),
+    f("enable_http2", Bool),
+    f("refresh_interval", Duration),
+    f("fetch_timeout", Duration),
+    f("server", Str),
+    since("no_proxy", Str, 2, 43),
+    since("proxy_from_environment", Bool, 2, 43),
+    since("client_id", Str, 2, 50),
+    between("host", Str, 2, 51, 2, 52),
+    since("http_headers", Any, 2, 53),
+];
+
+/// `zookeeper.ServersetSDConfig`.
+pub static SERVERSET_SD: Fields = &[f("servers", Strings), f("paths", Strings), f("timeout", Duration)];
+
+/// `zookeeper.NerveSDConfig`.
+pub static NERVE_SD: Fields = &[f("servers", Strings), f("paths", Strings), f("timeout", Duration)];
+
+/// `stackit.SDConfig`.
+pub static STACKIT_SD: Fields = &[
+    since("basic_auth", Struct(BASIC_AUTH), 3, 5),
+    since("authorization", Struct(AUTHORIZATION), 3, 5),
+    since("oauth2", Struct(OAUTH2), 3, 5),
+    since("bearer_token", Str, 3, 5),
+    since("bearer_token_file", Str, 3, 5),
+    since("tls_config", Struct(TLS), 3, 5),
+    since("follow_redirects", Bool, 3, 5),
+    since("enable_http2", Bool, 3, 5),
+    since("proxy_url", Url, 3, 5),
+    since("no_proxy", Str, 3, 5),
+    since("proxy_from_environment", Bool, 3, 5),
+    since("proxy_connect_header", Any, 3, 5),
+    since("http_headers", Any, 3, 5),
+    since("project", Str, 3, 5),
+    since("refresh_interval", Duration, 3, 5),
+    since("port", Int, 3, 5),
+    since("region", Str, 3, 5),
+    since("endpoint", Str, 3, 5),
+    since("service_account_key", Str, 3, 5),
+    since("private_key", Str, 3, 5),
+    since("service_account_key_path", Str, 3, 5),
+    since("private_key_path", Str, 3, 5),
+    since("credentials_file_path", Str, 3, 5),
+];
+
+/// `aws.SDConfig`.
+pub static AWS_SD: Fields = &[
+    since("role", Str, 3, 8),
+    since("region", Str, 3, 8),
+    since("endpoint", Str, 3, 8),
+    since("access_key", Str, 3, 8),
+    since("secret_key", Str, 3, 8),
+    since("profile", Str, 3, 8),
+    since("role_arn", Str, 3, 8),
+    since("refresh_interval", Duration, 3, 8),
+    since("port", Int, 3, 8),
+    since("basic_auth", Struct(BASIC_AUTH), 3, 8),
+    since("authorization", Struct(AUTHORIZATION), 3, 8),
+    since("oauth2", Struct(OAUTH2), 3, 8),
+    since("bearer_token", Str, 3, 8),
+    since("bearer_token_file", Str, 3, 8),
+    since("tls_config", Struct(TLS), 3, 8),
+    since("follow_redirects", Bool, 3, 8),
+    since("enable_http2", Bool, 3, 8),
+    since("proxy_url", Url, 3, 8),
+    since("no_proxy", Str, 3, 8),
+    since("proxy_from_environment", Bool, 3, 8),
+    since("proxy_connect_header", Any, 3, 8),
+    since("http_headers", Any, 3, 8),
+    since("filters", Structs(EC2_FILTER), 3, 8),
+    since("clusters", Strings, 3, 8),
+    since("external_id", Str, 3, 12),
+];
+
+/// `aws.ECSSDConfig`.
+pub static ECS_SD: Fields = &[
+    since("region", Str, 3, 8),
+    since("endpoint", Str, 3, 8),
+    since("access_key", Str, 3, 8),
+    since("secret_key", Str, 3, 8),
+    since("profile", Str, 3, 8),
+    since("role_arn", Str, 3, 8),
+    since("clusters", Strings, 3, 8),
+    since("port", Int, 3, 8),
+    since("refresh_interval", Duration, 3, 8),
+    since("request_concurrency", Int, 3, 8),
+    since("basic_auth", Struct(BASIC_AUTH), 3, 8),
+    since("authorization", Struct(AUTHORIZATION), 3, 8),
+    since("oauth2", Struct(OAUTH2), 3, 8),
+    since("bearer_token", Str, 3, 8),
+    since("bearer_token_file", Str, 3, 8),
+    since("tls_config", Struct(TLS), 3, 8),
+    since("follow_redirects", Bool, 3, 8),
+    since("enable_http2", Bool, 3, 8),
+    since("proxy_url", Url, 3, 8),
+    since("no_proxy", Str, 3, 8),
+    since("proxy_from_environment", Bool, 3, 8),
+    since("proxy_connect_header", Any, 3, 8),
+    since("http_headers", Any, 3, 8),
+    since("external_id", Str, 3, 12),
+];
+
+/// `aws.MSKSDConfig`.
+pub static MSK_SD: Fields = &[
+    since("region", Str, 3, 10),
+    since("endpoint", Str, 3, 10),
+    since("access_key", Str, 3, 10),
+    since("secret_key", Str, 3, 10),
+    since("profile", Str, 3, 10),
+    since("role_arn", Str, 3, 10),
+    since("clusters", Strings, 3, 10),
+    since("port", Int, 3, 10),
+    since("refresh_interval", Duration, 3, 10),
+    since("request_concurrency", Int, 3, 10),
+    since("basic_auth", Struct(BASIC_AUTH), 3, 10),
+    since("authorization", Struct(AUTHORIZATION), 3, 10),
+    since("oauth2", Struct(OAUTH2), 3, 10),
+    since("bearer_token", Str, 3, 10),
+    since("bearer_token_file", Str, 3, 10),
+    since("tls_config", Struct(TLS), 3, 10),
+    since("follow_redirects", Bool, 3, 10),
+    since("enable_http2", Bool, 3, 10),
+    since("proxy_url", Url, 3, 10),
+    since("no_proxy", Str, 3, 10),
+    since("proxy_from_environment", Bool, 3, 10),
+    since("proxy_connect_header", Any, 3, 10),
+    since("http_headers", Any, 3, 10),
+    since("external_id", Str, 3, 12),
+];
+
+/// `aws.ElasticacheSDConfig`.
+pub static ELASTICACHE_SD: Fields = &[
+    since("region", Str, 3, 11),
+    since("endpoint", Str, 3, 11),
+    since("access_key", Str, 3, 11),
+    since("secret_key", Str, 3, 11),
+    since("profile", Str, 3, 11),
+    since("role_arn", Str, 3, 11),
+    since("clusters", Strings, 3, 11),
+    since("port", Int, 3, 11),
+    since("refresh_interval", Duration, 3, 11),
+    since("request_concurrency", Int, 3, 11),
+    since("basic_auth", Struct(BASIC_AUTH), 3, 11),
+    since("authorization", Struct(AUTHORIZATION), 3, 11),
+    since("oauth2", Struct(OAUTH2), 3, 11),
+    since("bearer_token", Str, 3, 11),
+    since("bearer_token_file", Str, 3, 11),
+    since("tls_config", Struct(TLS), 3, 11),
+    since("follow_redirects", Bool, 3, 11),
+    since("enable_http2", Bool, 3, 11),
+    since("proxy_url", Url, 3, 11),
+    since("no_proxy", Str, 3, 11),
+    since("proxy_from_environment", Bool, 3, 11),
+    since("proxy_connect_header", Any, 3, 11),
+    since("http_headers", Any, 3, 11),
+    since("external_id", Str, 3, 12),
+];
+
+/// `aws.RDSSDConfig`.
+pub static RDS_SD: Fields = &[
+    since("region", Str, 3, 11),
+    since("endpoint", Str, 3, 11),
+    since("access_key", Str, 3, 11),
+    since("secret_key", Str, 3, 11),
+    since("profile", Str, 3, 11),
+    since("role_arn", Str, 3, 11),
+    since("clusters", Strings, 3, 11),
+    since("port", Int, 3, 11),
+    since("refresh_interval", Duration, 3, 11),
+    since("request_concurrency", Int, 3, 11),
+    since("basic_auth", Struct(BASIC_AUTH), 3, 11),
+    since("authorization", Struct(AUTHORIZATION), 3, 11),
+    since("oauth2", Struct(OAUTH2), 3, 11),
+    since("bearer_token", Str, 3, 11),
+    since("bearer_token_file", Str, 3, 11),
+    since("tls_config", Struct(TLS), 3, 11),
+    since("follow_redirects", Bool, 3, 11),
+    since("enable_http2", Bool, 3, 11),
+    since("proxy_url", Url, 3, 11),
+    since("no_proxy", Str, 3, 11),
+    since("proxy_from_environment", Bool, 3, 11),
+    since("proxy_connect_header", Any, 3, 11),
+    since("http_headers", Any, 3, 11),
+    since("external_id", Str, 3, 12),
+    since("filters", Structs(EC2_FILTER), 3, 13),
+];
+
+/// `outscale.SDConfig`.
+pub static OUTSCALE_SD: Fields = &[
+    since("endpoint", Str, 3, 12),
+    since("region", Str, 3, 12),
+    since("access_key", Str, 3, 12),
+    since("secret_key", Str, 3, 12),
+    since("secret_key_file", Str, 3, 12),
+    since("refresh_interval", Duration, 3, 12),
+    since("port", Int, 3, 12),
+    since("basic_auth", Struct(BASIC_AUTH), 3, 12),
+    since("authorization", Struct(AUTHORIZATION), 3, 12),
+    since("oauth2", Struct(OAUTH2), 3, 12),
+    since("bearer_token", Str, 3, 12),
+    since("bearer_token_file", Str, 3, 12),
+    since("tls_config", Struct(TLS), 3, 12),
+    since("follow_redirects", Bool, 3, 12),
+    since("enable_http2", Bool, 3, 12),
+    since("proxy_url", Url, 3, 12),
+    since("no_proxy", Str, 3, 12),
+    since("proxy_from_environment", Bool, 3, 12),
+    since("proxy_connect_header", Any, 3, 12),
+    since("http_headers", Any, 3, 12),
+];
+
+/// `oci.SDConfig`.
+pub static OCI_SD: Fields = &[
+    since("auth", Str, 3, 14),
+    since("tenancy", Str, 3, 14),
+    since("user", Str, 3, 14),
+    since("fingerprint", Str, 3, 14),
+    since("key_file", Str, 3, 14),
+    since("key_passphrase", Str, 3, 14),
+    since("key_passphrase_file", Str, 3, 14),
+    since("region", Str, 3, 14),
+    since("compartments", Strings, 3, 14),
+    since("basic_auth", Struct(BASIC_AUTH), 3, 14),
+    since("authorization", Struct(AUTHORIZATION), 3, 14),
+    since("oauth2", Struct(OAUTH2), 3, 14),
+    since("bearer_token", Str, 3, 14),
+    since("bearer_token_file", Str, 3, 14),
+    since("tls_config", Struct(TLS), 3, 14),
+    since("follow_redirects", Bool, 3, 14),
+    since("enable_http2", Bool, 3, 14),
+    since("proxy_url", Url, 3, 14),
+    since("no_proxy", Str, 3, 14),
+    since("proxy_from_environment", Bool, 3, 14),
+    since("proxy_connect_header", Any, 3, 14),
+    since("http_headers", Any, 3, 14),
+    since("port", Int, 3, 14),
+    since("refresh_interval", Duration, 3, 14),
+];
+
+/// `azuread.WorkloadIdentityConfig`.
+pub static AZUREAD_WORKLOADIDENTITYCONFIG: Fields =
+    &[since("client_id", Str, 3, 7), since("tenant_id", Str, 3, 7), since("token_file_path", Str, 3, 7)];
+
+/// `azuread.CertificateConfig`.
+pub static AZUREAD_CERTIFICATECONFIG: Fields = &[
+    since("client_id", Str, 3, 13),
+    since("tenant_id", Str, 3, 13),
+    since("certificate_path", Str, 3, 13),
+    since("certificate_key_path", Str, 3, 13),
+    since("certificate_password", Str, 3, 13),
+    since("send_certificate_chain", Bool, 3, 13),
+];
+
+/// `moby.Filter`.
+pub static MOBY_FILTER: Fields = &[f("name", Str), f("values", Strings)];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_discovery_kind_has_its_fields() {
+        for (kind, _) in SD_KINDS {
+            let fields = sd_fields(kind).unwrap_or_else(|| panic!("{kind} has no fields"));
+            assert!(!fields.is_empty(), "{kind}");
+        }
+        assert!(sd_fields("static").is_some() && sd_fields("foo").is_none());
+    }
+
+    #[test]
+    fn fields_know_their_releases() {
+        let field = |fields: Fields, name: &str| *fields.iter().find(|f| f.name == name).unwrap();
+        let classic = field(SCRAPE, "scrape_classic_histograms");
+        assert!(!classic.known_in((2, 44)) && classic.known_in((2, 45)) && classic.known_in((2, 55)));
+        assert!(!classic.known_in((3, 0)));
+        let no_proxy = field(SCRAPE, "no_proxy");
+        assert!(!no_proxy.known_in((2, 42)) && no_proxy.known_in((2, 43)) && no_proxy.known_in((3, 16)));
+        assert!(field(GLOBAL, "scrape_interval").known_in((2, 0)));
+    }
+}
