@@ -239,8 +239,9 @@ impl Walk<'_> {
                     self.report(place.line, wrong("a list"));
                     return;
                 };
+                let item_lines = self.lines.items(place.line);
                 for (i, item) in items.iter().enumerate() {
-                    let line = self.lines.item(place.line, i).or(place.line);
+                    let line = item_lines.get(i).copied().or(place.line);
                     let mut item_place = place.item(i, line);
                     if item.is_null() {
                         self.report(line, format!("{}: empty or null section", item_place.label()));
@@ -257,8 +258,9 @@ impl Walk<'_> {
                     self.report(place.line, wrong("a list of relabel configs"));
                     return;
                 };
+                let item_lines = self.lines.items(place.line);
                 for (i, item) in items.iter().enumerate() {
-                    let line = self.lines.item(place.line, i).or(place.line);
+                    let line = item_lines.get(i).copied().or(place.line);
                     let item_place = place.item(i, line);
                     if item.is_null() {
                         self.report(line, format!("{}: empty or null relabeling rule", item_place.label()));
@@ -314,8 +316,9 @@ impl Walk<'_> {
             }
             return;
         };
+        let item_lines = self.lines.items(place.line);
         for (i, item) in items.iter().enumerate() {
-            let line = self.lines.item(place.line, i).or(place.line);
+            let line = item_lines.get(i).copied().or(place.line);
             let item_place = place.item(i, line);
             if item.is_null() {
                 self.report(line, format!("{}empty or null section in {key}", place.prefix()));
@@ -398,8 +401,9 @@ impl Walk<'_> {
             }
             Some(Value::Sequence(patterns)) => {
                 let patterns: Vec<String> = patterns.iter().map(scalar).collect();
+                let pattern_lines = self.lines.items(key_line);
                 for (i, pattern) in patterns.iter().enumerate() {
-                    let line = self.lines.item(key_line, i).or(key_line);
+                    let line = pattern_lines.get(i).copied().or(key_line);
                     if pattern.starts_with('/') || pattern.split('/').any(|c| c == "..") {
                         self.report(
                             line,
@@ -442,9 +446,10 @@ impl Walk<'_> {
         };
         let global_interval = global_ms("scrape_interval", DEFAULT_SCRAPE_INTERVAL_MS);
         let key_line = self.lines.child(None, "scrape_configs");
+        let job_lines = self.lines.items(key_line);
         let mut seen = HashSet::new();
         for (i, job) in jobs.iter().enumerate() {
-            let line = self.lines.item(key_line, i).or(key_line);
+            let line = job_lines.get(i).copied().or(key_line);
             let Some(job) = job.as_mapping() else { continue }; // reported by the section walk
             let name = match job.get("job_name") {
                 Some(v) if is_scalar(v) && !scalar(v).is_empty() => scalar(v),
@@ -505,9 +510,10 @@ impl Walk<'_> {
     fn unique_names(&mut self, root: &Mapping, section: &str) {
         let Some(Value::Sequence(items)) = root.get(section) else { return };
         let key_line = self.lines.child(None, section);
+        let item_lines = self.lines.items(key_line);
         let mut seen = HashSet::new();
         for (i, item) in items.iter().enumerate() {
-            let line = self.lines.item(key_line, i).or(key_line);
+            let line = item_lines.get(i).copied().or(key_line);
             if item.is_null() {
                 continue; // reported by the section walk
             }

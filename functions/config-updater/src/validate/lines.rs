@@ -76,11 +76,18 @@ impl<'a> Lines<'a> {
 
     /// The line of item `n` (0-based) of the sequence under the key on line `parent`.
     pub fn item(&self, parent: Option<usize>, n: usize) -> Option<usize> {
-        let p = parent?;
-        let key_indent = indent(self.lines.get(p - 1)?);
+        self.items(parent).get(n).copied()
+    }
+
+    /// The line of every item of the sequence under the key on line `parent`, in order (empty in
+    /// flow style).
+    pub fn items(&self, parent: Option<usize>) -> Vec<usize> {
+        let mut found = Vec::new();
+        let Some(key_indent) = parent.and_then(|p| self.lines.get(p.wrapping_sub(1))).map(|l| indent(l)) else {
+            return found;
+        };
         let mut item_indent = None;
-        let mut count = 0;
-        for i in p..self.lines.len() {
+        for i in parent.unwrap_or(0)..self.lines.len() {
             let line = self.lines[i];
             if is_blank(line) {
                 continue;
@@ -89,20 +96,17 @@ impl<'a> Lines<'a> {
             let dash = item_content(line).is_some();
             let j = match item_indent {
                 None if dash && at >= key_indent => *item_indent.insert(at),
-                None => return None,
+                None => break,
                 Some(j) => j,
             };
             if at < j || (at == j && !dash) {
-                return None;
+                break;
             }
             if at == j {
-                if count == n {
-                    return Some(i + 1);
-                }
-                count += 1;
+                found.push(i + 1);
             }
         }
-        None
+        found
     }
 
     /// The first line at or after `from` that contains `needle`.
