@@ -491,7 +491,10 @@ impl Walk<'_> {
             own.or_else(|| global.and_then(|g| g.get(field)).map(scalar).filter(|v| !v.is_empty()))
         };
         let validation = setting("metric_name_validation_scheme").unwrap_or_else(|| "utf8".into());
-        let default_escaping = if validation == "legacy" { "underscores" } else { "allow-utf-8" };
+        // An unset escaping comes from the global one, whose default follows the global validation.
+        let global_legacy =
+            global.and_then(|g| g.get("metric_name_validation_scheme")).is_some_and(|v| scalar(v) == "legacy");
+        let default_escaping = if global_legacy { "underscores" } else { "allow-utf-8" };
         let escaping = setting("metric_name_escaping_scheme").unwrap_or_else(|| default_escaping.into());
         match escaping.as_str() {
             "allow-utf-8" if validation != "utf8" => self.report(
@@ -759,6 +762,8 @@ mod tests {
         // Prometheus v3.5.3 config/testdata/otlp_allow_utf8.incompatible.yml
         ("otlp_legacy", "global:\n  metric_name_validation_scheme: legacy\notlp:\n  translation_strategy: NoUTF8EscapingWithSuffixes\n", Some("unknown top-level field \"otlp\""), Some("prometheus.yml:4: OTLP translation strategy \"NoUTF8EscapingWithSuffixes\" is not allowed when UTF8 is disabled")),
         ("merge_key", "scrape_configs:\n  - &base\n    job_name: a\n    scrape_interval: 30s\n  - <<: *base\n    job_name: b\n", None, None),
+        // Prometheus main config/testdata/scrape_config_local_infer_escaping.yml
+        ("infer_escaping", "scrape_configs:\n  - job_name: prometheus\n    metric_name_validation_scheme: legacy\n", Some("field \"metric_name_validation_scheme\" not found in scrape_configs[0] (Prometheus 2.42); it needs Prometheus 2.55 or later"), Some("job \"prometheus\": utf8 metric names requested but validation scheme is not set to UTF8")),
         ("yes_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: yes\n", None, None),
     ];
 
@@ -891,6 +896,20 @@ mod tests {
                 let found = check("prometheus.yml", &minimal(kind, config), &[], &Target::parse(version, "").unwrap());
                 let found = super::super::describe(&found);
                 assert!(found.contains(needle), "{kind} on {version}: expected {needle:?} in {found}");
+            }
+        }
+        // From Prometheus v3.5.3 config/testdata (refused by promtool 2.42; Debian's 3.5 has no azure).
+        for (file, yaml, needle) in [
+            ("azure_client_id_missing.bad.yml", "scrape_configs:\n  - job_name: azure\n    azure_sd_configs:\n      - subscription_id: 11AAAA11-A11A-111A-A111-1111A1111A11\n        tenant_id: BBBB222B-B2B2-2B22-B222-2BB2222BB2B2\n        client_id:\n        client_secret: mysecret\n", "azure SD configuration requires a client_id"),
+            ("azure_authentication_method.bad.yml", "scrape_configs:\n  - job_name: a\n    azure_sd_configs:\n      - authentication_method: invalid\n        subscription_id: 11AAAA11-A11A-111A-A111-1111A1111A11\n", "unknown authentication_type \"invalid\""),
+            ("eureka_invalid_server.bad.yml", "scrape_configs:\n  - job_name: eureka\n    eureka_sd_configs:\n      - server: eureka.com\n", "eureka_sd: invalid eureka server URL"),
+            ("marathon_authtoken_basicauth.bad.yml", "scrape_configs:\n  - job_name: prometheus\n\n    marathon_sd_configs:\n      - servers:\n          - \"https://localhost:1234\"\n\n        auth_token: 1234\n        basic_auth:\n          username: user\n          password: password\n", "marathon_sd: at most one of basic_auth, auth_token & auth_token_file must be configured"),
+            ("uyuni_no_server.bad.yml", "scrape_configs:\n  - job_name: uyuni\n    uyuni_sd_configs:\n      - server:\n", "Uyuni SD configuration requires server host"),
+            ("puppetdb_no_query.bad.yml", "scrape_configs:\n  - job_name: a\n    puppetdb_sd_configs:\n      - url: http://puppetserver/\n", "query missing"),
+        ] {
+            for version in ["2.42", "3.5"] {
+                let found = super::super::describe(&check("prometheus.yml", yaml, &[], &Target::parse(version, "").unwrap()));
+                assert!(found.contains(needle), "{file} on {version}: expected {needle:?} in {found}");
             }
         }
         // Every kind is checked field by field.

@@ -237,6 +237,92 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
             ));
         }
     }
+    if is(schema::AZURE_SD) {
+        let method = text(map, "authentication_method").unwrap_or_else(|| "OAuth".into());
+        let required: &[&str] = if method == "OAuth" {
+            &["subscription_id", "tenant_id", "client_id", "client_secret"]
+        } else {
+            &["subscription_id"]
+        };
+        for field in required {
+            if text(map, field).is_none_or(|v| v.is_empty()) {
+                found.push(("", format!("azure SD configuration requires a {field}")));
+            }
+        }
+        let methods: &[&str] =
+            if target.at_least(2, 52) { &["OAuth", "ManagedIdentity", "SDK"] } else { &["OAuth", "ManagedIdentity"] };
+        if !methods.contains(&method.as_str()) {
+            found.push((
+                "authentication_method",
+                format!("unknown authentication_type {method:?}. Supported types are {methods:?}"),
+            ));
+        }
+    }
+    if is(schema::EUREKA_SD) {
+        match text(map, "server").filter(|s| !s.is_empty()) {
+            None => found.push(("", "eureka_sd: empty or null eureka server".into())),
+            Some(server) => {
+                let host =
+                    server.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
+                if host.is_none_or(str::is_empty) {
+                    found.push(("server", "eureka_sd: invalid eureka server URL".into()));
+                }
+            }
+        }
+    }
+    if is(schema::MARATHON_SD) {
+        if strings(map, "servers").is_empty() {
+            found.push(("", "marathon_sd: must contain at least one Marathon server".into()));
+        }
+        let filled = |k: &str| text(map, k).is_some_and(|v| !v.is_empty());
+        if filled("auth_token") && filled("auth_token_file") {
+            found.push((
+                "auth_token",
+                "marathon_sd: at most one of auth_token & auth_token_file must be configured".into(),
+            ));
+        } else if filled("auth_token") || filled("auth_token_file") {
+            if set(map, "basic_auth") {
+                found.push((
+                    "basic_auth",
+                    "marathon_sd: at most one of basic_auth, auth_token & auth_token_file must be configured".into(),
+                ));
+            } else if filled("bearer_token") || filled("bearer_token_file") {
+                found.push(("bearer_token", "marathon_sd: at most one of bearer_token, bearer_token_file, auth_token & auth_token_file must be configured".into()));
+            } else if set(map, "authorization") {
+                found.push((
+                    "authorization",
+                    "marathon_sd: at most one of auth_token, auth_token_file & authorization must be configured".into(),
+                ));
+            }
+        }
+    }
+    if is(schema::UYUNI_SD) {
+        for (field, message) in [
+            ("server", "Uyuni SD configuration requires server host"),
+            ("username", "Uyuni SD configuration requires a username"),
+            ("password", "Uyuni SD configuration requires a password"),
+        ] {
+            if text(map, field).is_none_or(|v| v.is_empty()) {
+                found.push(("", message.into()));
+            }
+        }
+    }
+    if is(schema::PUPPETDB_SD) {
+        match text(map, "url").filter(|u| !u.is_empty()) {
+            None => found.push(("", "URL is missing".into())),
+            Some(u) => match u.split_once("://") {
+                Some((scheme, rest)) if scheme == "http" || scheme == "https" => {
+                    if rest.split(['/', '?', '#']).next().unwrap_or_default().is_empty() {
+                        found.push(("url", "host is missing in URL".into()));
+                    }
+                }
+                _ => found.push(("url", "URL scheme must be 'http' or 'https'".into())),
+            },
+        }
+        if text(map, "query").is_none_or(|q| q.is_empty()) {
+            found.push(("", "query missing".into()));
+        }
+    }
     if is(schema::EC2_FILTER) && strings(map, "values").is_empty() {
         found.push(("values", "EC2 SD configuration filter values cannot be empty".into()));
     }
