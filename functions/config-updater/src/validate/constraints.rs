@@ -192,6 +192,23 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
             }
             Some(_) => {}
         }
+        let role = text(map, "role").unwrap_or_default();
+        let allowed: Vec<&str> = match role.as_str() {
+            "endpoints" => vec!["pod", "service", "endpoints"],
+            "endpointslice" => vec!["pod", "service", "endpointslice"],
+            other if ROLES.contains(&other) => vec![other],
+            _ => Vec::new(),
+        };
+        let mut seen = Vec::new();
+        for selector in map.get("selectors").and_then(Value::as_sequence).into_iter().flatten() {
+            let selector_role = selector.as_mapping().and_then(|s| text(s, "role")).unwrap_or_default();
+            if seen.contains(&selector_role) {
+                found.push(("selectors", format!("duplicated selector role: {selector_role}")));
+            } else if !allowed.is_empty() && !allowed.contains(&selector_role.as_str()) {
+                found.push(("selectors", format!("{role} role supports only {} selectors", allowed.join(", "))));
+            }
+            seen.push(selector_role);
+        }
         let own_namespace =
             map.get("namespaces").and_then(|n| n.get("own_namespace")).and_then(Value::as_bool) == Some(true);
         let api_server = set(map, "api_server");
