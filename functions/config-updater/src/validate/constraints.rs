@@ -515,3 +515,27 @@ fn strings(map: &Mapping, key: &str) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size_ok(value: &str) -> bool {
+        let map: Mapping = serde_norway::from_str(&format!("body_size_limit: '{value}'")).unwrap();
+        let mut found = Vec::new();
+        size(&map, "body_size_limit", &mut found);
+        found.is_empty()
+    }
+
+    /// `global: {body_size_limit: X}` through `promtool check config --syntax-only` of 3.5.3 (2.42
+    /// has no global body_size_limit).
+    #[test]
+    fn sizes_as_promtool_judges_them() {
+        for good in ["1GiB", "1.5MB", "0", "1KB512B", "0B", "1TB", "1EB"] {
+            assert!(size_ok(good), "{good:?} should be valid");
+        }
+        for bad in ["10mb", "1 MB", "512", ""] {
+            assert!(!size_ok(bad), "{bad:?} should be invalid");
+        }
+    }
+}
