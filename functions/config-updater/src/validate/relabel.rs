@@ -184,9 +184,11 @@ fn is_target_with_refs(name: &str, target: &Target) -> bool {
 /// Whether Go's `regexp.Compile("^(?s:" + regex + ")$")` accepts `regex`. The Rust `regex-syntax`
 /// parser does the work; around it are the places where Go's RE2 syntax differs from it:
 /// `\Q...\E` quoting, `\012` octal, `\1` refused (no backreferences in either), flags other than
-/// `imsU` refused, repeat counts over 1000 and nested repetition (`a**`, `x{2}{3}`) refused, and
-/// `(?<name>...)` accepted only from Go 1.22 (Prometheus 3). Unicode classes Go does not know
-/// (`\p{Alphabetic}`: Go has only general categories and scripts) are not caught.
+/// `imsU` refused, repeat counts over 1000 and nested repetition (`a**`, `x{2}{3}`) refused, a `{`
+/// that starts no repeat count a literal, a name used by two groups, `\p{^Greek}` negation, `-`
+/// after `\d` in a class a literal, and `(?<name>...)` accepted only from Go 1.22 (Prometheus 3).
+/// Unicode classes regex-syntax knows and Go does not (`\p{Alphabetic}`: Go has general categories
+/// and scripts) are not caught.
 pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
     let chars: Vec<char> = regex.chars().collect();
     let mut plain = String::new();
@@ -249,8 +251,7 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                     continue;
                 }
                 if next == 'p' || next == 'P' {
-                    // Go's Unicode tables are not regex-syntax's: the name is only checked for its
-                    // shape, and a class regex-syntax always has stands in for it.
+                    // `\p{^Greek}` is Go's negation; regex-syntax writes it `\P{Greek}`.
                     let (name, len) = if chars.get(i + 2) == Some(&'{') {
                         let name: String = chars[i + 3..].iter().take_while(|&&c| c != '}').collect();
                         let closed = chars.get(i + 3 + name.chars().count()) == Some(&'}');
@@ -258,6 +259,7 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                     } else {
                         (chars.get(i + 2).map(|c| c.to_string()).unwrap_or_default(), 3)
                     };
+                    let negated = name.starts_with('^');
                     let name = name.trim_start_matches('^');
                     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                         return Err(format!(
@@ -265,8 +267,16 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                             chars[i + 2..(i + len).min(chars.len())].iter().collect::<String>()
                         ));
                     }
-                    plain.push_str(&format!("\\{next}L"));
+                    let class = if (next == 'P') != negated { 'P' } else { 'p' };
+                    plain.push_str(&format!("\\{class}{{{name}}}"));
                     i += len;
+                    continue;
+                }
+                if next == 'x' && chars.get(i + 2) == Some(&'{') {
+                    // A `\x{41}` hex escape, kept whole (a `{` elsewhere is escaped below).
+                    let digits: String = chars[i + 3..].iter().take_while(|&&c| c != '}').collect();
+                    plain.push_str(&format!("\\x{{{digits}}}"));
+                    i += 4 + digits.chars().count();
                     continue;
                 }
                 if in_class
@@ -438,6 +448,18 @@ mod tests {
         (r"\e", false, false),
         (r"\x{110000}", false, false),
         (r"\p{Greek}", true, true),
+        (r"\p{^Greek}", true, true),
+        (r"\P{^Greek}", true, true),
+        (r"\p{Gre}", false, false),
+        (r"[\p{L}\d]", true, true),
+        (r"\pZ", true, true),
+        (r"\p{Any}", true, true),
+        (r"\p{Lu}", true, true),
+        (r"\p{Han}", true, true),
+        (r"\x{41}", true, true),
+        (r"\x41", true, true),
+        (r"\x{}", false, false),
+        ("a{2,}", true, true),
         (r"\pL", true, true),
         (r"\PL", true, true),
         ("[[:word:]]", true, true),
