@@ -196,6 +196,7 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
     let mut in_class = false;
     // After a repetition operator (and its optional lazy `?`): another one is Go's "nested repetition".
     let mut after_repeat = false;
+    let mut unterminated_quote = false;
     while i < chars.len() {
         let c = chars[i];
         let repeat_len = if in_class { 0 } else { repeat_at(&chars[i..]) };
@@ -230,7 +231,12 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                     let rest: String = chars[i + 2..].iter().collect();
                     let (quoted, after) = match rest.find("\\E") {
                         Some(end) => (&rest[..end], end + 2),
-                        None => (rest.as_str(), rest.len()),
+                        None => {
+                            // Quoted to the end: Go's wrapper `)$` is quoted too, so the group
+                            // `^(?s:` opened around the regex is left open.
+                            unterminated_quote = true;
+                            (rest.as_str(), rest.len())
+                        }
                     };
                     for q in quoted.chars() {
                         plain.push_str(&regex_syntax::escape(&q.to_string()));
@@ -317,12 +323,26 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
             '[' if in_class && chars.get(i + 1) == Some(&':') => {
                 // `[:alpha:]` inside a class.
                 let rest: String = chars[i..].iter().collect();
+                if let Some(e) = rest.find(":]") {
+                    let name = rest[2..e].trim_start_matches('^');
+                    if !POSIX_CLASSES.contains(&name) {
+                        return Err(format!("invalid character class range `{}`", &rest[..e + 2]));
+                    }
+                }
                 let end = rest.find(":]").map_or(1, |e| rest[..e + 2].chars().count());
                 plain.push_str(&rest.chars().take(end).collect::<String>());
                 i += end;
                 continue;
             }
             ']' if in_class => in_class = false,
+            // In a class Go reads `[`, `&` and `~` as themselves; regex-syntax as nested classes and
+            // set operations (`&&`, `~~`).
+            '[' | '&' | '~' if in_class => {
+                plain.push('\\');
+                plain.push(c);
+                i += 1;
+                continue;
+            }
             '(' if !in_class && chars.get(i + 1) == Some(&'?') => {
                 let rest: String = chars[i + 2..].iter().collect();
                 if rest.starts_with('<') && !rest.starts_with("<=") && !rest.starts_with("<!") && !target.is_v3() {
@@ -345,15 +365,26 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                     i += 2 + open + name.chars().count() + 1;
                     continue;
                 }
-                {
-                    let flags: String = rest.chars().take_while(|&f| f != ':' && f != ')').collect();
-                    let group = rest.chars().nth(flags.chars().count()) == Some(':');
-                    if (flags.is_empty() && !group) || !flags.chars().all(|f| "imsU-".contains(f)) {
-                        return Err(format!(
-                            "invalid or unsupported Perl syntax `(?{}`",
-                            rest.chars().next().unwrap_or(' ')
-                        ));
-                    }
+                let flags: String = rest.chars().take_while(|&f| f != ':' && f != ')').collect();
+                let group = rest.chars().nth(flags.chars().count()) == Some(':');
+                if (flags.is_empty() && !group) || !flags.chars().all(|f| "imsU-".contains(f)) {
+                    return Err(format!(
+                        "invalid or unsupported Perl syntax `(?{}`",
+                        rest.chars().next().unwrap_or(' ')
+                    ));
+                }
+                let flag_group_len = 3 + flags.chars().count();
+                let mut repeat_len = repeat_at(chars.get(i + flag_group_len..).unwrap_or_default());
+                if repeat_len > 0 && chars.get(i + flag_group_len + repeat_len) == Some(&'?') {
+                    repeat_len += 1; // lazy
+                }
+                if !group && repeat_len > 0 {
+                    // `a(?i)*`: the flags make no node in Go's parser, so the `*` repeats `a`.
+                    let repeat: String = chars[i + flag_group_len..i + flag_group_len + repeat_len].iter().collect();
+                    plain.push_str(&repeat);
+                    plain.push_str(&format!("(?{flags})"));
+                    i += flag_group_len + repeat_len;
+                    continue;
                 }
                 plain.push_str("(?");
                 i += 2;
@@ -369,12 +400,18 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
         plain.push(c);
         i += 1;
     }
-    let anchored = format!("^(?s:{plain})$");
+    let anchored = if unterminated_quote { format!("^(?s:{plain}\\)\\$") } else { format!("^(?s:{plain})$") };
     regex_syntax::ParserBuilder::new().octal(true).build().parse(&anchored).map(|_| ()).map_err(|e| {
         let text = e.to_string();
         text.lines().last().unwrap_or(&text).trim_start_matches("error: ").to_string()
     })
 }
+
+/// The names Go's RE2 takes in `[[:name:]]` (and `[[:^name:]]`).
+const POSIX_CLASSES: [&str; 14] = [
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space", "upper", "word",
+    "xdigit",
+];
 
 /// The length of the repetition operator at the start of `chars` (`*`, `+`, `?`, `{n}`, `{n,}`,
 /// `{n,m}`), 0 when there is none. A `{` that is not a valid count is a literal in Go.
@@ -460,6 +497,17 @@ mod tests {
         (r"\x41", true, true),
         (r"\x{}", false, false),
         ("a{2,}", true, true),
+        // Found by comparing 400 random regexes with both promtools.
+        (r"(?m)\123\Q", false, false), // an open \Q also quotes Go's `)$`, leaving `(?s:` open
+        (r")\123\Q\d(?i-m:", true, true), // ... which closes what the regex opened
+        (r"\}\r\b\Q", false, false),
+        ("[[:foo:]]", false, false),
+        ("[[:^alpha:]]", true, true),
+        ("[^]*[a-]", true, true), // one class: `]` first is a literal, so is the `[`
+        ("x{0}[^]+?[]a]", true, true),
+        ("[a-z&&b]", true, true),
+        (r"\-(?s)*\x{41}$", true, true), // the `*` repeats `\-`
+        (r"\x41\b\f(?m)??", true, true),
         (r"\pL", true, true),
         (r"\PL", true, true),
         ("[[:word:]]", true, true),
