@@ -247,7 +247,8 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                 if ('1'..='7').contains(&next) && !chars.get(i + 2).is_some_and(|d| ('0'..='7').contains(d)) {
                     return Err(format!("invalid escape sequence \\{next} (no backreferences)"));
                 }
-                if ['C', 'Z', 'e'].contains(&next) {
+                // Go's letter escapes; regex-syntax also takes `\u0041`, `\U00000041`, ...
+                if next.is_ascii_alphabetic() && !"aftnrvxpPdDsSwWbBAzQE".contains(next) {
                     return Err(format!("invalid escape sequence \\{next}"));
                 }
                 if (next == 'b' || next == 'B') && chars.get(i + 2) == Some(&'{') && !in_class {
@@ -276,6 +277,11 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                     let class = if (next == 'P') != negated { 'P' } else { 'p' };
                     plain.push_str(&format!("\\{class}{{{name}}}"));
                     i += len;
+                    if in_class && chars.get(i) == Some(&'-') && chars.get(i + 1) != Some(&']') {
+                        // As after `\d`: Go reads the `-` as a literal.
+                        plain.push_str("\\-");
+                        i += 1;
+                    }
                     continue;
                 }
                 if next == 'x' && chars.get(i + 2) == Some(&'{') {
@@ -424,7 +430,10 @@ fn repeat_at(chars: &[char]) -> usize {
             let mut parts = inner.splitn(2, ',');
             let min = parts.next().unwrap_or_default();
             let max = parts.next();
-            let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+            // Go refuses a leading zero (`{01}`), making the `{` a literal.
+            let digits = |s: &str| {
+                !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) && !(s.len() > 1 && s.starts_with('0'))
+            };
             if digits(min) && max.is_none_or(|m| m.is_empty() || digits(m)) {
                 end + 1
             } else {
@@ -506,6 +515,11 @@ mod tests {
         ("[^]*[a-]", true, true), // one class: `]` first is a literal, so is the `[`
         ("x{0}[^]+?[]a]", true, true),
         ("[a-z&&b]", true, true),
+        (r"\u0041", false, false),
+        (r"\U00000041", false, false),
+        (r"[\pL-z]", true, true),
+        ("{01}", true, true), // a leading zero: not a repeat, a literal
+        (r"\01{01}{1,1000}\b", true, true),
         (r"\-(?s)*\x{41}$", true, true), // the `*` repeats `\-`
         (r"\x41\b\f(?m)??", true, true),
         (r"\pL", true, true),
