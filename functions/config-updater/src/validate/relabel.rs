@@ -210,7 +210,10 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
             let op: String = chars[i..i + repeat_len].iter().collect();
             if op.starts_with('{') {
                 let counts = op.trim_matches(['{', '}']);
-                if counts.split(',').filter(|n| !n.is_empty()).any(|n| n.parse::<u32>().map_or(true, |n| n > 1000)) {
+                let numbers: Vec<u32> =
+                    counts.split(',').filter(|n| !n.is_empty()).map(|n| n.parse().unwrap_or(u32::MAX)).collect();
+                let reversed = numbers.len() == 2 && numbers[0] > numbers[1];
+                if numbers.iter().any(|&n| n > 1000) || reversed {
                     return Err(format!("invalid repeat count {op:?}"));
                 }
             }
@@ -250,6 +253,12 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                 // Go's letter escapes; regex-syntax also takes `\u0041`, `\U00000041`, ...
                 if next.is_ascii_alphabetic() && !"aftnrvxpPdDsSwWbBAzQE".contains(next) {
                     return Err(format!("invalid escape sequence \\{next}"));
+                }
+                if (next == 'b' || next == 'B') && !in_class && repeat_at(chars.get(i + 2..).unwrap_or_default()) > 0 {
+                    // A repeated boundary (`\b{2}`): regex-syntax would read `\b{` as its own syntax.
+                    plain.push_str(&format!("(?:\\{next})"));
+                    i += 2;
+                    continue;
                 }
                 if (next == 'b' || next == 'B') && chars.get(i + 2) == Some(&'{') && !in_class {
                     // Go reads `\b{start}` as `\b` and a literal; regex-syntax as a special boundary.
@@ -519,6 +528,8 @@ mod tests {
         (r"\U00000041", false, false),
         (r"[\pL-z]", true, true),
         ("{01}", true, true), // a leading zero: not a repeat, a literal
+        (r"\x41+?[]a]\b{3,2}", false, false),
+        (r"a\b{2}", true, true),
         (r"\01{01}{1,1000}\b", true, true),
         (r"\-(?s)*\x{41}$", true, true), // the `*` repeats `\-`
         (r"\x41\b\f(?m)??", true, true),
