@@ -574,6 +574,38 @@ mod tests {
         assert!(re2_check(r"\p{Letter}", &v("2.42")).is_err());
     }
 
+    /// A replace rule's `target_label` and a labelmap's `replacement`, through both promtools
+    /// (`--syntax-only`): 2.42 takes `relabelTarget`'s names with `$1`/`${1}` references, 3.5 any
+    /// non-empty UTF-8. The verdict was the same for both fields.
+    #[test]
+    fn target_labels_with_references() {
+        let on_2_42 = [
+            ("${1}", true),
+            ("$1abc", true),
+            ("a$", false),
+            ("$", false),
+            ("${}", false),
+            ("${a-b}", false),
+            ("1${1}", false),
+            ("_${1}_x", true),
+            ("${1}${2}", true),
+            ("$$", false),
+            ("a${1}b", true),
+            ("${1", false),
+            ("$_", true),
+            ("é", false),
+            ("a.b", false),
+            ("$1.x", false),
+            ("__tmp", true),
+            ("${1}1", true),
+            ("x$1y$2", true),
+        ];
+        for (name, valid) in on_2_42 {
+            assert_eq!(is_target_with_refs(name, &v("2.42")), valid, "{name:?} on 2.42");
+            assert!(is_target_with_refs(name, &v("3.5")), "{name:?} on 3.5");
+        }
+    }
+
     /// From Prometheus' config/testdata (v2.42.0 and v3.5.3: *.bad.yml) and promtool runs; the
     /// expected messages are relabel.go's.
     #[test]
