@@ -233,6 +233,17 @@ impl Walk<'_> {
                 _ => self.report(place.line, wrong("a mapping of lists of strings")),
             },
             Kind::Any => {}
+            Kind::MapOf(fields) => {
+                let Some(map) = value.as_mapping() else {
+                    self.report(place.line, wrong("a mapping"));
+                    return;
+                };
+                for (key, item) in map {
+                    let key = scalar(key);
+                    let line = self.key_line(place, &key);
+                    self.section(item, fields, &place.field(&key, line));
+                }
+            }
             Kind::Struct(fields) => self.section(value, fields, place),
             Kind::Structs(fields) => {
                 let Some(items) = value.as_sequence() else {
@@ -764,6 +775,9 @@ mod tests {
         ("merge_key", "scrape_configs:\n  - &base\n    job_name: a\n    scrape_interval: 30s\n  - <<: *base\n    job_name: b\n", None, None),
         // Prometheus main config/testdata/scrape_config_local_infer_escaping.yml
         ("infer_escaping", "scrape_configs:\n  - job_name: prometheus\n    metric_name_validation_scheme: legacy\n", Some("field \"metric_name_validation_scheme\" not found in scrape_configs[0] (Prometheus 2.42); it needs Prometheus 2.55 or later"), Some("job \"prometheus\": utf8 metric names requested but validation scheme is not set to UTF8")),
+        ("tls_cert_without_key", "remote_read:\n  - url: http://r/read\n    tls_config:\n      cert_file: /c.pem\n", None, Some("prometheus.yml:3: remote_read[0].tls_config: exactly one of key or key_file must be configured when a client certificate is configured")),
+        ("http_header_typo", "scrape_configs:\n  - job_name: a\n    http_headers:\n      X-Team:\n        value: [a]\n", Some("field \"http_headers\" not found in scrape_configs[0] (Prometheus 2.42); it needs Prometheus 2.53 or later"), Some("prometheus.yml:5: field \"value\" not found in scrape_configs[0].http_headers.X-Team (Prometheus 3.5); did you mean \"values\"?")),
+        ("http_header_reserved", "scrape_configs:\n  - job_name: a\n    http_headers:\n      User-Agent:\n        values: [a]\n", Some("field \"http_headers\" not found"), Some("setting header \"User-Agent\" is not allowed")),
         ("yes_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: yes\n", None, None),
     ];
 

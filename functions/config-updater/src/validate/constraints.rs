@@ -340,6 +340,35 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
             found.push(("", "query missing".into()));
         }
     }
+    // prometheus/common validates a TLS config from 0.44 (Prometheus 2.45) on.
+    if is(schema::TLS) && target.at_least(2, 45) {
+        let count = |keys: [&str; 3]| keys.iter().filter(|k| text(map, k).is_some_and(|v| !v.is_empty())).count();
+        let (ca, cert, key) = (
+            count(["ca", "ca_file", "ca_ref"]),
+            count(["cert", "cert_file", "cert_ref"]),
+            count(["key", "key_file", "key_ref"]),
+        );
+        if ca > 1 {
+            found.push(("", "at most one of ca, ca_file & ca_ref must be configured".into()));
+        }
+        if cert > 1 {
+            found.push(("", "at most one of cert, cert_file & cert_ref must be configured".into()));
+        }
+        if key > 1 {
+            found.push(("", "at most one of key and key_file must be configured".into()));
+        }
+        if cert > 0 && key == 0 {
+            found.push((
+                "",
+                "exactly one of key or key_file must be configured when a client certificate is configured".into(),
+            ));
+        } else if key > 0 && cert == 0 {
+            found.push((
+                "",
+                "exactly one of cert or cert_file must be configured when a client key is configured".into(),
+            ));
+        }
+    }
     if is(schema::EC2_FILTER) && strings(map, "values").is_empty() {
         found.push(("values", "EC2 SD configuration filter values cannot be empty".into()));
     }
@@ -446,6 +475,15 @@ fn http_client(map: &Mapping, target: &Target, found: &mut Vec<(&'static str, St
         // Before common 0.40 (Prometheus 2.43) a secret was required.
         if secrets == 0 && !target.at_least(2, 43) {
             found.push(("oauth2", "either oauth2 client_secret or client_secret_file must be configured".into()));
+        }
+    }
+    for header in map.get("http_headers").and_then(Value::as_mapping).into_iter().flat_map(Mapping::keys) {
+        let header = header.as_str().unwrap_or_default();
+        if header.eq_ignore_ascii_case("authorization")
+            || header.eq_ignore_ascii_case("x-prometheus-scrape-timeout-seconds")
+            || RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str())
+        {
+            found.push(("http_headers", format!("setting header {header:?} is not allowed")));
         }
     }
     let proxy_url = filled(map, "proxy_url");

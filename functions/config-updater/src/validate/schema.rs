@@ -45,6 +45,8 @@ pub enum Kind {
     Structs(Fields),
     /// A list of relabel configs (checked further by `relabel`).
     Relabels,
+    /// A mapping from any key to a nested section (`http_headers`).
+    MapOf(Fields),
 }
 
 /// One field: its YAML key, what it holds, and the releases that know it (`since` inclusive,
@@ -167,6 +169,9 @@ pub static STATIC: Fields = &[f("targets", Kind::Strings), f("labels", Kind::Str
 
 use Kind::*;
 
+/// One header of `http_headers` (prometheus/common config/headers.go).
+pub static HTTP_HEADER: Fields = &[f("values", Strings), f("secrets", Strings), f("files", Strings)];
+
 /// `config.Config`.
 pub static TOP: Fields = &[
     f("global", Struct(GLOBAL)),
@@ -248,7 +253,7 @@ pub static SCRAPE: Fields = &[
     since("enable_compression", Bool, 2, 49),
     since("native_histogram_min_bucket_factor", Float, 2, 50),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
     since("scrape_failure_log_file", Str, 2, 55),
     since("metric_name_validation_scheme", Str, 2, 55),
     since("fallback_scrape_protocol", Str, 3, 0),
@@ -310,7 +315,7 @@ pub static ALERTMANAGER: Fields = &[
     since("sigv4", Struct(SIGV4), 2, 48),
     between("host", Str, 2, 51, 2, 52),
     since("alert_relabel_configs", Relabels, 2, 51),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `config.RemoteWriteConfig`.
@@ -339,7 +344,7 @@ pub static REMOTE_WRITE: Fields = &[
     since("proxy_from_environment", Bool, 2, 43),
     since("azuread", Struct(AZUREAD), 2, 45),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
     since("protobuf_message", Str, 2, 54),
     since("google_iam", Struct(GOOGLE_IAM), 2, 55),
     since("round_robin_dns", Bool, 3, 1),
@@ -383,7 +388,7 @@ pub static REMOTE_READ: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
     since("chunked_read_limit", Uint, 2, 55),
 ];
 
@@ -526,7 +531,7 @@ pub static HTTP_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `aws.EC2SDConfig`.
@@ -553,7 +558,7 @@ pub static EC2_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
     since("external_id", Str, 3, 12),
 ];
 
@@ -583,7 +588,7 @@ pub static LIGHTSAIL_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
     since("external_id", Str, 3, 12),
 ];
 
@@ -617,7 +622,7 @@ pub static CONSUL_SD: Fields = &[
     since("proxy_from_environment", Bool, 2, 43),
     since("path_prefix", Str, 2, 45),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
     since("filter", Str, 3, 0),
     since("health_filter", Str, 3, 12),
 ];
@@ -643,7 +648,7 @@ pub static KUBERNETES_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `kubernetes.NamespaceDiscovery`.
@@ -685,7 +690,7 @@ pub static AZURE_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `digitalocean.SDConfig`.
@@ -705,7 +710,7 @@ pub static DIGITALOCEAN_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
     since("role", Str, 3, 12),
 ];
 
@@ -726,7 +731,7 @@ pub static EUREKA_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `gce.SDConfig`.
@@ -757,7 +762,7 @@ pub static HETZNER_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
     since("label_selector", Str, 3, 5),
 ];
 
@@ -779,7 +784,7 @@ pub static IONOS_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `linode.SDConfig`.
@@ -801,7 +806,7 @@ pub static LINODE_SD: Fields = &[
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
     since("region", Str, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `marathon.SDConfig`.
@@ -823,7 +828,7 @@ pub static MARATHON_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `moby.DockerSDConfig`.
@@ -845,7 +850,7 @@ pub static DOCKER_SD: Fields = &[
     f("refresh_interval", Duration),
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
     since("match_first_network", Bool, 2, 54),
 ];
 
@@ -868,7 +873,7 @@ pub static DOCKERSWARM_SD: Fields = &[
     f("refresh_interval", Duration),
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `nomad.SDConfig`.
@@ -892,7 +897,7 @@ pub static NOMAD_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `openstack.SDConfig`.
@@ -947,7 +952,7 @@ pub static PUPPETDB_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `scaleway.SDConfig`.
@@ -976,7 +981,7 @@ pub static SCALEWAY_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `triton.SDConfig`.
@@ -1013,7 +1018,7 @@ pub static UYUNI_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `vultr.SDConfig`.
@@ -1033,7 +1038,7 @@ pub static VULTR_SD: Fields = &[
     since("no_proxy", Str, 2, 43),
     since("proxy_from_environment", Bool, 2, 43),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `xds.SDConfig`.
@@ -1055,7 +1060,7 @@ pub static KUMA_SD: Fields = &[
     since("proxy_from_environment", Bool, 2, 43),
     since("client_id", Str, 2, 50),
     between("host", Str, 2, 51, 2, 52),
-    since("http_headers", Any, 2, 53),
+    since("http_headers", MapOf(HTTP_HEADER), 2, 53),
 ];
 
 /// `zookeeper.ServersetSDConfig`.
