@@ -968,6 +968,19 @@ mod tests {
         assert!(on_2_42.ends_with("it needs Prometheus 2.45 or later"), "{on_2_42}");
     }
 
+    /// The example repo's template, rendered, passes `promtool check config --syntax-only` of both
+    /// 2.42 and 3.5.
+    #[test]
+    fn the_example_config_passes_on_both_versions() {
+        let template = include_str!("../../../../examples/config-repo/prometheus.yml");
+        let rendered = template.replace("$(CLUSTER)", "demo");
+        let rules = [("rules/node.yml".to_string(), "rules.d/node.yml".to_string())];
+        for version in ["2.42", "3.5", "3.16"] {
+            let found = check("prometheus.yml", &rendered, &rules, &Target::parse(version, "").unwrap());
+            assert!(found.is_empty(), "{version}: {found:?}");
+        }
+    }
+
     #[test]
     fn yaml_errors_have_lines() {
         let all = problems("global:\n  scrape_interval: 15s\n bad: [\n", &[]);
