@@ -974,7 +974,7 @@ mod tests {
     fn the_example_config_passes_on_both_versions() {
         let template = include_str!("../../../../examples/config-repo/prometheus.yml");
         let rendered = template.replace("$(CLUSTER)", "demo");
-        let rules = [("rules/node.yml".to_string(), "rules.d/node.yml".to_string())];
+        let rules = [("rules/ecs.yml".to_string(), "rules.d/ecs.yml".to_string())];
         for version in ["2.42", "3.5", "3.16"] {
             let found = check("prometheus.yml", &rendered, &rules, &Target::parse(version, "").unwrap());
             assert!(found.is_empty(), "{version}: {found:?}");
