@@ -5,8 +5,10 @@
 //! The tables follow the `yaml:"..."` tags of Prometheus' config structs (config/config.go,
 //! model/relabel, discovery/*, storage/remote/{azuread,googleiam}) and of prometheus/common's
 //! config/http_config.go and sigv4 at the version each Prometheus release pins, read at every
-//! release from v2.42.0 to v3.14.0. Inline structs (the HTTP client config) are spelled out in each
-//! section that embeds them. A field without a version has been there since 2.42 or earlier.
+//! release from v2.42.0 to v3.14.0 (`scripts/prometheus-config-fields.py` prints them again). Inline
+//! structs (the HTTP client config) are spelled out in each section that embeds them; a few nested
+//! types (TSDB retention, chunk encoding) are `Any`. A field without a version has been there since
+//! 2.42 or earlier; a later release than the newest read is judged by the newest.
 
 /// A Prometheus release, `(major, minor)`.
 pub type Version = (u32, u32);
@@ -1083,7 +1085,7 @@ pub static STACKIT_SD: Fields = &[
     since("no_proxy", Str, 3, 5),
     since("proxy_from_environment", Bool, 3, 5),
     since("proxy_connect_header", Any, 3, 5),
-    since("http_headers", Any, 3, 5),
+    since("http_headers", MapOf(HTTP_HEADER), 3, 5),
     since("project", Str, 3, 5),
     since("refresh_interval", Duration, 3, 5),
     since("port", Int, 3, 5),
@@ -1119,7 +1121,7 @@ pub static AWS_SD: Fields = &[
     since("no_proxy", Str, 3, 8),
     since("proxy_from_environment", Bool, 3, 8),
     since("proxy_connect_header", Any, 3, 8),
-    since("http_headers", Any, 3, 8),
+    since("http_headers", MapOf(HTTP_HEADER), 3, 8),
     since("filters", Structs(EC2_FILTER), 3, 8),
     since("clusters", Strings, 3, 8),
     since("external_id", Str, 3, 12),
@@ -1149,7 +1151,7 @@ pub static ECS_SD: Fields = &[
     since("no_proxy", Str, 3, 8),
     since("proxy_from_environment", Bool, 3, 8),
     since("proxy_connect_header", Any, 3, 8),
-    since("http_headers", Any, 3, 8),
+    since("http_headers", MapOf(HTTP_HEADER), 3, 8),
     since("external_id", Str, 3, 12),
 ];
 
@@ -1177,7 +1179,7 @@ pub static MSK_SD: Fields = &[
     since("no_proxy", Str, 3, 10),
     since("proxy_from_environment", Bool, 3, 10),
     since("proxy_connect_header", Any, 3, 10),
-    since("http_headers", Any, 3, 10),
+    since("http_headers", MapOf(HTTP_HEADER), 3, 10),
     since("external_id", Str, 3, 12),
 ];
 
@@ -1205,7 +1207,7 @@ pub static ELASTICACHE_SD: Fields = &[
     since("no_proxy", Str, 3, 11),
     since("proxy_from_environment", Bool, 3, 11),
     since("proxy_connect_header", Any, 3, 11),
-    since("http_headers", Any, 3, 11),
+    since("http_headers", MapOf(HTTP_HEADER), 3, 11),
     since("external_id", Str, 3, 12),
 ];
 
@@ -1233,7 +1235,7 @@ pub static RDS_SD: Fields = &[
     since("no_proxy", Str, 3, 11),
     since("proxy_from_environment", Bool, 3, 11),
     since("proxy_connect_header", Any, 3, 11),
-    since("http_headers", Any, 3, 11),
+    since("http_headers", MapOf(HTTP_HEADER), 3, 11),
     since("external_id", Str, 3, 12),
     since("filters", Structs(EC2_FILTER), 3, 13),
 ];
@@ -1259,7 +1261,7 @@ pub static OUTSCALE_SD: Fields = &[
     since("no_proxy", Str, 3, 12),
     since("proxy_from_environment", Bool, 3, 12),
     since("proxy_connect_header", Any, 3, 12),
-    since("http_headers", Any, 3, 12),
+    since("http_headers", MapOf(HTTP_HEADER), 3, 12),
 ];
 
 /// `oci.SDConfig`.
@@ -1285,7 +1287,7 @@ pub static OCI_SD: Fields = &[
     since("no_proxy", Str, 3, 14),
     since("proxy_from_environment", Bool, 3, 14),
     since("proxy_connect_header", Any, 3, 14),
-    since("http_headers", Any, 3, 14),
+    since("http_headers", MapOf(HTTP_HEADER), 3, 14),
     since("port", Int, 3, 14),
     since("refresh_interval", Duration, 3, 14),
 ];
