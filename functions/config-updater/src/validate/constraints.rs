@@ -61,6 +61,18 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
             }
         }
     }
+    // Before 2.45 only building a scrape config's client pairs a TLS certificate with its key
+    // (promtool 2.42 refuses these, not those of other sections).
+    if is(schema::SCRAPE) && !target.at_least(2, 45) {
+        if let Some(tls) = map.get("tls_config").and_then(Value::as_mapping) {
+            let (cert, key) = (text(tls, "cert_file").unwrap_or_default(), text(tls, "key_file").unwrap_or_default());
+            if !cert.is_empty() && key.is_empty() {
+                found.push(("tls_config", format!("client cert file {cert:?} specified without client key file")));
+            } else if !key.is_empty() && cert.is_empty() {
+                found.push(("tls_config", format!("client key file {key:?} specified without client cert file")));
+            }
+        }
+    }
     if is(schema::ALERTMANAGER) {
         let supported: &[&str] = if target.is_v3() { &["v2"] } else { &["v1", "v2"] };
         if let Some(v) = text(map, "api_version").filter(|v| !v.is_empty()) {
