@@ -352,6 +352,13 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
             found.push(("", "query missing".into()));
         }
     }
+    if is(schema::TLS) {
+        for field in ["min_version", "max_version"] {
+            if let Some(v) = text(map, field).filter(|v| !["TLS10", "TLS11", "TLS12", "TLS13"].contains(&v.as_str())) {
+                found.push((field, format!("unknown TLS version: {v} (TLS10, TLS11, TLS12 or TLS13)")));
+            }
+        }
+    }
     // prometheus/common validates a TLS config from 0.44 (Prometheus 2.45) on.
     if is(schema::TLS) && target.at_least(2, 45) {
         let count = |keys: [&str; 3]| keys.iter().filter(|k| text(map, k).is_some_and(|v| !v.is_empty())).count();
