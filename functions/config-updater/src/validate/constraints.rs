@@ -388,10 +388,105 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
             ));
         }
     }
+    other_discovery(fields, map, target, &mut found);
     if is(schema::EC2_FILTER) && strings(map, "values").is_empty() {
         found.push(("values", "EC2 SD configuration filter values cannot be empty".into()));
     }
     found
+}
+
+/// The required fields and roles of the discovery kinds not handled above, with Prometheus'
+/// messages (discovery/*/ `UnmarshalYAML`, the same in 2.42 and 3.5 unless noted).
+fn other_discovery(fields: Fields, map: &Mapping, target: &Target, found: &mut Vec<(&'static str, String)>) {
+    let is = |table: Fields| std::ptr::eq(fields, table);
+    let empty = |key: &str| text(map, key).is_none_or(|v| v.is_empty());
+    let require = |found: &mut Vec<(&'static str, String)>, key: &str, message: &str| {
+        if empty(key) {
+            found.push(("", message.to_string()));
+        }
+    };
+    let role = |roles: &[&str]| text(map, "role").filter(|r| !r.is_empty() && !roles.contains(&r.as_str()));
+    if is(schema::DOCKER_SD) || is(schema::DOCKERSWARM_SD) {
+        require(found, "host", "host missing");
+    }
+    if is(schema::DOCKERSWARM_SD) {
+        require(found, "role", "role missing (one of: tasks, services, nodes)");
+        if let Some(r) = role(&["tasks", "services", "nodes"]) {
+            found.push(("role", format!("invalid role {r}, expected tasks, services, or nodes")));
+        }
+    }
+    if is(schema::HETZNER_SD) {
+        require(found, "role", "role missing (one of: robot, hcloud)");
+        if let Some(r) = role(&["robot", "hcloud"]) {
+            found.push(("role", format!("unknown role {r:?}")));
+        }
+    }
+    if is(schema::SCALEWAY_SD) {
+        require(found, "role", "role missing (one of: instance, baremetal)");
+        if let Some(r) = role(&["instance", "baremetal"]) {
+            found.push(("role", format!("unknown role {r:?}")));
+        }
+        require(found, "project_id", "project_id is mandatory");
+        match (empty("secret_key"), empty("secret_key_file")) {
+            (true, true) => found.push(("", "one of secret_key & secret_key_file must be configured".into())),
+            (false, false) => found.push(("", "at most one of secret_key & secret_key_file must be configured".into())),
+            _ => {}
+        }
+        require(found, "access_key", "access_key is mandatory");
+    }
+    if is(schema::OPENSTACK_SD) {
+        let roles: &[&str] = if target.at_least(3, 2) {
+            &["instance", "hypervisor", "loadbalancer"]
+        } else {
+            &["instance", "hypervisor"]
+        };
+        if let Some(r) = role(roles) {
+            found.push(("role", format!("unknown OpenStack SD role {r:?}")));
+        }
+        if let Some(a) = text(map, "availability").filter(|a| !["public", "internal", "admin"].contains(&a.as_str())) {
+            found.push(("availability", format!("unknown availability {a}, must be one of admin, internal or public")));
+        }
+        require(found, "role", &format!("role missing (one of: {})", roles.join(", ")));
+        require(found, "region", "openstack SD configuration requires a region");
+    }
+    if is(schema::OVHCLOUD_SD) {
+        if map.contains_key("endpoint") {
+            require(found, "endpoint", "endpoint can not be empty"); // unset, it is ovh-eu
+        }
+        require(found, "application_key", "application key can not be empty");
+        require(found, "application_secret", "application secret can not be empty");
+        require(found, "consumer_key", "consumer key can not be empty");
+        let service = text(map, "service").unwrap_or_default();
+        if service != "dedicated_server" && service != "vps" {
+            found.push(("service", format!("unknown service: {service}")));
+        }
+    }
+    if is(schema::TRITON_SD) {
+        if role(&["container", "cn"]).is_some() {
+            found.push(("role", "triton SD configuration requires role to be 'container' or 'cn'".into()));
+        }
+        require(found, "account", "triton SD configuration requires an account");
+        require(found, "dns_suffix", "triton SD configuration requires a dns_suffix");
+        require(found, "endpoint", "triton SD configuration requires an endpoint");
+    }
+    for (table, name) in [(schema::SERVERSET_SD, "serverset"), (schema::NERVE_SD, "nerve")] {
+        if !is(table) {
+            continue;
+        }
+        if strings(map, "servers").is_empty() {
+            found.push(("", format!("{name} SD config must contain at least one Zookeeper server")));
+        }
+        let paths = strings(map, "paths");
+        if paths.is_empty() {
+            found.push(("", format!("{name} SD config must contain at least one path")));
+        }
+        for path in paths.iter().filter(|p| !p.starts_with('/')) {
+            found.push(("paths", format!("{name} SD config paths must begin with '/': {path}")));
+        }
+    }
+    if is(schema::IONOS_SD) {
+        require(found, "datacenter_id", "datacenter id can't be empty");
+    }
 }
 
 const SCRAPE_PROTOCOLS: [&str; 5] =
@@ -576,6 +671,7 @@ fn strings(map: &Mapping, key: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::Target;
 
     fn size_ok(value: &str) -> bool {
         let map: Mapping = serde_norway::from_str(&format!("body_size_limit: '{value}'")).unwrap();
@@ -593,6 +689,39 @@ mod tests {
         }
         for bad in ["10mb", "1 MB", "512", ""] {
             assert!(!size_ok(bad), "{bad:?} should be invalid");
+        }
+    }
+
+    /// Prometheus v3.5.3 config/testdata: refused by promtool 2.42 and 3.5 alike (Debian's 3.5
+    /// has no openstack; its 2.42 does), here on both targets.
+    #[test]
+    fn other_discovery_kinds_from_prometheus_testdata() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("hetzner_role.bad.yml", "scrape_configs:\n  - hetzner_sd_configs:\n      - role: invalid\n", "unknown role \"invalid\""),
+            ("openstack_role.bad.yml", "scrape_configs:\n  - openstack_sd_configs:\n      - role: invalid\n", "unknown OpenStack SD role \"invalid\""),
+            ("openstack_availability.bad.yml", "scrape_configs:\n  - openstack_sd_configs:\n      - availability: invalid\n", "unknown availability invalid, must be one of admin, internal or public"),
+            ("ovhcloud_bad_service.bad.yml", "scrape_configs:\n  - ovhcloud_sd_configs:\n      - service: fakeservice\n        endpoint: ovh-eu\n        application_key: testAppKey\n        application_secret: testAppSecret\n        consumer_key: testConsumerKey\n        refresh_interval: 1m\n", "unknown service: fakeservice"),
+            ("ovhcloud_no_secret.bad.yml", "scrape_configs:\n  - ovhcloud_sd_configs:\n      - service: dedicated_server\n        endpoint: ovh-eu\n        application_key: testAppKey\n        consumer_key: testConsumerKey\n        refresh_interval: 1m\n", "application secret can not be empty"),
+            ("scaleway_role.bad.yml", "scrape_configs:\n  - scaleway_sd_configs:\n      - role: invalid\n        project_id: 11111111-1111-1111-1111-111111111112\n        access_key: SCWXXXXXXXXXXXXXXXXX\n        secret_key_file: bar\n", "unknown role \"invalid\""),
+            ("scaleway_no_secret.bad.yml", "scrape_configs:\n  - scaleway_sd_configs:\n      - role: instance\n        project_id: 11111111-1111-1111-1111-111111111112\n        access_key: SCWXXXXXXXXXXXXXXXXX\n", "one of secret_key & secret_key_file must be configured"),
+            ("scaleway_two_secrets.bad.yml", "scrape_configs:\n  - scaleway_sd_configs:\n      - role: instance\n        project_id: 11111111-1111-1111-1111-111111111112\n        access_key: SCWXXXXXXXXXXXXXXXXX\n        secret_key_file: bar\n        secret_key: 11111111-1111-1111-1111-111111111112\n", "at most one of secret_key & secret_key_file must be configured"),
+            ("ionos_datacenter.bad.yml", "scrape_configs:\n  - ionos_sd_configs:\n      - datacenter_id: \"\"\n", "datacenter id can't be empty"),
+        ];
+        for (file, yaml, needle) in cases {
+            for version in ["2.42", "3.5"] {
+                let target = Target::parse(version, "").unwrap();
+                let config: Value = serde_norway::from_str(yaml).unwrap();
+                let job = &config["scrape_configs"][0];
+                let (kind, sds) = job
+                    .as_mapping()
+                    .unwrap()
+                    .iter()
+                    .find(|(k, _)| k.as_str().unwrap().ends_with("_sd_configs"))
+                    .unwrap();
+                let fields = schema::sd_fields(kind.as_str().unwrap().trim_end_matches("_sd_configs")).unwrap();
+                let found = check(fields, sds[0].as_mapping().unwrap(), &target);
+                assert!(found.iter().any(|(_, m)| m.contains(needle)), "{file} on {version}: {found:?}");
+            }
         }
     }
 }
