@@ -40,6 +40,7 @@ pub fn check(file: &str, rendered: &str, rules: &[(String, String)], target: &Ta
     walk.scrape_configs(map);
     walk.unique_names(map, "remote_write");
     walk.unique_names(map, "remote_read");
+    walk.found.extend(binary_scalars(rendered));
     walk.found.into_iter().map(|(line, message)| Problem::new(file, line, None, message)).collect()
 }
 
@@ -545,6 +546,36 @@ impl Walk<'_> {
     }
 }
 
+/// `!!binary "..."` scalars: Go's decoder turns them into their base64-decoded bytes (refusing bad
+/// base64), while the parser here keeps the text; bytes that are not UTF-8 make an invalid label
+/// name or value in every version.
+fn binary_scalars(text: &str) -> Vec<(Option<usize>, String)> {
+    use base64::Engine;
+    let mut found = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("!!binary") {
+            rest = rest[at + "!!binary".len()..].trim_start();
+            let value = match rest.chars().next() {
+                Some(quote @ ('"' | '\'')) => rest[1..].split(quote).next().unwrap_or_default(),
+                _ => rest.split([' ', ',', '}', ']', '#']).next().unwrap_or_default(),
+            };
+            let encoded: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+            match base64::engine::general_purpose::STANDARD.decode(&encoded) {
+                Err(_) => found.push((Some(i + 1), format!("!!binary value {value:?} contains invalid base64 data"))),
+                Ok(bytes) if std::str::from_utf8(&bytes).is_err() => found.push((
+                    Some(i + 1),
+                    format!(
+                        "!!binary value {value:?} is not UTF-8 text once decoded, so not a valid label name or value"
+                    ),
+                )),
+                Ok(_) => {}
+            }
+        }
+    }
+    found
+}
+
 /// yaml.v2 (YAML 1.1) also reads these plain scalars as booleans; the YAML 1.2 parser here gives
 /// them as strings. (`true`/`false` come as booleans unless quoted, and quoted Go refuses them.)
 const YAML11_BOOLS: [&str; 16] =
@@ -780,6 +811,10 @@ mod tests {
         ("tls_cert_without_key", "remote_read:\n  - url: http://r/read\n    tls_config:\n      cert_file: /c.pem\n", None, Some("prometheus.yml:3: remote_read[0].tls_config: exactly one of key or key_file must be configured when a client certificate is configured")),
         ("http_header_typo", "scrape_configs:\n  - job_name: a\n    http_headers:\n      X-Team:\n        value: [a]\n", Some("field \"http_headers\" not found in scrape_configs[0] (Prometheus 2.42); it needs Prometheus 2.53 or later"), Some("prometheus.yml:5: field \"value\" not found in scrape_configs[0].http_headers.X-Team (Prometheus 3.5); did you mean \"values\"?")),
         ("http_header_reserved", "scrape_configs:\n  - job_name: a\n    http_headers:\n      User-Agent:\n        values: [a]\n", Some("field \"http_headers\" not found"), Some("setting header \"User-Agent\" is not allowed")),
+        // Prometheus main config/testdata/labelname.bad.yml and labelmap.bad.yml
+        ("binary_label", "global:\n  external_labels:\n    !!binary \"/w==\": value\n", Some("prometheus.yml:3: !!binary value \"/w==\" is not UTF-8 text once decoded"), Some("prometheus.yml:3: !!binary value \"/w==\" is not UTF-8 text once decoded")),
+        ("binary_bad_base64", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: labelmap\n        replacement: !!binary \"/w==$1\"\n", Some("prometheus.yml:5: !!binary value \"/w==$1\" contains invalid base64 data"), Some("prometheus.yml:5: !!binary value \"/w==$1\" contains invalid base64 data")),
+        ("binary_job_name", "scrape_configs:\n  - job_name: !!binary \"YQ==\"\n", None, None),
         ("yes_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: yes\n", None, None),
     ];
 
