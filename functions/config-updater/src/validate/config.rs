@@ -815,6 +815,7 @@ mod tests {
         ("binary_label", "global:\n  external_labels:\n    !!binary \"/w==\": value\n", Some("prometheus.yml:3: !!binary value \"/w==\" is not UTF-8 text once decoded"), Some("prometheus.yml:3: !!binary value \"/w==\" is not UTF-8 text once decoded")),
         ("binary_bad_base64", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: labelmap\n        replacement: !!binary \"/w==$1\"\n", Some("prometheus.yml:5: !!binary value \"/w==$1\" contains invalid base64 data"), Some("prometheus.yml:5: !!binary value \"/w==$1\" contains invalid base64 data")),
         ("binary_job_name", "scrape_configs:\n  - job_name: !!binary \"YQ==\"\n", None, None),
+        ("escaped_label", "global:\n  external_labels:\n    \"\\xff\": value\n", Some("\"ÿ\" is not a valid label name"), None),
         ("yes_bool", "scrape_configs:\n  - job_name: a\n    honor_labels: yes\n", None, None),
     ];
 
