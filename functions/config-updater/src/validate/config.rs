@@ -964,11 +964,13 @@ mod tests {
                 assert!(found.contains(needle), "{file} on {version}: expected {needle:?} in {found}");
             }
         }
-        // Prometheus v3.5.3 config/testdata/kubernetes_selectors_{pod,duplicated_role}.bad.yml,
+        // Prometheus v3.5.3 config/testdata/kubernetes_selectors_{pod,duplicated_role,incorrect_selector}.bad.yml,
         // refused by promtool 3.5 (Debian's 2.42 has no kubernetes).
         for (yaml, needle) in [
             ("scrape_configs:\n  - job_name: prometheus\n    kubernetes_sd_configs:\n      - role: pod\n        selectors:\n          - role: \"node\"\n            label: \"foo=bar\"\n            field: \"metadata.status=Running\"\n", "prometheus.yml:5: job \"prometheus\": kubernetes_sd_configs[0]: pod role supports only pod selectors"),
             ("scrape_configs:\n  - job_name: prometheus\n    kubernetes_sd_configs:\n      - role: endpoints\n        selectors:\n          - role: \"pod\"\n            label: \"foo=bar\"\n            field: \"metadata.status=Running\"\n          - role: \"pod\"\n            label: \"foo=bar\"\n            field: \"metadata.status=Running\"\n", "duplicated selector role: pod"),
+            // kubernetes_selectors_incorrect_selector.bad.yml
+            ("scrape_configs:\n  - job_name: prometheus\n    kubernetes_sd_configs:\n      - role: endpoints\n        selectors:\n          - role: \"pod\"\n            field: \"metadata.status-Running\"\n", "invalid selector: 'metadata.status-Running'; can't understand 'metadata.status-Running'"),
         ] {
             let found = super::super::describe(&check("prometheus.yml", yaml, &[], &Target::parse("3.5", "").unwrap()));
             assert!(found.contains(needle), "expected {needle:?} in {found}");

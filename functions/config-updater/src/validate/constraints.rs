@@ -219,6 +219,11 @@ pub fn check(fields: Fields, map: &Mapping, target: &Target) -> Vec<(&'static st
             } else if !allowed.is_empty() && !allowed.contains(&selector_role.as_str()) {
                 found.push(("selectors", format!("{role} role supports only {} selectors", allowed.join(", "))));
             }
+            // Kubernetes' fields.ParseSelector: comma-separated `key=value`, `key==value`, `key!=value`.
+            let field = selector.as_mapping().and_then(|s| text(s, "field")).unwrap_or_default();
+            if let Some(term) = field.split(',').find(|t| !t.is_empty() && !t.contains('=')) {
+                found.push(("selectors", format!("invalid selector: '{field}'; can't understand '{term}'")));
+            }
             seen.push(selector_role);
         }
         let own_namespace =
