@@ -4,12 +4,16 @@
 //! (not only the first), each naming the file, the line and the rule where known.
 
 pub mod config;
+pub mod constraints;
 pub mod duration;
 pub mod file_sd;
 pub mod gotemplate;
+pub mod lines;
 pub mod promql;
 pub mod promql_version;
+pub mod relabel;
 pub mod rules;
+pub mod schema;
 pub mod target;
 
 use std::collections::BTreeMap;
