@@ -607,3 +607,14 @@ fn container_paths_move_to_their_volumes_and_resources_are_refused() {
     let err = container.local_args(&volumes).unwrap_err();
     assert!(err.contains("refers to a resource that exists only once deployed"), "{err}");
 }
+
+/// config-updater validates for the template's default Prometheus when `PROMETHEUS_VERSION` is
+/// not set (`config-updater check` on a laptop): the two defaults are one.
+#[test]
+fn config_updater_defaults_to_the_prometheus_version_the_template_deploys() {
+    let template = Template::repo();
+    let deployment = template.deploy(&[]).unwrap();
+    let reference: serde_norway::Value = serde_norway::from_str("!Ref PrometheusVersion").unwrap();
+    let deployed = deployment.eval(&reference).unwrap().and_then(|v| v.as_str().map(str::to_string));
+    assert_eq!(deployed.as_deref(), Some(config_updater::validate::target::DEFAULT_VERSION));
+}

@@ -86,7 +86,7 @@ async fn local(event: Option<String>) -> ExitCode {
 fn check(args: &[String]) -> ExitCode {
     let [dir] = args else {
         eprintln!(
-            "usage: config-updater check DIR   (for the Prometheus in PROMETHEUS_VERSION, default 3, \
+            "usage: config-updater check DIR   (for the Prometheus in PROMETHEUS_VERSION, default v3.16.0, \
              and PROMETHEUS_FEATURES, its --enable-feature values)"
         );
         return ExitCode::from(2);

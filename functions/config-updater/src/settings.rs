@@ -154,10 +154,10 @@ pub fn layout(env: &Env) -> Result<Layout, Error> {
     })
 }
 
-/// The deployed Prometheus: `PROMETHEUS_VERSION` (the image tag, default 3.x) and
+/// The deployed Prometheus: `PROMETHEUS_VERSION` (the image tag, default the template's `v3.16.0`) and
 /// `PROMETHEUS_FEATURES` (its `--enable-feature` values, comma-separated).
 pub fn target(env: &Env) -> Result<Target, Error> {
-    let version: String = env.or("PROMETHEUS_VERSION", "3".to_string())?;
+    let version: String = env.or("PROMETHEUS_VERSION", crate::validate::target::DEFAULT_VERSION.to_string())?;
     let features: String = env.or("PROMETHEUS_FEATURES", String::new())?;
     Target::parse(&version, &features)
         .map_err(|e| Error::Settings(SettingError::invalid("PROMETHEUS_VERSION", &version, &e)))

@@ -15,10 +15,13 @@ pub struct Target {
     pub features: BTreeSet<String>,
 }
 
+/// The template's default `PrometheusVersion` (a test keeps the two equal).
+pub const DEFAULT_VERSION: &str = "v3.16.0";
+
 impl Default for Target {
-    /// Prometheus 3 (the template deploys 3.x) with no feature flag.
+    /// What the template deploys when `PrometheusVersion` is not given, with no feature flag.
     fn default() -> Self {
-        Target { major: 3, minor: 0, features: BTreeSet::new() }
+        Target::parse(DEFAULT_VERSION, "").expect("the default version parses")
     }
 }
 
