@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn the_deployed_prometheus_is_read_with_its_flags() {
-        assert_eq!(read(&[]).unwrap().prometheus, Target::parse("3", "").unwrap());
+        assert_eq!(read(&[]).unwrap().prometheus, Target::parse("v3.16.0", "").unwrap());
         let s = read(&[("PROMETHEUS_VERSION", "v3.16.0"), ("PROMETHEUS_FEATURES", "promql-experimental-functions")])
             .unwrap();
         assert_eq!((s.prometheus.major, s.prometheus.minor), (3, 16));

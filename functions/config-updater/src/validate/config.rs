@@ -697,9 +697,10 @@ fn is_file_sd_path(path: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Problems on Prometheus 3.0 (the messages name the version).
     fn problems(yaml: &str, rules: &[(&str, &str)]) -> String {
         let rules: Vec<(String, String)> = rules.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        check("prometheus.yml", yaml, &rules, &Target::default())
+        check("prometheus.yml", yaml, &rules, &Target::parse("3.0", "").unwrap())
             .iter()
             .map(|p| p.to_string())
             .collect::<Vec<_>>()
