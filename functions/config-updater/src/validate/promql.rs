@@ -74,8 +74,13 @@ fn parse(expr: &str) -> Result<Expr, String> {
 fn register_prometheus2_functions() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let holt_winters =
-            Function::new("holt_winters", vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar], 0, ValueType::Vector, false);
+        let holt_winters = Function::new(
+            "holt_winters",
+            vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
+            0,
+            ValueType::Vector,
+            false,
+        );
         promql_parser::parser::register_extra_functions(vec![holt_winters]).expect("holt_winters is not built in");
     });
 }
@@ -382,7 +387,9 @@ fn is_number(s: &str) -> bool {
     let mut parts = s.splitn(2, '.');
     let whole = parts.next().unwrap_or_default();
     let fraction = parts.next();
-    !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) && fraction.is_none_or(|f| f.bytes().all(|b| b.is_ascii_digit()))
+    !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.is_none_or(|f| f.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The length of the duration literal (`1h30m`) at the start of `s`, if one is there.
@@ -562,7 +569,9 @@ mod tests {
 
     #[test]
     fn anchored_and_smoothed_are_names() {
-        for expr in ["anchored", "smoothed{a=\"b\"}", "sum by (anchored) (x)", "x * on (smoothed) y", "rate(anchored[5m])"] {
+        for expr in
+            ["anchored", "smoothed{a=\"b\"}", "sum by (anchored) (x)", "x * on (smoothed) y", "rate(anchored[5m])"]
+        {
             check(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
         }
         assert_eq!(prepare("anchored_total + x{a=\"anchored\"}"), "anchored_total + x{a=\"anchored\"}");

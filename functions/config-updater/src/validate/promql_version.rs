@@ -225,7 +225,8 @@ fn available(name: &str, target: &Target) -> Result<(), String> {
         return Err(format!("{name}() is not a Prometheus function (no version has it)"));
     }
     if !target.at_least(a.added.0, a.added.1) {
-        let mut message = format!("{name}() does not exist in {version} (added in Prometheus {}.{}", a.added.0, a.added.1);
+        let mut message =
+            format!("{name}() does not exist in {version} (added in Prometheus {}.{}", a.added.0, a.added.1);
         if name == "double_exponential_smoothing" {
             message.push_str("; Prometheus 2 calls it holt_winters");
         }
@@ -325,8 +326,8 @@ fn first_quoted_name(expr: &str) -> Option<String> {
 fn first_unitless_duration(expr: &str) -> Option<String> {
     let mut found = None;
     scan(expr, |token, context, previous| {
-        let number = token.starts_with(|c: char| c.is_ascii_digit())
-            && token.chars().all(|c| c.is_ascii_digit() || c == '.');
+        let number =
+            token.starts_with(|c: char| c.is_ascii_digit()) && token.chars().all(|c| c.is_ascii_digit() || c == '.');
         let place = context == Some(Context::Brackets) || previous.eq_ignore_ascii_case("offset");
         if number && place && found.is_none() {
             found = Some(token.to_string());

@@ -175,10 +175,9 @@ fn parse(file: &str, text: &str) -> Result<Option<RuleFile>, Vec<Problem>> {
             let Ok(mut value) = first().map_or(Ok(serde_norway::Value::Null), serde_norway::Value::deserialize) else {
                 return Err(vec![yaml_problem(file, &e)]);
             };
-            value
-                .apply_merge()
-                .and_then(|()| serde_norway::from_value::<Option<RuleFile>>(value))
-                .map_err(|merged| vec![Problem::new(file, None, None, format!("invalid YAML (merge keys applied): {merged}"))])
+            value.apply_merge().and_then(|()| serde_norway::from_value::<Option<RuleFile>>(value)).map_err(|merged| {
+                vec![Problem::new(file, None, None, format!("invalid YAML (merge keys applied): {merged}"))]
+            })
         }
         Err(e) => Err(vec![yaml_problem(file, &e)]),
     }
@@ -210,7 +209,11 @@ fn check_rule(rule: &Rule, promql: &mut promql::Checker, target: &Target, report
         (true, false) => {
             let record = &rule.record;
             if !scheme.is_metric_name(record) {
-                report(format!("invalid recording rule name {record:?} ({}: {})", target.version(), scheme.metric_name_rule()));
+                report(format!(
+                    "invalid recording rule name {record:?} ({}: {})",
+                    target.version(),
+                    scheme.metric_name_rule()
+                ));
             } else if target.at_least(3, 2) && record.contains(['{', '}']) {
                 report(format!("braces present in the recording rule name {record:?}; should it be in expr?"));
             }
@@ -476,7 +479,8 @@ groups:
     }
 
     const ABSENT_IN_2: &str = "does not exist in Prometheus 2.42";
-    const NOT_ENABLED: &str = "is experimental in Prometheus 3.5 and needs --enable-feature=promql-experimental-functions";
+    const NOT_ENABLED: &str =
+        "is experimental in Prometheus 3.5 and needs --enable-feature=promql-experimental-functions";
     const QUOTED: &str = "needs Prometheus 3 (UTF-8 names)";
     const PARSE: &str = "expr does not parse as PromQL";
     const DURATION_FLAG: &str = "need --enable-feature=promql-duration-expr in Prometheus 3.5 (always on from 3.14)";
@@ -600,13 +604,18 @@ groups:
         assert!(verdict(&fill, &t).unwrap().contains("need --enable-feature=promql-binop-fill-modifiers"));
         assert_eq!(verdict(&fill, &Target::parse("v3.10.0", "promql-binop-fill-modifiers").unwrap()), None);
         // keep_firing_for: from 2.42 (model/rulefmt/rulefmt.go of 2.41 and 2.42).
-        let keep = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        keep_firing_for: 5m\n";
-        assert!(verdict(keep, &Target::parse("2.41.0", "").unwrap()).unwrap().contains("keep_firing_for needs Prometheus 2.42"));
+        let keep =
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        keep_firing_for: 5m\n";
+        assert!(verdict(keep, &Target::parse("2.41.0", "").unwrap())
+            .unwrap()
+            .contains("keep_firing_for needs Prometheus 2.42"));
         assert_eq!(verdict(keep, &v2()), None);
         // anchored/smoothed: from 3.7, behind promql-extended-range-selectors (generated_parser.y,
         // parse.go of 3.7); refused by promstack even then, saying so.
         let anchored = record("rate(x[5m] anchored)");
-        assert!(verdict(&anchored, &Target::parse("v3.7.0", "").unwrap()).unwrap().contains("needs --enable-feature=promql-extended-range-selectors"));
+        assert!(verdict(&anchored, &Target::parse("v3.7.0", "").unwrap())
+            .unwrap()
+            .contains("needs --enable-feature=promql-extended-range-selectors"));
         let flagged = Target::parse("v3.7.0", "promql-extended-range-selectors").unwrap();
         assert!(verdict(&anchored, &flagged).unwrap().contains("is not supported by promstack's check"));
         // No unit: from 2.54.
