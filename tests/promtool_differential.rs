@@ -102,7 +102,10 @@ const EXCEPTIONS: &[Exception] = &[
 /// the deployed Prometheus' and the file is not compared at that version. Found by comparing
 /// upstream's `plugins/plugins.go` at v2.42.0 and v3.5.3 with the fields the Debian promtool rejects.
 const DEBIAN_OMITTED_SD: &[(&str, &[&str])] = &[
-    ("2.42", &["consul_sd_configs", "kubernetes_sd_configs", "linode_sd_configs", "nomad_sd_configs"]),
+    (
+        "2.42",
+        &["consul_sd_configs", "kubernetes_sd_configs", "kuma_sd_configs", "linode_sd_configs", "nomad_sd_configs"],
+    ),
     (
         "3.5",
         &[
@@ -279,7 +282,7 @@ fn compare(file: &str, kind: Kind, versions: &[Version]) -> Vec<Row> {
 }
 
 fn shorten(message: &str) -> String {
-    const MAX: usize = 400;
+    const MAX: usize = 1200;
     if message.chars().count() <= MAX {
         return message.to_string();
     }
