@@ -97,7 +97,7 @@ const EXCEPTIONS: &[Exception] = &[
 ];
 
 /// Service discoveries upstream Prometheus has at a version but the Debian build of promtool used
-/// here leaves out (Debian drops them for their dependencies). The deployed Prometheus is the
+/// here leaves out (Debian's packages are built without them). The deployed Prometheus is the
 /// upstream image, so when promtool's only complaint is one of these fields, its verdict is not
 /// the deployed Prometheus' and the file is not compared at that version. Found by comparing
 /// upstream's `plugins/plugins.go` at v2.42.0 and v3.5.3 with the fields the Debian promtool rejects.
@@ -407,4 +407,16 @@ fn every_corpus_source_is_cited() {
     for source in sources {
         assert!(sources_md.contains(&format!("`{source}/`")), "SOURCES.md does not cite the corpus source {source}/");
     }
+}
+
+#[test]
+fn only_a_lone_debian_omitted_sd_excuses_promtool() {
+    let versions = versions();
+    let (v2, v3) = (&versions[0], &versions[1]);
+    let kubernetes = "yaml: unmarshal errors: / line 21: field kubernetes_sd_configs not found in type config.ScrapeConfig";
+    assert!(only_debian_omitted_sd(v2, kubernetes));
+    assert!(!only_debian_omitted_sd(v3, kubernetes), "3.5's Debian promtool has kubernetes_sd_configs");
+    let with_another = format!("{kubernetes} / line 14: field keep_dropped_targets not found in type config.plain");
+    assert!(!only_debian_omitted_sd(v2, &with_another));
+    assert!(!only_debian_omitted_sd(v2, "EC2 SD configuration requires a region"));
 }
