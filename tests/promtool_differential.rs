@@ -201,10 +201,8 @@ fn promtool(version: &Version, file: &str, kind: Kind) -> Judgement {
         Kind::Rules => command.args(["check", "rules", file]),
         Kind::Config => command.args(["check", "config", "--syntax-only", file]),
     };
-    let output = command
-        .current_dir(corpus_root())
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", version.promtool.display()));
+    let output =
+        command.current_dir(corpus_root()).output().unwrap_or_else(|e| panic!("{}: {e}", version.promtool.display()));
     let message = String::from_utf8_lossy(&output.stderr)
         .lines()
         .map(str::trim)
@@ -228,9 +226,9 @@ fn only_debian_omitted_sd(version: &Version, message: &str) -> bool {
     let complaints: Vec<&str> = message.split(" / ").filter(|l| l.starts_with("line ")).collect();
     message.contains("yaml: unmarshal errors:")
         && !complaints.is_empty()
-        && complaints.iter().all(|l| {
-            omitted.iter().any(|sd| l.ends_with(&format!("field {sd} not found in type config.ScrapeConfig")))
-        })
+        && complaints
+            .iter()
+            .all(|l| omitted.iter().any(|sd| l.ends_with(&format!("field {sd} not found in type config.ScrapeConfig"))))
 }
 
 /// A minimal config repository holding one corpus file.
@@ -261,7 +259,10 @@ enum Comparison {
     /// promtool's verdict is its Debian build's, not the deployed Prometheus'.
     NoOracle,
     Exception(usize),
-    Disagree { promtool: Judgement, promstack: Judgement },
+    Disagree {
+        promtool: Judgement,
+        promstack: Judgement,
+    },
 }
 
 struct Row {
@@ -432,7 +433,8 @@ fn every_corpus_source_is_cited() {
 fn only_a_lone_debian_omitted_sd_excuses_promtool() {
     let versions = versions();
     let (v2, v3) = (&versions[0], &versions[1]);
-    let kubernetes = "yaml: unmarshal errors: / line 21: field kubernetes_sd_configs not found in type config.ScrapeConfig";
+    let kubernetes =
+        "yaml: unmarshal errors: / line 21: field kubernetes_sd_configs not found in type config.ScrapeConfig";
     assert!(only_debian_omitted_sd(v2, kubernetes));
     assert!(!only_debian_omitted_sd(v3, kubernetes), "3.5's Debian promtool has kubernetes_sd_configs");
     let with_another = format!("{kubernetes} / line 14: field keep_dropped_targets not found in type config.plain");
