@@ -205,11 +205,11 @@ fn promtool(version: &Version, file: &str, kind: Kind) -> Judgement {
         command.current_dir(corpus_root()).output().unwrap_or_else(|e| panic!("{}: {e}", version.promtool.display()));
     let message = String::from_utf8_lossy(&output.stderr)
         .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && *l != "FAILED:")
+        .map(|l| l.trim().trim_start_matches("FAILED:").trim())
+        .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" / ")
-        .replace(&format!("FAILED: parsing YAML file {file}: "), "")
+        .replace(&format!("parsing YAML file {file}: "), "")
         .replace(&format!("{file}: "), "");
     let verdict = match output.status.code() {
         Some(0) => Verdict::Valid,
