@@ -2,7 +2,9 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-export PROMSTACK_VENV ?= $(HOME)/.cache/promstack/venv
+# Where `make setup` keeps what it downloads (moto's venv, Prometheus 3.5); the harness reads the same.
+export PROMSTACK_CACHE ?= $(HOME)/.cache/promstack
+export PROMSTACK_VENV ?= $(PROMSTACK_CACHE)/venv
 VENV_BIN := $(PROMSTACK_VENV)/bin
 CARGO ?= cargo
 

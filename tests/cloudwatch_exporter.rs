@@ -167,6 +167,7 @@ customNamespace:
         statistics: [Sum]
 "#;
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
     let s = setup(DISCOVERY);
@@ -287,6 +288,7 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
     assert_eq!(summary.samples_pushed, 4, "3 metric samples + 1 info sample");
     assert_eq!(s.prometheus.query("cloudwatch_exporter_run_duration_seconds").await.len(), 1);
 }
+}
 
 const TIMESTAMPED: &str = r#"
 apiVersion: v1alpha1
@@ -305,6 +307,7 @@ customNamespace:
 
 const SELECTOR: &str = r#"aws_myapp_latency_average{dimension_Queue="jobs"}"#;
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn cloudwatch_timestamps_go_out_exactly_once_with_backfill_after_prometheus_was_down() {
     let mut s = setup(TIMESTAMPED);
@@ -366,7 +369,9 @@ async fn cloudwatch_timestamps_go_out_exactly_once_with_backfill_after_prometheu
     let dropped = s.prometheus.query(r#"sum(cloudwatch_exporter_run_samples_dropped)"#).await;
     assert_eq!(dropped[0]["value"][1], "0", "no sample was refused by Prometheus");
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_config_fails_the_invocation_naming_the_field_and_pushes_nothing() {
     let s = setup(
@@ -390,7 +395,9 @@ async fn a_bad_config_fails_the_invocation_naming_the_field_and_pushes_nothing()
     let any = s.prometheus.query(r#"{__name__=~".+"}"#).await;
     assert!(any.is_empty(), "nothing pushed: {any:?}");
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_failing_job_does_not_stop_the_others() {
     // moto answers percentile statistics with a 500: the us-east-1 job fails, eu-west-1's goes on.
@@ -448,6 +455,7 @@ customNamespace:
     let failed = s.prometheus.query("cloudwatch_exporter_run_jobs_failed").await;
     assert_eq!(failed[0]["value"][1], "1");
 }
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn state_writes_are_conditional_so_a_stale_run_cannot_overwrite() {
@@ -473,6 +481,7 @@ async fn state_writes_are_conditional_so_a_stale_run_cannot_overwrite() {
     assert_eq!(now.etag.as_deref(), Some(second.as_str()));
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn datapoints_older_than_prometheus_accepts_are_counted_as_dropped_once() {
     let s = setup(
@@ -516,7 +525,9 @@ customNamespace:
     assert_eq!(next.samples_pushed, 0, "{next:?}");
     assert!(next.samples_dropped.is_empty(), "{next:?}");
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_config_can_come_from_s3() {
     let s = setup("unused: true\n");
@@ -546,6 +557,7 @@ async fn the_config_can_come_from_s3() {
     .unwrap();
     let e = handle(event("s3-2"), &deps).await.unwrap_err();
     assert!(e.to_string().contains("config s3://configs/exporter/yace.yml: static[0].metrics[0].statistics[0]"), "{e}");
+}
 }
 
 /// Counts the AWS requests of the runs (each `CloudWatchApi` method is one request).
@@ -627,6 +639,7 @@ fn edited_config(i: usize) -> String {
     }
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_state_object_stays_bounded_over_100_runs_with_config_edits() {
     let s = setup(&edited_config(0));
@@ -678,6 +691,7 @@ async fn the_state_object_stays_bounded_over_100_runs_with_config_edits() {
     .unwrap();
     assert_eq!(state["discovery"].as_object().unwrap().len(), 2, "one entry per job of the last config: {state}");
 }
+}
 
 // ---- enhanced: static jobs through GetMetricStatistics, enhancedMetrics, account_alias ----------
 
@@ -712,6 +726,7 @@ async fn only(p: &Prometheus, selector: &str) -> (f64, Vec<(String, String)>) {
     (r[0]["value"][1].as_str().unwrap().parse().unwrap(), labels(&r[0]))
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_static_job_exports_yaces_statistics_and_nothing_without_datapoints_with_the_account_alias() {
     let s = setup(STATIC);
@@ -753,6 +768,7 @@ async fn a_static_job_exports_yaces_statistics_and_nothing_without_datapoints_wi
     assert_eq!(summary.api_requests.get("ListAccountAliases"), Some(&1), "{summary:?}");
     assert_eq!(again.api_requests.get("ListAccountAliases"), None, "{again:?}");
 }
+}
 
 const ENHANCED: &str = r#"
 apiVersion: v1alpha1
@@ -783,6 +799,7 @@ discovery:
 /// without running it.
 const EMPTY_ZIP: [u8; 22] = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn enhanced_metrics_of_lambda_dynamodb_and_rds_come_from_their_apis() {
     let s = setup(ENHANCED);
@@ -886,6 +903,7 @@ async fn enhanced_metrics_of_lambda_dynamodb_and_rds_come_from_their_apis() {
         )
     );
 }
+}
 
 /// moto's tagging API types ElastiCache clusters `elasticache:cache_clusters`, not AWS's
 /// `elasticache:cluster`, so discovery finds none there; the enhanced metric is read for the
@@ -943,6 +961,7 @@ discovery:
           statistics: [Average]
 "#;
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn ecs_service_metrics_of_an_untagged_service_carry_the_tagged_clusters_arn_and_tags() {
     let s = setup(ECS_JOB);
@@ -1019,6 +1038,7 @@ async fn ecs_service_metrics_of_an_untagged_service_carry_the_tagged_clusters_ar
     ];
     want.sort();
     assert_eq!(series, want);
+}
 }
 
 const ALB_JOB: &str = r#"
@@ -1097,6 +1117,7 @@ impl CloudWatchApi for MotoWithYaceAlb {
     }
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn alb_target_group_metrics_of_an_untagged_target_group_carry_the_load_balancers_arn() {
     let s = setup(ALB_JOB);
@@ -1132,9 +1153,11 @@ async fn alb_target_group_metrics_of_an_untagged_target_group_carry_the_load_bal
     );
     assert_eq!(r[0]["value"][1], "2");
 }
+}
 
 // ---- #11 config: configs YACE accepts run as YACE runs them ----------------------------------
 
+harness::prometheus_matrix! {
 /// A YACE file with what this exporter used to refuse: merge keys, YAML 1.1 booleans, the
 /// deprecated `roundingPeriod`, and a metric-level `delay`, which YACE ignores: were the 600 s
 /// honoured, the window would end before the datapoint and nothing would be exported.
@@ -1187,6 +1210,7 @@ customNamespace:
         assert_eq!(r[0]["value"][1], value, "{metric}");
     }
 }
+}
 
 // ---- Resources as YACE finds them (issue #11 §2, §3): search tags sent as TagFilters, a job
 // without resources exports nothing, and the per-service lookups moto serves.
@@ -1233,6 +1257,7 @@ customNamespace:
         statistics: [Sum]
 "#;
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_search_tag_that_matches_nothing_exports_nothing_for_its_job_and_says_why() {
     let s = setup(NOTHING_MATCHES);
@@ -1281,6 +1306,7 @@ async fn a_search_tag_that_matches_nothing_exports_nothing_for_its_job_and_says_
     assert_eq!(bodies[0]["ResourcesPerPage"], 100);
     assert_eq!(summary.api_requests.get("ListMetrics"), Some(&1), "only the custom namespace's: {summary:?}");
 }
+}
 
 const OWN_LOOKUPS: &str = r#"
 apiVersion: v1alpha1
@@ -1326,6 +1352,7 @@ discovery:
           statistics: [Maximum]
 "#;
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_per_service_lookups_moto_serves_find_their_resources() {
     let s = setup(OWN_LOOKUPS);
@@ -1446,6 +1473,7 @@ async fn the_per_service_lookups_moto_serves_find_their_resources() {
         assert_eq!(summary.api_requests.get(api), Some(&1), "{api}: {summary:?}");
     }
 }
+}
 
 // ---- series (issue #11 §4, §7, §8): YACE's names and labels, EXTRA_LABELS, skipped queries ----
 
@@ -1473,6 +1501,7 @@ customNamespace:
         statistics: [Sum]
 "#;
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_custom_namespace_series_is_named_after_its_job_with_extra_labels_on_every_series() {
     let s = setup(CUSTOM_NAMESPACE);
@@ -1507,6 +1536,7 @@ async fn a_custom_namespace_series_is_named_after_its_job_with_extra_labels_on_e
     let own = s.prometheus.query(r#"cloudwatch_exporter_run_series{job="yace",instance="cloudwatch"}"#).await;
     assert_eq!(own.len(), 1, "{own:?}");
 }
+}
 
 const DAILY_AND_FIVE_MINUTE: &str = r#"
 apiVersion: v1alpha1
@@ -1521,6 +1551,7 @@ customNamespace:
         statistics: [Sum]
 "#;
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_within_the_same_bucket_asks_no_get_metric_data_and_repushes_the_last_value() {
     let s = setup(DAILY_AND_FIVE_MINUTE);
@@ -1552,7 +1583,9 @@ async fn a_run_within_the_same_bucket_asks_no_get_metric_data_and_repushes_the_l
     let paris = samples(&s.prometheus, r#"aws_myapp_orders_sum{dimension_Shop="paris"}"#).await;
     assert_eq!(paris.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [3.0, 3.0]);
 }
+}
 
+harness::prometheus_matrix! {
 /// YACE loads a file whose job lists are all empty and exports nothing; so does a run here, which
 /// succeeds with no series rather than reporting "every job failed".
 #[tokio::test(flavor = "multi_thread")]
@@ -1561,4 +1594,89 @@ async fn a_config_with_empty_job_lists_runs_and_exports_nothing() {
     let summary: Summary = handle(event("empty"), &deps(&s, None).await).await.unwrap();
     assert_eq!((summary.jobs, summary.series, summary.samples_pushed), (0, 0, 0), "{summary:?}");
     assert!(summary.jobs_failed.is_empty(), "{summary:?}");
+}
+}
+
+/// HA replicas: a run whose data one replica missed succeeds, names that replica, and keeps its
+/// watermarks, so the next run fills the replica. Real: moto, two Prometheus servers on one port
+/// at 127.0.0.1 and 127.0.0.2, the exporter's push to both. Stand-in: only the name -> addresses
+/// step (Cloud Map's A records), since this machine resolves a name to one address.
+mod replicas {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use promstack::remote_write::{Client, Config, Resolve, ResolveFuture, RetryPolicy};
+
+    use super::*;
+
+    const NAME: &str = "prometheus.promstack.test";
+
+    #[derive(Debug)]
+    struct CloudMapStandIn;
+
+    impl Resolve for CloudMapStandIn {
+        fn addresses<'a>(&'a self, host: &'a str) -> ResolveFuture<'a> {
+            let found: Vec<IpAddr> = if host == NAME {
+                vec![Ipv4Addr::new(127, 0, 0, 1).into(), Ipv4Addr::new(127, 0, 0, 2).into()]
+            } else {
+                vec![]
+            };
+            Box::pin(async move { Ok(found) })
+        }
+    }
+
+    harness::prometheus_matrix! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_replica_that_missed_a_run_is_filled_by_the_next_one() {
+        let s = setup(TIMESTAMPED);
+        let mut second = Prometheus::builder().ip(Ipv4Addr::new(127, 0, 0, 2).into()).port(s.prometheus.port()).start();
+        let sdk = s.moto.sdk_config().await;
+        aws_sdk_s3::Client::new(&sdk).create_bucket().bucket("state").send().await.unwrap();
+        let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+        let m = minute().await;
+        let dims = [("Queue", "jobs")];
+        put(&cw, "MyApp", "Latency", &dims, &[(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0)]).await;
+        let mut deps = deps(&s, Some("state")).await;
+        let mut config = Config::new(format!("http://{NAME}:{}/api/v1/write", s.prometheus.port()));
+        config.resolver = Arc::new(CloudMapStandIn);
+        config.retry =
+            RetryPolicy { initial: Duration::from_millis(20), max_delay: Duration::from_millis(50), max_retries: 1 };
+        deps.remote_write = Client::new(config).unwrap();
+
+        let first = handle(event("a"), &deps).await.unwrap();
+        assert_eq!((first.remote_write_replicas, first.remote_write_replicas_failed.len()), (2, 0), "{first:?}");
+        for p in [&s.prometheus, &second] {
+            assert_eq!(samples(p, SELECTOR).await, [(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0)]);
+        }
+
+        // A new datapoint while the second replica is down: the run succeeds on the first and
+        // says which replica missed it.
+        put(&cw, "MyApp", "Latency", &dims, &[(m - 360, 4.0)]).await;
+        second.stop();
+        let missed = handle(event("b"), &deps).await.unwrap();
+        assert_eq!(missed.remote_write_replicas_failed.len(), 1, "{missed:?}");
+        let failure = &missed.remote_write_replicas_failed[0];
+        assert_eq!(failure.replica, second.address().to_string());
+        assert!(failure.error.contains("failed after 2 attempts"), "{failure:?}");
+        assert_eq!(missed.samples_pushed, 1);
+        assert_eq!(samples(&s.prometheus, SELECTOR).await.len(), 4);
+        let own = s.prometheus.query("cloudwatch_exporter_run_remote_write_replicas_failed").await;
+        assert_eq!(own[0]["value"][1], "1", "{own:?}");
+
+        // Back, and a newer datapoint: the watermark stayed, so the missed datapoint goes out
+        // again to both. The first holds it as its newest sample and takes the copy silently.
+        second.restart();
+        put(&cw, "MyApp", "Latency", &dims, &[(m - 300, 5.0)]).await;
+        let next = handle(event("c"), &deps).await.unwrap();
+        assert!(next.remote_write_replicas_failed.is_empty(), "{next:?}");
+        assert_eq!(next.samples_pushed, 2, "the missed datapoint and the new one: {next:?}");
+        assert!(next.samples_dropped.values().all(|n| *n == 0), "{next:?}");
+        for p in [&s.prometheus, &second] {
+            assert_eq!(
+                samples(p, SELECTOR).await,
+                [(m - 540, 1.0), (m - 480, 2.0), (m - 420, 3.0), (m - 360, 4.0), (m - 300, 5.0)]
+            );
+        }
+    }
+    }
 }

@@ -51,6 +51,7 @@ fn read_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn example_repo_deploys_and_a_rejected_release_is_rolled_back() {
     let volume = tempfile::tempdir().unwrap();
@@ -109,6 +110,7 @@ async fn example_repo_deploys_and_a_rejected_release_is_rolled_back() {
     let rules = loaded_rules(&prom).await;
     assert!(!rules.iter().any(|r| r.starts_with("ecs/")), "{rules:?}");
 }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The whole function: webhook → fetch from a real git server → validate → deploy → reload →
@@ -133,6 +135,7 @@ fn result_of(response: &HttpResponse) -> String {
 
 const DISK_RULE: &str = "groups:\n  - name: disk\n    rules:\n      - alert: DiskFull\n        expr: node_filesystem_avail_bytes / node_filesystem_size_bytes < 0.05\n        for: 10m\n";
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn signed_pushes_deploy_and_duplicates_and_older_commits_do_nothing() {
     let (s, c1) = Stack::start().await;
@@ -184,7 +187,9 @@ async fn signed_pushes_deploy_and_duplicates_and_older_commits_do_nothing() {
     assert_eq!(deploy::read_record(s.volume.path()).unwrap().unwrap().commit, c2);
     assert!(loaded_rules(&s.prom).await.contains(&"disk/DiskFull".to_string()));
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_or_wrong_signatures_get_401_and_change_nothing() {
     let (s, c1) = Stack::start().await;
@@ -207,7 +212,9 @@ async fn missing_or_wrong_signatures_get_401_and_change_nothing() {
     assert!(!s.volume.path().join(".promstack").exists());
     assert!(loaded_rules(&s.prom).await.is_empty());
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn pings_ignored_events_and_bad_bodies() {
     let (s, _) = Stack::start().await;
@@ -242,7 +249,9 @@ async fn pings_ignored_events_and_bad_bodies() {
     assert!(s.bitbucket.statuses().is_empty());
     assert!(!s.volume.path().join(".promstack").exists());
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_rules_and_rejected_configs_leave_prometheus_on_the_old_release() {
     let (s, c1) = Stack::start().await;
@@ -295,7 +304,9 @@ async fn invalid_rules_and_rejected_configs_leave_prometheus_on_the_old_release(
     assert_eq!(read_tree(s.volume.path()), before);
     assert_eq!(loaded_rules(&s.prom).await, rules_before);
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_deliveries_deploy_the_head_once() {
     let (s, _) = Stack::start().await;
@@ -317,7 +328,9 @@ async fn concurrent_deliveries_deploy_the_head_once() {
     assert_eq!(s.bitbucket.last_for(&c2).unwrap().state, "SUCCESSFUL");
     assert_eq!(s.bitbucket.last_for(&c3).unwrap().state, "SUCCESSFUL");
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_deploys_the_branch_head_and_pull_requests_only_validate() {
     let (s, c1) = Stack::start().await;
@@ -354,7 +367,9 @@ async fn sync_deploys_the_branch_head_and_pull_requests_only_validate() {
     assert!(status.description.contains("rules/disk.yml:4: rule \"bad name\""), "{status:?}");
     assert_eq!(read_tree(s.volume.path()), before, "pull requests never deploy");
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_token_is_a_clean_retryable_error() {
     let (s, c1) = Stack::start().await;
@@ -372,7 +387,9 @@ async fn a_refused_token_is_a_clean_retryable_error() {
     assert!(deploy::read_record(s.volume.path()).unwrap().is_none());
     let _ = c1;
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sample_events_run_through_the_handler() {
     let (s, head) = Stack::start().await;
@@ -392,7 +409,9 @@ async fn the_sample_events_run_through_the_handler() {
     let out = handle_value(event(include_bytes!("../events/config-updater-sync.json")), &s.deps).await.unwrap();
     assert_eq!(out["result"], "unchanged", "{out}");
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn data_center_flavor_and_every_replica_reloads() {
     let (s, _) = Stack::start().await;
@@ -419,6 +438,7 @@ async fn data_center_flavor_and_every_replica_reloads() {
     let status = s.bitbucket.last_for(&commit).unwrap();
     assert_eq!(status.path, format!("/rest/build-status/1.0/commits/{commit}"));
     assert_eq!(status.state, "SUCCESSFUL");
+}
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -363,6 +363,7 @@ fn task_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap()
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn running_and_stopped_events_in_any_order_drive_prometheus_targets() {
     let w = World::start().await;
@@ -437,7 +438,9 @@ async fn running_and_stopped_events_in_any_order_drive_prometheus_targets() {
     w.expect_targets(want).await;
     assert!(!w.file_text().contains(&ip), "{}", w.file_text());
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_repairs_missed_events_a_corrupted_file_and_a_damaged_record() {
     let w = World::start().await;
@@ -491,7 +494,9 @@ async fn reconcile_repairs_missed_events_a_corrupted_file_and_a_damaged_record()
     w.deps.store.read_state(CLUSTER).expect("the record is readable again");
     w.expect_targets(want_all(&ips[1..])).await;
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cluster_that_is_no_longer_covered_loses_its_file_at_the_next_reconcile() {
     let w = World::start().await;
@@ -527,7 +532,9 @@ async fn a_cluster_that_is_no_longer_covered_loses_its_file_at_the_next_reconcil
     assert!(retired.is_empty(), "{out:?}");
     w.expect_targets(both).await;
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_events_and_failed_aws_calls_leave_the_file_untouched_and_name_the_task() {
     let w = World::start().await;
@@ -575,6 +582,7 @@ async fn malformed_events_and_failed_aws_calls_leave_the_file_untouched_and_name
     }
     w.expect_targets(want).await;
 }
+}
 
 /// xorshift64*: a seeded shuffle, so a failing order can be replayed (`ECS_TEST_SEED`).
 fn shuffle<T>(items: &mut [T], seed: u64) {
@@ -588,6 +596,7 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
     }
 }
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn fifty_concurrent_events_in_random_order_with_duplicates_end_with_the_true_targets() {
     let w = World::start().await;
@@ -643,6 +652,7 @@ async fn fifty_concurrent_events_in_random_order_with_duplicates_end_with_the_tr
         file.as_array().unwrap().iter().map(|g| g["targets"][0].as_str().unwrap().to_string()).collect();
     assert_eq!(in_file, want.keys().cloned().collect::<BTreeSet<_>>(), "seed {seed}");
     w.expect_targets(want).await;
+}
 }
 
 /// Counts the AWS requests the function makes (each trait method is one request).
@@ -712,6 +722,7 @@ impl ecs_discovery::aws::Ec2Api for Counting {
     }
 }
 
+harness::prometheus_matrix! {
 /// Scale: a reconcile of 1,000 running tasks makes the fewest AWS requests possible and
 /// Prometheus ends with all 2,000 targets.
 #[tokio::test(flavor = "multi_thread")]
@@ -750,4 +761,5 @@ async fn reconcile_of_1000_tasks_makes_the_minimum_of_aws_calls() {
         })
         .await;
     assert_eq!(seen, 2000);
+}
 }

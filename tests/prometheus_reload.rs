@@ -3,6 +3,7 @@
 use harness::Prometheus;
 use promstack::prometheus::{PrometheusClient, ReloadError};
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn reload_applies_a_good_config_and_reports_a_bad_one() {
     let prom = Prometheus::start("global:\n  scrape_interval: 15s\n");
@@ -27,13 +28,16 @@ async fn reload_applies_a_good_config_and_reports_a_bad_one() {
     let config = prom.api("/api/v1/status/config").await;
     assert!(config["yaml"].as_str().unwrap().contains("scrape_interval: 7s"), "{config}");
 }
+}
 
+harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn lifecycle_disabled_is_a_clear_error() {
     let prom = Prometheus::builder().lifecycle(false).start();
     let err = PrometheusClient::new(prom.url()).reload().await.unwrap_err();
     assert!(matches!(err, ReloadError::LifecycleDisabled(_)), "{err}");
     assert!(err.to_string().contains("--web.enable-lifecycle"));
+}
 }
 
 #[tokio::test(flavor = "multi_thread")]

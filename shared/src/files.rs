@@ -14,6 +14,16 @@ use std::time::{Duration, Instant};
 /// `*.yaml`, `*.json`), and temp names also start with a dot.
 pub const TEMP_SUFFIX: &str = ".promstack-tmp";
 
+/// Bytes a temp file's name adds to the name of the file it replaces: a leading dot, a dot and 16
+/// hex digits, and [`TEMP_SUFFIX`]. A name longer than NAME_MAX (255 bytes) minus this cannot be
+/// written atomically.
+pub const TEMP_NAME_EXTRA: usize = 1 + 1 + 16 + TEMP_SUFFIX.len();
+
+/// The temp file name [`write_atomic`] uses for a file named `file_name`.
+fn temp_name(file_name: &str) -> String {
+    format!(".{file_name}.{:016x}{TEMP_SUFFIX}", fastrand::u64(..))
+}
+
 /// Writes `contents` to `path` atomically: readers see the old file or the new one, never a
 /// mix, and on error the old file is untouched and no temp file is left behind.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -22,7 +32,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} has no file name", path.display())))?
         .to_string_lossy();
-    let temp = dir.join(format!(".{file_name}.{:016x}{TEMP_SUFFIX}", fastrand::u64(..)));
+    let temp = dir.join(temp_name(&file_name));
     let result = (|| {
         let mut file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
         file.write_all(contents)?;
@@ -187,6 +197,13 @@ mod tests {
         fs::write(dir.path().join("real.yml"), b"").unwrap();
         assert_eq!(remove_stale_temps(dir.path()).unwrap(), 1);
         assert!(dir.path().join("real.yml").exists());
+    }
+
+    #[test]
+    fn temp_names_add_exactly_temp_name_extra_bytes() {
+        for name in ["a", "prod.json", &"x".repeat(200)] {
+            assert_eq!(temp_name(name).len(), name.len() + TEMP_NAME_EXTRA, "{name}");
+        }
     }
 
     #[test]

@@ -78,7 +78,12 @@ impl Stack {
             lock_timeout: config_updater::settings::DEFAULT_LOCK_TIMEOUT,
             aws_max_attempts: promstack::settings::DEFAULT_AWS_API_MAX_ATTEMPTS,
             template_vars: vars(),
-            prometheus: config_updater::validate::Target::default(),
+            // config-updater validates for the release it deploys to: the one under test.
+            prometheus: config_updater::validate::Target {
+                major: prom.version().release().0,
+                minor: prom.version().release().1,
+                features: Default::default(),
+            },
         };
         let deps = Deps::new(settings, &sdk);
         (Stack { deps, git, bitbucket, prom, volume, moto }, first)

@@ -2,7 +2,11 @@
 //! child process, its temp dir and its address: it starts on a free loopback port, waits until
 //! the server answers, kills it on `Drop`, and puts the server's log into every failure message.
 //!
-//! Binaries: `PROMSTACK_PROMETHEUS_BIN` (default `prometheus` on `PATH`, Debian's package) and
+//! Every test that starts a Prometheus runs once per version (`matrix`: 2.42 and 3.5), through
+//! [`prometheus_matrix!`].
+//!
+//! Binaries: Prometheus 2.42 is Debian's package (`/usr/bin/prometheus`), 3.5 is what `make setup`
+//! unpacks into `$PROMSTACK_CACHE/prometheus-3.5.3/`; `PROMSTACK_PROMETHEUS_BIN` overrides both.
 //! `PROMSTACK_MOTO_SERVER` (default the venv that `make setup` creates). A missing binary fails
 //! the test with the command that installs it; nothing is skipped.
 
@@ -10,9 +14,11 @@ pub mod bitbucket;
 #[cfg(feature = "config-updater")]
 pub mod config_updater;
 pub mod git;
+pub mod matrix;
 mod moto;
 mod process;
 pub mod prometheus;
+pub mod template;
 
 pub use moto::{Moto, RecordedRequest};
 pub use process::{free_port, ServerProcess};

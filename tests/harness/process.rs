@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,12 +50,17 @@ impl ServerProcess {
     /// Waits until `GET path` on `port` answers 200, failing with the log if the process exits
     /// or `timeout` passes.
     pub fn wait_http_ok(&mut self, port: u16, path: &str, timeout: Duration) {
+        self.wait_http_ok_at(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port), path, timeout)
+    }
+
+    /// As [`ServerProcess::wait_http_ok`], for a server listening on another address.
+    pub fn wait_http_ok_at(&mut self, address: SocketAddr, path: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 self.fail(format!("{} exited during start-up with {status}", self.name));
             }
-            if http_status(port, path) == Some(200) {
+            if http_status(address, path) == Some(200) {
                 return;
             }
             if Instant::now() > deadline {
@@ -85,10 +90,10 @@ impl Drop for ServerProcess {
 }
 
 /// The status of a plain HTTP/1.0 GET, or `None` if nothing answers.
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).ok()?;
+fn http_status(address: SocketAddr, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", address.ip()).ok()?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()

@@ -1,15 +1,17 @@
-//! A real Prometheus (Debian's package, 2.42 here) with the remote-write receiver and the
-//! lifecycle API on, its config and TSDB in a temp dir.
+//! A real Prometheus with the remote-write receiver and the lifecycle API on, its config and TSDB
+//! in a temp dir. Which release runs is the [`Version`] under test (`crate::matrix`).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
+pub use crate::matrix::Version;
 use crate::process::{free_port, ServerProcess};
 
-const INSTALL: &str = "make setup   (or: apt-get install prometheus)";
+const INSTALL: &str = "make setup";
 
 /// A minimal config: Prometheus scrapes nothing and only receives.
 pub const EMPTY_CONFIG: &str = "global:\n  scrape_interval: 15s\n";
@@ -21,9 +23,16 @@ pub struct PrometheusBuilder {
     port: Option<u16>,
     config_dir: Option<PathBuf>,
     args: Vec<String>,
+    ip: Option<IpAddr>,
+    version: Version,
 }
 
 impl PrometheusBuilder {
+    /// Run this release instead of the one under test ([`Version::current`]).
+    pub fn version(mut self, version: Version) -> Self {
+        self.version = version;
+        self
+    }
     /// The contents of `prometheus.yml`.
     pub fn config(mut self, yaml: &str) -> Self {
         self.config = yaml.to_string();
@@ -49,6 +58,11 @@ impl PrometheusBuilder {
         self.args.push(arg.to_string());
         self
     }
+    /// Listen on this loopback address instead of 127.0.0.1 (e.g. two replicas on one port).
+    pub fn ip(mut self, ip: IpAddr) -> Self {
+        self.ip = Some(ip);
+        self
+    }
 
     /// Starts the server and waits until it is ready.
     pub fn start(self) -> Prometheus {
@@ -61,7 +75,10 @@ impl PrometheusBuilder {
         }
         let mut p = Prometheus {
             process: None,
+            binary: self.version.checked_binary(),
+            version: self.version,
             port: self.port.unwrap_or_else(free_port),
+            ip: self.ip.unwrap_or(Ipv4Addr::LOCALHOST.into()),
             config_path,
             storage: dir.path().join("data"),
             log: dir.path().join("prometheus.log"),
@@ -78,7 +95,10 @@ impl PrometheusBuilder {
 /// A running Prometheus server.
 pub struct Prometheus {
     process: Option<ServerProcess>,
+    version: Version,
+    binary: PathBuf,
     port: u16,
+    ip: IpAddr,
     config_path: PathBuf,
     storage: PathBuf,
     log: PathBuf,
@@ -90,7 +110,15 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub fn builder() -> PrometheusBuilder {
-        PrometheusBuilder { config: String::new(), lifecycle: true, port: None, config_dir: None, args: vec![] }
+        PrometheusBuilder {
+            config: String::new(),
+            lifecycle: true,
+            port: None,
+            config_dir: None,
+            args: vec![],
+            ip: None,
+            version: Version::current(),
+        }
     }
 
     /// Starts with `config` as `prometheus.yml`.
@@ -98,16 +126,25 @@ impl Prometheus {
         Self::builder().config(config).start()
     }
 
-    /// The binary the harness runs.
+    /// The binary the harness runs for the version under test.
     pub fn binary() -> String {
-        std::env::var("PROMSTACK_PROMETHEUS_BIN").unwrap_or_else(|_| "prometheus".into())
+        Version::current().binary().display().to_string()
+    }
+
+    /// The release this server runs.
+    pub fn version(&self) -> Version {
+        self.version
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::new(self.ip, self.port)
+    }
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", self.address())
     }
     /// The remote-write receiver.
     pub fn write_url(&self) -> String {
@@ -124,11 +161,12 @@ impl Prometheus {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Panics with `message` and the server's log.
+    /// Panics with `message`, the version under test and the server's log.
     pub fn fail(&self, message: impl std::fmt::Display) -> ! {
+        let message = format!("[Prometheus {}] {message}", self.version);
         match &self.process {
             Some(p) => p.fail(message),
-            None => panic!("{message}\n--- prometheus log ---\n{}", self.log()),
+            None => panic!("{message}\n--- prometheus {} log ---\n{}", self.version, self.log()),
         }
     }
 
@@ -142,18 +180,19 @@ impl Prometheus {
     /// (Re)starts the server on the same port with the same storage, and waits until ready.
     pub fn restart(&mut self) {
         self.stop();
-        let mut cmd = Command::new(Self::binary());
+        let mut cmd = Command::new(&self.binary);
         cmd.arg(format!("--config.file={}", self.config_path.display()))
             .arg(format!("--storage.tsdb.path={}", self.storage.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
+            .arg(format!("--web.listen-address={}", self.address()))
             .arg("--web.enable-remote-write-receiver")
             .arg("--log.level=info")
             .args(&self.args);
         if self.lifecycle {
             cmd.arg("--web.enable-lifecycle");
         }
-        let mut process = ServerProcess::spawn("prometheus", cmd, &self.log, INSTALL);
-        process.wait_http_ok(self.port, "/-/ready", Duration::from_secs(60));
+        let name = format!("prometheus {}", self.version);
+        let mut process = ServerProcess::spawn(&name, cmd, &self.log, INSTALL);
+        process.wait_http_ok_at(self.address(), "/-/ready", Duration::from_secs(60));
         self.process = Some(process);
     }
 

@@ -563,9 +563,20 @@ fn series_of_last_read(out: &mut Collected, exported: &mut Exported, t: &Target,
 }
 
 fn push_series(out: &mut Collected, exported: &mut Exported, t: &Target, samples: Vec<(i64, f64)>) {
-    if !exported.first(&t.name, &t.labels) {
-        out.drop_samples("duplicate_query", samples.len() as u64);
+    let collided = t.label_collisions.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    if let Err(first) = exported.claim(&t.name, &t.labels, &t.key) {
+        // The same series asked twice; or another CloudWatch series that became the same
+        // Prometheus series (YACE drops it too, counted only as a duplicate).
+        if first == t.key {
+            out.drop_samples("duplicate_query", samples.len() as u64);
+        } else {
+            tracing::warn!(series = %t.name, cloudwatch = %t.key, pushed = %first, labels = %collided, "series dropped: its labels came out the same as those of another CloudWatch series already pushed");
+            out.drop_samples("label_collision", samples.len() as u64);
+        }
         return;
+    }
+    if !collided.is_empty() {
+        tracing::warn!(series = %t.name, cloudwatch = %t.key, labels = %collided, "keys sanitise to one label name: one value kept");
     }
     match Series::new(&t.name, t.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         Ok(mut s) => {

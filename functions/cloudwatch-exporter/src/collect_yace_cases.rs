@@ -258,6 +258,24 @@ async fn cross_job_duplicates_are_asked_once_and_exported_with_each_jobs_labels(
     assert_eq!(out.dropped.get("duplicate_query"), Some(&2), "the third job's two series are the second's");
 }
 
+// Not a YACE vector, YACE's behaviour named: YACE 1a0ddb1e pkg/promutil/migrate.go
+// (createPrometheusLabels, EnsureLabelConsistencyAndRemoveDuplicates) keeps the later of two keys
+// that sanitise alike and drops the series that then equals an earlier one, counted only in
+// yace_cloudwatch_duplicate_metrics_filtered. promstack does the same and names the cause.
+#[tokio::test]
+async fn series_whose_label_names_collide_after_sanitising_are_dropped_as_label_collisions() {
+    let metric = |dim: &str| MetricRef::new("MyApp", "Orders", vec![(dim.to_string(), "a".into())]);
+    let api = Cloud { metrics: vec![metric("Shop-Id"), metric("Shop_Id")], ..Default::default() };
+    *api.points.lock().unwrap() = vec![(T0 - MINUTE, 1.0)];
+    let c = config(&format!("customNamespace:\n{}", custom_job("shop", "Orders", 60, false)));
+    let out = Runner::new(&api).run(&c, T0).await;
+    let labels = label_sets(&out, "aws_myapp_orders_sum");
+    assert_eq!(labels.len(), 1, "two CloudWatch series, one Prometheus series: {labels:?}");
+    assert!(labels[0].contains(&("dimension_Shop_Id".into(), "a".into())), "{labels:?}");
+    assert_eq!(out.dropped.get("label_collision"), Some(&1), "{:?}", out.dropped);
+    assert_eq!(out.dropped.get("duplicate_query"), None, "{:?}", out.dropped);
+}
+
 fn ec2(instance: &str, tags: &[(&str, &str)]) -> Resource {
     Resource {
         arn: format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{instance}"),

@@ -1,7 +1,8 @@
 //! From CloudWatch's answer to Prometheus series, as YACE names them: which series a job
 //! exports (name, labels, watermark key) and which samples each one pushes in a run.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 use promstack::remote_write::proto::Label;
 use promstack::remote_write::Series;
@@ -24,6 +25,24 @@ pub struct Target {
     pub nil_to_zero: bool,
     pub add_cloudwatch_timestamp: bool,
     pub export_all_data_points: bool,
+    /// Keys of this series whose label names came out the same after sanitising.
+    pub label_collisions: Vec<LabelCollision>,
+}
+
+/// Two keys of one series (dimensions, tags or custom tags) that sanitise to the same label name,
+/// e.g. `Shop-Id` and `Shop_Id` to `dimension_Shop_Id`: the later key's value is kept, as YACE
+/// keeps it, and CloudWatch series that differ only in the other become one Prometheus series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelCollision {
+    pub label: String,
+    pub kept: String,
+    pub lost: String,
+}
+
+impl std::fmt::Display for LabelCollision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} from keys {:?} and {:?} (the value of {:?} kept)", self.label, self.lost, self.kept, self.kept)
+    }
 }
 
 /// What the labels of a job's series are made of, besides the metric's dimensions.
@@ -52,28 +71,46 @@ impl LabelContext<'_> {
             labels.set("account_alias".into(), alias);
         }
         for (k, v) in self.custom_tags {
-            labels.set_named(label_name_as("custom_tag_", k, self.labels_snake_case), v);
+            labels.set_named(label_name_as("custom_tag_", k, self.labels_snake_case), k, v);
         }
     }
 }
 
-/// A label set built as YACE builds its map: a label set again takes the later value.
+/// A label set built as YACE builds its map: a label set again takes the later value. Labels
+/// named from keys remember the key, so two keys that sanitise alike are caught.
 #[derive(Default)]
-struct Labels(Vec<(String, String)>);
+struct Labels {
+    set: Vec<(String, String)>,
+    /// Label name → the key it was last made from.
+    keys: Vec<(String, String)>,
+    collisions: Vec<LabelCollision>,
+}
 
 impl Labels {
+    fn with_capacity(n: usize) -> Self {
+        Labels { set: Vec::with_capacity(n), ..Default::default() }
+    }
+
     fn set(&mut self, name: String, value: &str) {
-        match self.0.iter_mut().find(|(n, _)| *n == name) {
+        match self.set.iter_mut().find(|(n, _)| *n == name) {
             Some(existing) => existing.1 = value.to_string(),
-            None => self.0.push((name, value.to_string())),
+            None => self.set.push((name, value.to_string())),
         }
     }
 
-    /// Sets a label whose name may be invalid (`None`: dropped, as YACE does with a warning).
-    fn set_named(&mut self, name: Option<String>, value: &str) {
-        if let Some(name) = name {
-            self.set(name, value);
+    /// Sets a label named from `key` (`None`: an invalid name, dropped as YACE does with a
+    /// warning). A different key that gave the same name before is a collision.
+    fn set_named(&mut self, name: Option<String>, key: &str, value: &str) {
+        let Some(name) = name else { return };
+        match self.keys.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, before)) if before != key => {
+                let lost = std::mem::replace(before, key.to_string());
+                self.collisions.push(LabelCollision { label: name.clone(), kept: key.to_string(), lost });
+            }
+            Some(_) => {}
+            None => self.keys.push((name.clone(), key.to_string())),
         }
+        self.set(name, value);
     }
 
     /// The labels to push. YACE exports an empty value (a missing exported tag, and every label
@@ -81,7 +118,7 @@ impl Labels {
     /// cannot carry an empty value, and in PromQL an empty label is the same as no label, so it is
     /// left out: the same series for every query.
     fn into_pushed(self) -> Vec<(String, String)> {
-        self.0.into_iter().filter(|(_, v)| !v.is_empty()).collect()
+        self.set.into_iter().filter(|(_, v)| !v.is_empty()).collect()
     }
 }
 
@@ -95,31 +132,40 @@ pub fn metric_labels(
     resource: Option<&Resource>,
     ctx: LabelContext<'_>,
 ) -> Vec<(String, String)> {
+    build_metric_labels(metric, resource_name, resource, ctx).into_pushed()
+}
+
+fn build_metric_labels(
+    metric: &MetricRef,
+    resource_name: &str,
+    resource: Option<&Resource>,
+    ctx: LabelContext<'_>,
+) -> Labels {
     let snake = ctx.labels_snake_case;
-    let mut labels = Labels(Vec::with_capacity(5 + metric.dimensions.len() + ctx.exported_tags.len()));
+    let mut labels = Labels::with_capacity(5 + metric.dimensions.len() + ctx.exported_tags.len());
     labels.set("name".into(), resource_name);
     for (dim, value) in &metric.dimensions {
-        labels.set_named(label_name_as("dimension_", dim, snake), value);
+        labels.set_named(label_name_as("dimension_", dim, snake), dim, value);
     }
     for key in ctx.exported_tags {
         let value = resource.and_then(|r| r.tag(key)).unwrap_or("");
-        labels.set_named(label_name_as("tag_", key, snake), value);
+        labels.set_named(label_name_as("tag_", key, snake), key, value);
     }
     ctx.context_labels(&mut labels);
-    labels.into_pushed()
+    labels
 }
 
 /// The labels of a resource's `aws_<namespace>_info` series (`BuildNamespaceInfoMetrics`): the
 /// context labels only with `includeContextOnInfoMetrics`, then `name` and every tag of the
 /// resource, which overwrite them.
 pub fn info_labels(resource: &Resource, ctx: LabelContext<'_>) -> Vec<(String, String)> {
-    let mut labels = Labels(Vec::with_capacity(4 + resource.tags.len() + ctx.custom_tags.len()));
+    let mut labels = Labels::with_capacity(4 + resource.tags.len() + ctx.custom_tags.len());
     if ctx.context_on_info {
         ctx.context_labels(&mut labels);
     }
     labels.set("name".into(), &resource.arn);
     for (k, v) in &resource.tags {
-        labels.set_named(label_name_as("tag_", k, ctx.labels_snake_case), v);
+        labels.set_named(label_name_as("tag_", k, ctx.labels_snake_case), k, v);
     }
     labels.into_pushed()
 }
@@ -145,15 +191,18 @@ pub fn target(
     resource: Option<&Resource>,
     ctx: LabelContext<'_>,
 ) -> Target {
+    let labels = build_metric_labels(metric, resource_name, resource, ctx);
+    let label_collisions = labels.collisions.clone();
     Target {
         metric: metric.clone(),
         stat: stat.to_string(),
         name: metric_name(&metric.namespace, &metric.name, stat),
-        labels: metric_labels(metric, resource_name, resource, ctx),
+        labels: labels.into_pushed(),
         key: series_key(ctx.account_id, ctx.region, metric, stat),
         nil_to_zero: spec.nil_to_zero,
         add_cloudwatch_timestamp: spec.add_cloudwatch_timestamp,
         export_all_data_points: spec.export_all_data_points,
+        label_collisions,
     }
 }
 
@@ -181,17 +230,32 @@ pub fn samples(target: &Target, points: &[(i64, f64)], run_ms: i64, watermark_ms
     }
 }
 
-/// The series a run pushes so far, by name and labels: YACE drops a series identical to one
-/// before it (`EnsureLabelConsistencyAndRemoveDuplicates`), e.g. the same series from two jobs.
+/// The series a run pushes so far, by name and labels, each with the CloudWatch series it came
+/// from: YACE drops a series identical to one before it (`EnsureLabelConsistencyAndRemoveDuplicates`),
+/// e.g. the same series from two jobs, or two CloudWatch series whose labels came out the same.
 #[derive(Debug, Default)]
-pub struct Exported(HashSet<(String, Vec<(String, String)>)>);
+pub struct Exported(HashMap<(String, Vec<(String, String)>), String>);
 
 impl Exported {
     /// Whether no series with `name` and `labels` (in any order) came before; remembers it.
     pub fn first(&mut self, name: &str, labels: &[(String, String)]) -> bool {
+        self.claim(name, labels, "").is_ok()
+    }
+
+    /// As [`Exported::first`], for a series read from CloudWatch as `source` (its watermark key).
+    /// `Err` holds the source of the series that came first: the same one (asked twice), or
+    /// another whose labels came out the same (keys that sanitise alike, or a key dropped as
+    /// invalid or empty), a label collision.
+    pub fn claim(&mut self, name: &str, labels: &[(String, String)], source: &str) -> Result<(), String> {
         let mut labels = labels.to_vec();
         labels.sort();
-        self.0.insert((name.to_string(), labels))
+        match self.0.entry((name.to_string(), labels)) {
+            Entry::Vacant(v) => {
+                v.insert(source.to_string());
+                Ok(())
+            }
+            Entry::Occupied(o) => Err(o.get().clone()),
+        }
     }
 }
 
@@ -289,6 +353,33 @@ mod tests {
         let info = info_labels(&resource, ctx(&custom, &exported));
         assert!(info.contains(&("tag_Name".into(), "web".into())));
         assert!(!info.iter().any(|(k, _)| k == "tag_team"));
+    }
+
+    /// Keys that sanitise to one label name: the later value is kept, as YACE keeps it, and the
+    /// collision is named; the same key twice (listed twice in `exportedTagsOnMetrics`) is none.
+    #[test]
+    fn keys_that_sanitise_to_one_label_name_are_reported() {
+        let metric = MetricRef::new(
+            "MyApp",
+            "Orders",
+            vec![("Shop-Id".into(), "a".into()), ("Shop_Id".into(), "b".into()), ("Zone".into(), "z".into())],
+        );
+        let resource = Resource { arn: "arn:x".into(), tags: vec![("team.name".into(), "x".into()), ("team:name".into(), "y".into())] };
+        let exported = ["team.name".to_string(), "team:name".to_string(), "team:name".to_string()];
+        let t = target(&metric, &spec(false, false, false), "Sum", "arn:x", Some(&resource), ctx(&[], &exported));
+        assert!(t.labels.contains(&("dimension_Shop_Id".into(), "b".into())), "{:?}", t.labels);
+        assert!(t.labels.contains(&("tag_team_name".into(), "y".into())), "{:?}", t.labels);
+        let collision = |label: &str, lost: &str, kept: &str| LabelCollision { label: label.into(), kept: kept.into(), lost: lost.into() };
+        assert_eq!(
+            t.label_collisions,
+            [collision("dimension_Shop_Id", "Shop-Id", "Shop_Id"), collision("tag_team_name", "team.name", "team:name")]
+        );
+        assert_eq!(
+            t.label_collisions[0].to_string(),
+            "dimension_Shop_Id from keys \"Shop-Id\" and \"Shop_Id\" (the value of \"Shop_Id\" kept)"
+        );
+        let plain = target(&metric, &spec(false, false, false), "Sum", "arn:x", None, ctx(&[], &[]));
+        assert_eq!(plain.label_collisions.len(), 1, "the dimensions' collision only");
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! What a run reports: the [`Summary`] it returns and logs as one line, and the same figures as
 //! its own series, `cloudwatch_exporter_run_*`, pushed after the data.
 //!
+//! `cloudwatch_exporter_run_remote_write_replicas` counts the addresses behind the remote-write
+//! host the data went to, and `cloudwatch_exporter_run_remote_write_replicas_failed` those that did
+//! not take all of it (the summary names each with its error). Such a run keeps its watermarks, so
+//! the next run sends the same datapoints to every replica again (see `run`).
+//!
 //! `cloudwatch_exporter_run_jobs_without_resources` counts the (job, region, role) whose
 //! namespace has resources (resource types for the tagging API, or a lookup of its own such as
 //! Auto Scaling groups) and found none through the search tags and filters: such a job exports
@@ -33,6 +38,14 @@ pub struct JobWithoutResources {
     pub role: String,
 }
 
+/// A remote-write replica that did not take all of the run's data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplicaFailure {
+    /// Its address, `ip:port`.
+    pub replica: String,
+    pub error: String,
+}
+
 /// What a run did; logged as one line and returned as the invocation's result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
@@ -53,6 +66,9 @@ pub struct Summary {
     pub samples_pushed: u64,
     pub samples_dropped: BTreeMap<String, u64>,
     pub remote_write_requests: u32,
+    /// The addresses behind the remote-write host that the data went to.
+    pub remote_write_replicas: usize,
+    pub remote_write_replicas_failed: Vec<ReplicaFailure>,
     pub duration_ms: u64,
 }
 
@@ -74,6 +90,7 @@ impl Summary {
             get_metric_data_calls = self.get_metric_data_calls,
             samples_pushed = self.samples_pushed,
             samples_dropped = self.samples_dropped.values().sum::<u64>(),
+            remote_write_replicas_failed = self.remote_write_replicas_failed.len(),
             duration_ms = self.duration_ms,
             "run finished"
         );
@@ -117,6 +134,10 @@ pub fn self_series(s: &Summary, ts: i64) -> Vec<Series> {
             *s.samples_dropped.get(reason).unwrap_or(&0) as f64,
         );
     }
+    one("remote_write_replicas", vec![], s.remote_write_replicas as f64);
+    one("remote_write_replicas_failed", vec![], s.remote_write_replicas_failed.len() as f64);
+    // Not a `samples_dropped` reason, whose set of series is fixed.
+    one("label_collision_samples_dropped", vec![], *s.samples_dropped.get("label_collision").unwrap_or(&0) as f64);
     one("jobs", vec![], s.jobs as f64);
     one("jobs_failed", vec![], s.jobs_failed.len() as f64);
     one("jobs_without_resources", vec![], s.jobs_without_resources.len() as f64);
@@ -138,6 +159,18 @@ mod tests {
     }
 
     #[test]
+    fn label_collisions_have_their_own_series_even_at_zero() {
+        let value = |summary: &Summary| {
+            let series = self_series(summary, 1);
+            let s = series.iter().find(|s| s.name() == "cloudwatch_exporter_run_label_collision_samples_dropped");
+            s.map(|s| s.to_proto().samples[0].value)
+        };
+        assert_eq!(value(&Summary::default()), Some(0.0));
+        let summary = Summary { samples_dropped: BTreeMap::from([("label_collision".into(), 3)]), ..Default::default() };
+        assert_eq!(value(&summary), Some(3.0));
+    }
+
+    #[test]
     fn every_drop_reason_has_a_series_even_at_zero() {
         let summary = Summary { samples_dropped: BTreeMap::from([("too_old".into(), 2)]), ..Default::default() };
         let dropped: Vec<(String, f64)> = self_series(&summary, 1)
@@ -147,5 +180,23 @@ mod tests {
             .collect();
         assert_eq!(dropped.len(), 6, "{dropped:?}");
         assert!(dropped.contains(&("too_old".into(), 2.0)) && dropped.contains(&("duplicate_query".into(), 0.0)));
+    }
+
+    #[test]
+    fn failed_replicas_are_counted_next_to_all_replicas() {
+        let failure = ReplicaFailure { replica: "10.0.1.6:9090".into(), error: "connection refused".into() };
+        let summary =
+            Summary { remote_write_replicas: 2, remote_write_replicas_failed: vec![failure], ..Default::default() };
+        let value = |name: &str| {
+            let series = self_series(&summary, 1);
+            let found: Vec<f64> =
+                series.iter().filter(|s| s.name() == name).map(|s| s.to_proto().samples[0].value).collect();
+            found
+        };
+        assert_eq!(value("cloudwatch_exporter_run_remote_write_replicas"), [2.0]);
+        assert_eq!(value("cloudwatch_exporter_run_remote_write_replicas_failed"), [1.0]);
+        let logged = serde_json::to_value(&summary).unwrap();
+        assert_eq!(logged["remote_write_replicas_failed"][0]["replica"], "10.0.1.6:9090");
+        assert_eq!(logged["remote_write_replicas_failed"][0]["error"], "connection refused");
     }
 }

@@ -1,6 +1,16 @@
 //! One run, top to bottom: take the state's lease, collect every (region, role) scope, push the
-//! series, give the state back (moving the watermarks only if the push succeeded), then push and
-//! log the run's own figures.
+//! series, give the state back (moving the watermarks only if every replica took the push), then
+//! push and log the run's own figures.
+//!
+//! When some remote-write replica failed and another took everything, the run succeeds (the data
+//! is in Prometheus) but its watermarks and last reads stay where they were: the next run reads
+//! the same datapoints again and sends them to every replica, which fills the one that missed
+//! them once it is back. A replica that already holds them takes a copy of a series' newest
+//! sample silently and refuses older copies as out of order: nothing is lost, and such a refusal
+//! counts as dropped only when every replica refused it (a replica that failed half-way through
+//! held the first part already). Samples timestamped at run time
+//! (`addCloudwatchTimestamp: false`) have no watermark: the failed replica misses them, and
+//! Thanos' dedup reads them from another replica.
 
 use std::time::Instant;
 
@@ -103,9 +113,19 @@ pub async fn run<A: CloudWatchApi>(
     for r in &pushed.rejected {
         *all.dropped.entry(report::rejection_reason(&r.reason).to_string()).or_default() += r.samples as u64;
     }
+    let every_replica_took_it = pushed.failed().next().is_none();
+    for failed in pushed.failed() {
+        tracing::warn!(
+            replica = %failed.address,
+            error = failed.failure.as_deref().unwrap_or_default(),
+            "a remote-write replica missed this run's data; the next run sends it again"
+        );
+    }
     if let (Some(store), Some(held)) = (&deps.state, held) {
-        update.watermarks = std::mem::take(&mut all.watermarks);
-        update.last_read = Some(std::mem::take(&mut all.last_read).into_iter().collect());
+        if every_replica_took_it {
+            update.watermarks = std::mem::take(&mut all.watermarks);
+            update.last_read = Some(std::mem::take(&mut all.last_read).into_iter().collect());
+        }
         store.commit(held, update, event_id).await?;
     }
 
@@ -144,6 +164,14 @@ fn summarize(
         samples_pushed: pushed.samples_sent,
         samples_dropped: all.dropped,
         remote_write_requests: pushed.requests,
+        remote_write_replicas: pushed.replicas.len(),
+        remote_write_replicas_failed: pushed
+            .failed()
+            .map(|r| report::ReplicaFailure {
+                replica: r.address.to_string(),
+                error: r.failure.clone().unwrap_or_default(),
+            })
+            .collect(),
         duration_ms: 0,
     }
 }

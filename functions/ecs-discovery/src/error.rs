@@ -3,6 +3,8 @@
 
 use lambda_runtime::Diagnostic;
 
+use crate::file_sd::{FileAheadOfRecord, RecordOutlivesFile};
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The event is not a task state change we can read. Retrying cannot help.
@@ -26,6 +28,12 @@ pub enum Error {
     #[error("cluster {cluster}: {source}")]
     Io { cluster: String, source: std::io::Error },
 
+    /// The file_sd file changed but its state record could not follow: a written file that could
+    /// not be put back ([`FileAheadOfRecord`]), or a retired cluster's removed file whose record
+    /// stays ([`RecordOutlivesFile`]). The next update or reconcile of the cluster makes them agree.
+    #[error("cluster {cluster}: {source}")]
+    FileAndRecordDiffer { cluster: String, source: std::io::Error },
+
     /// An environment variable is malformed; nothing works until the template is fixed.
     #[error("configuration: {0}")]
     Config(#[from] promstack::settings::SettingError),
@@ -38,7 +46,34 @@ pub enum Error {
 impl Error {
     /// Whether running the same invocation again may succeed.
     pub fn retryable(&self) -> bool {
-        matches!(self, Error::Aws { .. } | Error::Io { .. } | Error::DamagedState { .. } | Error::Reconcile(_))
+        matches!(
+            self,
+            Error::Aws { .. }
+                | Error::Io { .. }
+                | Error::FileAndRecordDiffer { .. }
+                | Error::DamagedState { .. }
+                | Error::Reconcile(_)
+        )
+    }
+
+    /// A failed read-modify-write of `cluster`'s file and record.
+    pub fn store(cluster: &str, source: std::io::Error) -> Self {
+        let cluster = cluster.to_string();
+        if source.get_ref().is_some_and(|e| e.is::<FileAheadOfRecord>() || e.is::<RecordOutlivesFile>()) {
+            Error::FileAndRecordDiffer { cluster, source }
+        } else {
+            Error::Io { cluster, source }
+        }
+    }
+
+    /// What the failure did to the file_sd files, for the log: only a file its record could not
+    /// follow, or a reconcile's other clusters, were changed.
+    pub fn file_sd_effect(&self) -> &'static str {
+        match self {
+            Error::FileAndRecordDiffer { .. } => "the file_sd file changed but its state record did not",
+            Error::Reconcile(_) => "the other clusters were written; each failed one is logged with what it left",
+            _ => "file_sd left as it was",
+        }
     }
 
     fn error_type(&self) -> &'static str {
@@ -48,6 +83,7 @@ impl Error {
             Error::Aws { .. } => "AwsCallFailed",
             Error::DamagedState { .. } => "DamagedState",
             Error::Io { .. } => "FileSdWriteFailed",
+            Error::FileAndRecordDiffer { .. } => "FileSdAndRecordDiffer",
             Error::Config(_) => "Configuration",
             Error::Reconcile(_) => "ReconcileFailed",
         }
@@ -58,5 +94,33 @@ impl From<Error> for Diagnostic {
     fn from(error: Error) -> Self {
         let retry = if error.retryable() { "retryable" } else { "not retryable" };
         Diagnostic { error_type: error.error_type().to_string(), error_message: format!("{error} ({retry})") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    /// The log says "file_sd left as it was" only for failures that left it so.
+    #[test]
+    fn only_failures_that_changed_nothing_claim_the_files_are_as_they_were() {
+        let unchanged = Error::store("prod", io::Error::other("lock timed out"));
+        assert!(matches!(unchanged, Error::Io { .. }));
+        assert_eq!(unchanged.file_sd_effect(), "file_sd left as it was");
+        let ahead = FileAheadOfRecord {
+            file: "prod.json".into(),
+            record_error: io::Error::other("ENOSPC"),
+            restore_error: io::Error::other("EIO"),
+        };
+        let outlives = RecordOutlivesFile { file: "prod.json".into(), record_error: io::Error::other("EIO") };
+        for source in [io::Error::other(ahead), io::Error::other(outlives)] {
+            let e = Error::store("prod", source);
+            assert!(matches!(e, Error::FileAndRecordDiffer { .. }), "{e:?}");
+            assert!(!e.file_sd_effect().contains("left as it was"), "{e}");
+            assert!(e.retryable() && e.to_string().starts_with("cluster prod: "), "{e}");
+        }
+        assert!(!Error::Reconcile(vec![]).file_sd_effect().contains("left as it was"));
     }
 }

@@ -15,6 +15,8 @@ pub mod resolve;
 pub mod targets;
 pub mod task;
 
+use std::sync::OnceLock;
+
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
@@ -24,9 +26,12 @@ use crate::aws::{Ec2Api, EcsApi, DESCRIBE_BATCH};
 pub use crate::config::Config;
 pub use crate::error::Error;
 use crate::event::Invocation;
-use crate::file_sd::{now_secs, FileSdStore, ReadStateError};
+use crate::file_sd::{file_stem, now_secs, FileSdStore, ReadStateError};
 use crate::resolve::Cache;
 use crate::task::TaskSnapshot;
+
+/// ECS' limit on a cluster name's length.
+pub const MAX_CLUSTER_NAME: usize = 255;
 
 /// Everything a handler needs, built once per Lambda container.
 #[derive(Debug)]
@@ -35,12 +40,15 @@ pub struct Deps<A> {
     pub config: Config,
     pub store: FileSdStore,
     pub cache: Cache,
+    /// The function's own account, from the Lambda context's function ARN on the first
+    /// invocation (unknown outside Lambda): the only one it discovers.
+    pub account: OnceLock<String>,
 }
 
 impl<A: EcsApi + Ec2Api> Deps<A> {
     pub fn new(api: A, config: Config) -> Self {
         let store = FileSdStore::new(config.file_sd_dir.clone(), config.lock_timeout);
-        Self { api, config, store, cache: Cache::default() }
+        Self { api, config, store, cache: Cache::default(), account: OnceLock::new() }
     }
 }
 
@@ -67,6 +75,9 @@ pub struct ClusterReport {
 
 /// The Lambda handler.
 pub async fn handle<A: EcsApi + Ec2Api>(event: LambdaEvent<Value>, deps: &Deps<A>) -> Result<Outcome, Error> {
+    if let Some(function) = task::arn_scope(&event.context.invoked_function_arn) {
+        let _ = deps.account.set(function.account.to_string());
+    }
     handle_value(&event.payload, deps).await
 }
 
@@ -77,7 +88,7 @@ pub async fn handle_value<A: EcsApi + Ec2Api>(event: &Value, deps: &Deps<A>) -> 
         Invocation::Reconcile => reconcile(deps).await,
     };
     if let Err(e) = &outcome {
-        tracing::error!(error = %e, "invocation failed; file_sd left as it was");
+        tracing::error!(error = %e, "invocation failed; {}", e.file_sd_effect());
     }
     outcome
 }
@@ -87,6 +98,10 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
     let cluster = task.cluster_name().to_string();
     let task_arn = task.task_arn.clone();
     check_cluster_name(&cluster, &task_arn)?;
+    if let Some(reason) = outside_home(&task.cluster_arn, deps) {
+        tracing::warn!(task_arn = %task_arn, %reason, "event ignored");
+        return Ok(Outcome::Ignored { task_arn, reason });
+    }
     if !deps.config.clusters.is_empty() && !deps.config.clusters.contains(&cluster) {
         let reason = format!("cluster {cluster} is not in CLUSTERS");
         tracing::info!(task_arn = %task_arn, %reason, "event ignored");
@@ -126,7 +141,7 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
             }
         })
         .await
-        .map_err(|source| Error::Io { cluster: cluster.clone(), source })??;
+        .map_err(|source| Error::store(&cluster, source))??;
     match written.extra {
         Some(u) => {
             let recorded = match u {
@@ -143,6 +158,18 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
     }
 }
 
+/// Why a cluster is not this deployment's to discover. Its ECS and EC2 clients reach only the
+/// function's own account and region, and files are keyed by cluster name: an event forwarded
+/// from another account's or region's bus would otherwise write a same-named cluster's file.
+fn outside_home<A>(cluster_arn: &str, deps: &Deps<A>) -> Option<String> {
+    let cluster = task::arn_scope(cluster_arn)?;
+    if let Some(region) = deps.config.region.as_deref().filter(|r| *r != cluster.region) {
+        return Some(format!("cluster {cluster_arn} is in region {}; this deployment discovers {region}", cluster.region));
+    }
+    let account = deps.account.get().filter(|a| *a != cluster.account)?;
+    Some(format!("cluster {cluster_arn} is in account {}; this deployment discovers account {account}", cluster.account))
+}
+
 fn ignored_reason(version: i64, recorded: i64) -> String {
     if version == recorded {
         format!("duplicate: version {version} already applied")
@@ -151,9 +178,11 @@ fn ignored_reason(version: i64, recorded: i64) -> String {
     }
 }
 
-/// Cluster names become file names: refuse anything that could leave the directory.
+/// Cluster names become file names: refuse anything that could leave the directory, or that ECS
+/// would not accept as a name (1 to 255 letters, digits, hyphens and underscores).
 fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
     let ok = !cluster.is_empty()
+        && cluster.len() <= MAX_CLUSTER_NAME
         && !cluster.starts_with('.')
         && cluster.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
@@ -161,7 +190,7 @@ fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
     } else {
         Err(Error::MalformedEvent {
             task: task_arn.to_string(),
-            reason: format!("cluster name {cluster:?} is not an ECS cluster name"),
+            reason: format!("cluster name {cluster:?} is not an ECS cluster name (1 to {MAX_CLUSTER_NAME} letters, digits, - and _)"),
         })
     }
 }
@@ -175,6 +204,7 @@ fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
 /// deleted, so its file is already empty.) Only records seen before the clusters were listed,
 /// and unchanged since, are removed: an event for a cluster created meanwhile keeps its file.
 pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Error> {
+    check_cluster_accounts(deps)?;
     let store_err = |source: std::io::Error| Error::Io { cluster: "(file_sd directory)".into(), source };
     let store = deps.store.clone();
     let recorded = tokio::task::spawn_blocking(move || store.recorded_clusters())
@@ -184,13 +214,18 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
     let clusters =
         if deps.config.clusters.is_empty() { list_clusters(&deps.api).await? } else { deps.config.clusters.clone() };
     let mut retired = Vec::new();
-    for (cluster, seen) in recorded.into_iter().filter(|(c, _)| !clusters.contains(c)) {
+    // Records are listed by file stem, which for a long name is not the name.
+    let covered: Vec<String> = clusters.iter().map(|c| file_stem(c).into_owned()).collect();
+    for (stem, seen) in recorded.into_iter().filter(|(stem, _)| !covered.contains(stem)) {
         let store = deps.store.clone();
-        let name = cluster.clone();
-        let removed = tokio::task::spawn_blocking(move || store.retire_blocking(&name, seen))
-            .await
-            .map_err(|e| store_err(std::io::Error::other(e)))?
-            .map_err(|source| Error::Io { cluster: cluster.clone(), source })?;
+        let name = stem.clone();
+        let (cluster, removed) = tokio::task::spawn_blocking(move || {
+            let cluster = store.read_state(&name).ok().and_then(|s| s.cluster).unwrap_or_else(|| name.clone());
+            store.retire_blocking(&name, seen).map(|removed| (cluster, removed))
+        })
+        .await
+        .map_err(|e| store_err(std::io::Error::other(e)))?
+        .map_err(|source| Error::store(&stem, source))?;
         if removed {
             tracing::info!(%cluster, "cluster no longer covered: its file_sd file and record removed");
             retired.push(cluster);
@@ -205,7 +240,7 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
                 reports.push(r)
             }
             Err(e) => {
-                tracing::error!(%cluster, error = %e, "reconcile failed; file left as it was");
+                tracing::error!(%cluster, error = %e, "reconcile failed; {}", e.file_sd_effect());
                 failures.push(e.to_string());
             }
         }
@@ -214,6 +249,20 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
         Ok(Outcome::Reconciled { clusters: reports, retired })
     } else {
         Err(Error::Reconcile(failures))
+    }
+}
+
+/// A `CLUSTERS` ARN of another account would be reduced to its name and that name looked up in
+/// this account: a different cluster, or none. Refused once the function's account is known.
+fn check_cluster_accounts<A>(deps: &Deps<A>) -> Result<(), Error> {
+    let Some(account) = deps.account.get() else { return Ok(()) };
+    let foreign = deps.config.cluster_arns.iter().find(|arn| task::arn_scope(arn).is_some_and(|s| s.account != account));
+    match foreign {
+        Some(arn) => {
+            let expected = format!("a cluster of this function's account {account}: one deployment per account");
+            Err(Error::Config(promstack::settings::SettingError::invalid("CLUSTERS", arn, &expected)))
+        }
+        None => Ok(()),
     }
 }
 
@@ -270,7 +319,7 @@ pub async fn reconcile_cluster<A: EcsApi + Ec2Api>(cluster: &str, deps: &Deps<A>
         .store
         .update(cluster, move |current| Ok::<_, Error>((apply_reconcile(current, started_at_seq, observed, now), ())))
         .await
-        .map_err(|source| Error::Io { cluster: cluster.to_string(), source })??;
+        .map_err(|source| Error::store(cluster, source))??;
     Ok(ClusterReport {
         cluster: cluster.to_string(),
         running_tasks,
@@ -364,6 +413,20 @@ mod handler_tests {
         let out = handle(event(RUNNING), &deps).await.unwrap();
         assert!(matches!(&out, Outcome::Ignored { reason, .. } if reason.contains("CLUSTERS")), "{out:?}");
         assert!(!dir.path().join("prod.json").exists());
+    }
+
+    /// Checked before any AWS call, so these deps (no endpoint) answer.
+    #[tokio::test]
+    async fn a_reconcile_refuses_a_clusters_arn_of_another_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut deps = deps(dir.path());
+        deps.config.cluster_arns = vec!["arn:aws:ecs:us-east-1:999988887777:cluster/prod".into()];
+        let mut context = Context::default();
+        context.invoked_function_arn = "arn:aws:lambda:us-east-1:111122223333:function:ecs-discovery".into();
+        let event = LambdaEvent { payload: serde_json::from_slice(SCHEDULE).unwrap(), context };
+        let err = handle(event, &deps).await.unwrap_err();
+        assert!(matches!(err, Error::Config(_)) && !err.retryable(), "{err:?}");
+        assert!(err.to_string().contains("999988887777:cluster/prod") && err.to_string().contains("111122223333"), "{err}");
     }
 
     #[test]

@@ -67,6 +67,24 @@ pub fn cluster_name(cluster: &str) -> &str {
     }
 }
 
+/// Where an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`) lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArnScope<'a> {
+    pub region: &'a str,
+    pub account: &'a str,
+}
+
+/// The region and account of an ARN; `None` for a bare name (or anything else without them).
+pub fn arn_scope(arn: &str) -> Option<ArnScope<'_>> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some(_service), Some(region), Some(account), Some(_resource)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    Some(ArnScope { region, account }).filter(|s| !s.region.is_empty() && !s.account.is_empty())
+}
+
 /// How the task's containers are reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NetworkMode {

@@ -1,6 +1,7 @@
 //! Prometheus Remote-Write 1.0 client: `prometheus.WriteRequest` protobuf, snappy block
 //! compression, the spec's headers, batching, retries, and a split-on-400 that keeps every good
-//! series when Prometheus rejects a request because of one bad sample.
+//! series when Prometheus rejects a request because of one bad sample. Every request goes to every
+//! address behind the URL's host (HA replicas each hold every sample).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,12 +19,14 @@ mod batch;
 mod client;
 mod encode;
 pub mod proto;
+mod replicas;
 mod retry;
 mod series;
 
 pub use auth::{Auth, SigV4};
 pub use batch::{batches, Batch, Limits};
-pub use client::{Client, Config, Error, PushReport, Rejection};
+pub use client::{Client, Config, Error, PushReport, Rejection, ReplicaReport};
 pub use encode::{encode_request, headers, Encoder};
+pub use replicas::{Resolve, ResolveFuture, SystemResolver};
 pub use retry::{Disposition, RetryPolicy};
 pub use series::{LabelError, Series};

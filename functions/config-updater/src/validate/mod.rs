@@ -6,6 +6,7 @@
 pub mod config;
 pub mod duration;
 pub mod file_sd;
+pub mod gotemplate;
 pub mod promql;
 pub mod rules;
 pub mod target;
