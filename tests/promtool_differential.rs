@@ -27,6 +27,7 @@ use config_updater::check::check_dir;
 use config_updater::layout::Layout;
 use config_updater::settings::Limits;
 use config_updater::validate::{describe, Target};
+use harness::matrix;
 
 /// How many files are checked at once (each runs promtool twice).
 const THREADS: usize = 4;
@@ -131,12 +132,9 @@ struct Version {
 }
 
 fn versions() -> Vec<Version> {
-    let home = std::env::var("HOME").expect("HOME is set");
-    let v3 = Path::new(&home).join(".cache/promstack/prometheus-3.5.3/usr/bin/promtool");
-    let v2 = PathBuf::from("/usr/bin/promtool");
-    for path in [&v2, &v3] {
-        assert!(path.is_file(), "{} is missing: run make setup", path.display());
-    }
+    // The matrix's binaries (`make setup`), each checked to be the version it is taken for.
+    let promtool = |release: matrix::Version| release.check(&release.promtool()).unwrap_or_else(|e| panic!("{e}"));
+    let (v2, v3) = (promtool(matrix::Version::V2_42), promtool(matrix::Version::V3_5));
     let version = |name, promtool: &PathBuf, features, configs| Version {
         name,
         promtool: promtool.clone(),
