@@ -502,7 +502,6 @@ async fn the_prometheus_features_item_passes_the_flag_to_prometheus_3_5() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the PrometheusFeatures parameter in template.yaml (issue #12): remove once it is there"]
 async fn the_template_prometheus_features_parameter_passes_the_flag_to_prometheus_3_5() {
     feature_flag_reaches_prometheus(&Template::repo()).await;
 }

@@ -119,3 +119,30 @@ pub fn cloud_push(commit: &str) -> Value {
     serde_json::json!({"repository": {"full_name": REPOSITORY}, "push": {"changes": [
         {"new": {"type": "branch", "name": "main", "target": {"hash": commit}}, "old": {"type": "branch", "name": "main"}}]}})
 }
+
+/// A signed `repo:push` for `commit` handled by `deps` (another `PROMETHEUS_URL`, another
+/// Secrets Manager endpoint) instead of the stack's own.
+pub async fn push_with(deps: &Deps, commit: &str) -> HttpResponse {
+    let body = cloud_push(commit).to_string();
+    let signature = config_updater::webhook::sign(WEBHOOK_SECRET.as_bytes(), body.as_bytes());
+    let request = serde_json::json!({
+        "version": "2.0", "rawPath": "/", "body": body, "isBase64Encoded": false,
+        "headers": {"x-event-key": "repo:push", "content-type": "application/json", "x-hub-signature": signature},
+        "requestContext": {"http": {"method": "POST", "path": "/"}},
+    });
+    let value = handle_value(request, deps).await.expect("a webhook always gets an HTTP answer");
+    serde_json::from_value(value).unwrap()
+}
+
+/// `group/rule` names `prom` has loaded, sorted.
+pub async fn loaded_rules(prom: &Prometheus) -> Vec<String> {
+    let data = prom.api("/api/v1/rules").await;
+    let mut out = Vec::new();
+    for group in data["groups"].as_array().unwrap() {
+        for rule in group["rules"].as_array().unwrap() {
+            out.push(format!("{}/{}", group["name"].as_str().unwrap(), rule["name"].as_str().unwrap()));
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,10 +1,14 @@
 //! Applying a validated release to the volume Prometheus reads, then reloading every replica.
 //!
 //! Under `.promstack/` (the caller holds `.promstack/lock` for the whole fetch-validate-apply,
-//! so two deliveries never interleave): `release.json` records the deployed commit and its
-//! files; `previous/` holds the release it replaced, file by file, with its `release.json`.
-//! Each file is written atomically; the rendered `prometheus.yml` goes last. If any replica
-//! refuses the reload, the previous release is written back and reloaded.
+//! so two deliveries never interleave): `release.json` records the commit on the volume, its
+//! files, and whether every replica confirmed it (`deployed`) or not yet (`pending`: the run
+//! died, or a replica was unreachable; the next delivery or sync writes and reloads it again);
+//! `previous/` holds the last confirmed release, file by file, with its `release.json`.
+//! Files the new release drops are removed first (and directories left empty with them), so a
+//! path may change between file and directory; then each file is written atomically, the
+//! rendered `prometheus.yml` last. If any replica refuses the reload, the previous release is
+//! written back and reloaded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -22,10 +26,14 @@ pub const LOCK_FILE: &str = ".promstack/lock";
 pub const RECORD_FILE: &str = ".promstack/release.json";
 pub const PREVIOUS_DIR: &str = ".promstack/previous";
 
-/// What is deployed: written after the files, read before the next deploy.
+/// What is on the volume: written after the files (pending), then again once every replica
+/// confirmed the reload (deployed); read before the next deploy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub commit: String,
+    /// Records written before this field existed were written after the reload: deployed.
+    #[serde(default)]
+    pub state: RecordState,
     #[serde(default)]
     pub branch: String,
     /// Seconds since the epoch.
@@ -35,6 +43,16 @@ pub struct Record {
     pub files: Vec<String>,
     #[serde(default)]
     pub summary: Summary,
+}
+
+/// Whether every Prometheus replica confirmed the recorded release.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordState {
+    /// Written; not every replica has confirmed it yet.
+    Pending,
+    #[default]
+    Deployed,
 }
 
 /// The result of [`apply`].
@@ -48,7 +66,11 @@ pub enum Applied {
 
 /// Reads the deployed release's record, if any.
 pub fn read_record(root: &Path) -> Result<Option<Record>, Error> {
-    let path = root.join(RECORD_FILE);
+    read_record_at(&root.join(RECORD_FILE))
+}
+
+fn read_record_at(path: &Path) -> Result<Option<Record>, Error> {
+    let path = path.to_path_buf();
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
@@ -71,12 +93,17 @@ fn snapshot(root: &Path, paths: impl IntoIterator<Item = String>) -> Result<Snap
         let path = root.join(&rel);
         let contents = match std::fs::read(&path) {
             Ok(c) => Some(c),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            // A directory there, or a file where a parent directory would be: no file at `rel`.
+            Err(e) if is_absent(&e) => None,
             Err(e) => return Err(volume(&path, e)),
         };
         out.insert(rel, contents);
     }
     Ok(out)
+}
+
+fn is_absent(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory)
 }
 
 fn write_file(root: &Path, rel: &str, contents: &[u8]) -> Result<(), Error> {
@@ -87,17 +114,39 @@ fn write_file(root: &Path, rel: &str, contents: &[u8]) -> Result<(), Error> {
     write_atomic(&path, contents).map_err(|e| volume(&path, e))
 }
 
-/// Writes `files` (the rendered config last) and removes `remove`.
+/// Removes `remove`, then writes `files` (the rendered config last). Removing first lets a path
+/// change kind: `a.yml` a directory in the new release where it was a file, or the other way.
 fn write_release(root: &Path, files: &BTreeMap<String, Vec<u8>>, remove: &[String]) -> Result<(), Error> {
+    for rel in remove {
+        remove_file_and_empty_parents(root, rel)?;
+    }
     for (rel, contents) in files.iter().filter(|(rel, _)| rel.as_str() != RENDERED_CONFIG) {
         write_file(root, rel, contents)?;
     }
-    for rel in remove {
-        let path = root.join(rel);
-        remove_durable(&path).map_err(|e| volume(&path, e))?;
-    }
     if let Some(config) = files.get(RENDERED_CONFIG) {
         write_file(root, RENDERED_CONFIG, config)?;
+    }
+    Ok(())
+}
+
+/// Removes the file at `rel` (if it is one) and then each parent directory it leaves empty, up
+/// to (not including) `root`.
+fn remove_file_and_empty_parents(root: &Path, rel: &str) -> Result<(), Error> {
+    let path = root.join(rel);
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.is_file() => remove_durable(&path).map_err(|e| volume(&path, e))?,
+        Ok(_) => return Ok(()),
+        Err(e) if is_absent(&e) => return Ok(()),
+        Err(e) => return Err(volume(&path, e)),
+    }
+    let mut dir = path.parent();
+    while let Some(d) = dir.filter(|d| *d != root && d.starts_with(root)) {
+        match std::fs::remove_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty || is_absent(&e) => break,
+            Err(e) => return Err(volume(d, e)),
+        }
+        dir = d.parent();
     }
     Ok(())
 }
@@ -107,7 +156,7 @@ fn write_record(root: &Path, record: &Record) -> Result<(), Error> {
     write_file(root, RECORD_FILE, &bytes)
 }
 
-/// Keeps a copy of the release being replaced under `.promstack/previous/`.
+/// Keeps a copy of the confirmed release being replaced under `.promstack/previous/`.
 fn keep_previous(root: &Path, record: Option<&Record>, snapshot: &Snapshot) -> Result<(), Error> {
     let dir = root.join(PREVIOUS_DIR);
     match std::fs::remove_dir_all(&dir) {
@@ -139,6 +188,27 @@ fn clean_stale_temps<'a>(root: &Path, paths: impl Iterator<Item = &'a String>) {
     }
 }
 
+/// Puts `record` back as the record, or removes the record when there was none.
+fn restore_record(root: &Path, record: Option<&Record>) -> Result<(), Error> {
+    match record {
+        Some(record) => write_record(root, record),
+        None => {
+            let path = root.join(RECORD_FILE);
+            remove_durable(&path).map_err(|e| volume(&path, e))
+        }
+    }
+}
+
+/// The last confirmed release as `previous/` keeps it, over `paths` and its own files: what to
+/// roll back to (`None`: no file there).
+fn rollback_target(root: &Path, paths: &BTreeSet<String>) -> Result<(Option<Record>, Snapshot), Error> {
+    let dir = root.join(PREVIOUS_DIR);
+    let record = read_record_at(&dir.join("release.json"))?;
+    let mut all = paths.clone();
+    all.extend(record.iter().flat_map(|r| r.files.iter()).filter(|p| crate::layout::is_safe_relative_path(p)).cloned());
+    Ok((record, snapshot(&dir, all)?))
+}
+
 /// Restores `snapshot`: files that existed are written back, files that did not are removed.
 fn restore(root: &Path, snapshot: &Snapshot) -> Result<(), Error> {
     let files: BTreeMap<String, Vec<u8>> =
@@ -147,8 +217,10 @@ fn restore(root: &Path, snapshot: &Snapshot) -> Result<(), Error> {
     write_release(root, &files, &absent)
 }
 
-/// Writes `release` for `commit` and reloads every Prometheus in `urls`; on a failed reload,
-/// restores what was there and reloads again. The caller holds the lock.
+/// Writes `release` for `commit` and reloads every Prometheus in `urls`; records it deployed once
+/// every replica confirmed it. A replica that refuses it: the last confirmed release is restored
+/// and reloaded. A replica that cannot be reached: the release stays, recorded pending, for the
+/// next delivery or sync to finish. The caller holds the lock.
 pub async fn apply(
     root: &Path,
     commit: &str,
@@ -157,9 +229,12 @@ pub async fn apply(
     urls: &[String],
 ) -> Result<Applied, Error> {
     let current = read_record(root)?;
-    if current.as_ref().is_some_and(|r| r.commit == commit) {
+    if current.as_ref().is_some_and(|r| r.commit == commit && r.state == RecordState::Deployed) {
         tracing::info!(commit, "already deployed");
         return Ok(Applied::Unchanged);
+    }
+    if let Some(pending) = current.as_ref().filter(|r| r.state == RecordState::Pending) {
+        tracing::info!(commit, pending = %pending.commit, "the recorded release was never confirmed; writing and reloading");
     }
     let new_paths: BTreeSet<&String> = release.files.keys().collect();
     let removed: Vec<String> = current
@@ -168,14 +243,22 @@ pub async fn apply(
         .filter(|p| !new_paths.contains(p) && crate::layout::is_safe_relative_path(p))
         .cloned()
         .collect();
-    clean_stale_temps(root, release.files.keys());
+    clean_stale_temps(root, release.files.keys().chain(removed.iter()));
     let touched: BTreeSet<String> = release.files.keys().cloned().chain(removed.iter().cloned()).collect();
-    let before = snapshot(root, touched)?;
-    let record_before = snapshot(root, [RECORD_FILE.to_string()])?;
-    keep_previous(root, current.as_ref(), &before)?;
+    let before = snapshot(root, touched.clone())?;
+    let record_before = current.clone();
+    // `previous/` holds the last confirmed release: a pending one never replaces it.
+    let confirmed = match current.as_ref() {
+        Some(r) if r.state == RecordState::Pending => read_record_at(&root.join(PREVIOUS_DIR).join("release.json"))?,
+        _ => {
+            keep_previous(root, current.as_ref(), &before)?;
+            current.clone()
+        }
+    };
 
-    let record = Record {
+    let mut record = Record {
         commit: commit.to_string(),
+        state: RecordState::Pending,
         branch: branch.to_string(),
         deployed_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -185,35 +268,80 @@ pub async fn apply(
         summary: release.summary,
     };
     if let Err(e) = write_release(root, &release.files, &removed).and_then(|()| write_record(root, &record)) {
-        // A write failed part-way (volume full, permissions): put back what was there.
-        let _ = restore(root, &before);
-        let _ = restore(root, &record_before);
-        return Err(e);
+        // A write failed part-way (volume full, permissions): put back what was there, the
+        // record too even when the files could not all be restored.
+        let files = restore(root, &before);
+        let rec = restore_record(root, record_before.as_ref());
+        return match files.and(rec) {
+            Ok(()) => Err(e),
+            Err(restore) => Err(Error::Restore { failed: Box::new(e), restore: Box::new(restore) }),
+        };
     }
-    tracing::info!(commit, files = record.files.len(), removed = removed.len(), "release written");
+    tracing::info!(commit, files = record.files.len(), removed = removed.len(), "release written, pending");
 
     let report = reload_all(urls).await;
     // The first release of a fresh stack is written before Prometheus' service starts (the
     // template's deploy-time sync): its Cloud Map name has no record yet and there is nothing to
     // roll back to. Prometheus reads this release when it starts.
-    let first_release_before_prometheus = current.is_none() && report.no_replica_running();
+    let first_release_before_prometheus = confirmed.is_none() && report.no_replica_running();
     if first_release_before_prometheus {
         tracing::info!(commit, failure = %report.describe_failures(), "first release written; no Prometheus replica is running yet to reload");
     }
     if report.ok() || first_release_before_prometheus {
-        return Ok(Applied::Deployed { previous: current.map(|r| r.commit), replicas: report.reloaded, removed });
+        record.state = RecordState::Deployed;
+        write_record(root, &record)?;
+        tracing::info!(commit, replicas = report.reloaded.len(), "release confirmed");
+        return Ok(Applied::Deployed { previous: confirmed.map(|r| r.commit), replicas: report.reloaded, removed });
+    }
+    if !report.refused() && !report.no_replica_running() {
+        // Found but not reachable (restarting, a 5xx): nothing says the config is wrong.
+        tracing::warn!(commit, failure = %report.describe_failures(), "reload not confirmed; the release stays pending");
+        return Err(Error::Unconfirmed { commit: short(commit).to_string(), failures: report.failed });
     }
     let failure = report.describe_failures();
     tracing::warn!(commit, %failure, "reload failed, restoring the previous release");
-    restore(root, &before)?;
-    restore(root, &record_before)?;
+    let restored = roll_back(root, &touched, urls).await;
+    if report.refused() {
+        Err(Error::Reload(format!("Prometheus did not take commit {} ({restored}): {failure}", short(commit))))
+    } else {
+        Err(Error::NoReplica { commit: short(commit).to_string(), restored, failures: failure })
+    }
+}
+
+/// Writes the last confirmed release back over `touched` and reloads it; says how that went.
+/// The record is restored even when files could not be: then it is pending and lists every file
+/// that may be on the volume, so the next delivery writes everything again and removes the rest.
+async fn roll_back(root: &Path, touched: &BTreeSet<String>, urls: &[String]) -> String {
+    let (mut record, files) = match rollback_target(root, touched) {
+        Ok(target) => target,
+        Err(e) => {
+            tracing::error!(error = %e, "the previous release cannot be read");
+            return format!("the previous release could not be read: {e}");
+        }
+    };
+    let mut problems = Vec::new();
+    if let Err(e) = restore(root, &files) {
+        tracing::error!(error = %e, "restoring the previous release's files failed");
+        problems.push(format!("restoring its files failed: {e}"));
+        let mut unsure = record.take().unwrap_or_default();
+        unsure.state = RecordState::Pending;
+        let files: BTreeSet<String> = unsure.files.iter().chain(touched).cloned().collect();
+        unsure.files = files.into_iter().collect();
+        record = Some(unsure);
+    }
+    if let Err(e) = restore_record(root, record.as_ref()) {
+        tracing::error!(error = %e, "restoring the previous record failed");
+        problems.push(format!("restoring its record failed: {e}"));
+    }
+    if !problems.is_empty() {
+        return format!("the previous release was not fully restored: {}", problems.join("; "));
+    }
     let again: ReloadReport = reload_all(urls).await;
-    let after = if again.ok() {
+    if again.ok() {
         "the previous release was restored and reloaded".to_string()
     } else {
         format!("the previous release was restored, but reloading it failed too: {}", again.describe_failures())
-    };
-    Err(Error::Reload(format!("Prometheus did not take commit {} ({after}): {failure}", short(commit))))
+    }
 }
 
 pub fn short(commit: &str) -> &str {
@@ -280,6 +408,91 @@ mod tests {
         let record = Record { commit: "abc".into(), files: vec!["prometheus.yml".into()], ..Record::default() };
         write_record(dir.path(), &record).unwrap();
         assert_eq!(read_record(dir.path()).unwrap(), Some(record));
+    }
+
+    /// Every directory under `root` (but `.promstack`), relative.
+    fn dirs(root: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let rel = entry.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                if entry.path().is_dir() && rel != STATE_DIR {
+                    stack.push(entry.path());
+                    out.push(rel);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_path_may_change_kind_and_empty_directories_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write_release(root, &release(&[("rules.d/team.yml", "file"), ("rules.d/old/deep/x.yml", "x")]).files, &[])
+            .unwrap();
+        // The file becomes a directory; `old/deep/` empties.
+        let as_dir = release(&[("rules.d/team.yml/a.yml", "a")]);
+        let removed = ["rules.d/team.yml".to_string(), "rules.d/old/deep/x.yml".to_string()];
+        write_release(root, &as_dir.files, &removed).unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("rules.d/team.yml/a.yml")).unwrap(), "a");
+        assert_eq!(dirs(root), ["rules.d", "rules.d/team.yml"]);
+        // And back: the directory becomes a file again.
+        write_release(root, &release(&[("rules.d/team.yml", "file again")]).files, &["rules.d/team.yml/a.yml".into()])
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("rules.d/team.yml")).unwrap(), "file again");
+        assert_eq!(dirs(root), ["rules.d"]);
+        // A snapshot sees no file where a directory is, or under a file.
+        let snap = snapshot(root, ["rules.d".into(), "rules.d/team.yml/a.yml".into()]).unwrap();
+        assert_eq!(snap.values().collect::<Vec<_>>(), [&None, &None]);
+    }
+
+    #[test]
+    fn old_records_without_a_state_read_as_deployed() {
+        let old = br#"{"commit": "abc", "branch": "main", "deployed_at": 1, "files": ["prometheus.yml"]}"#;
+        let record: Record = serde_json::from_slice(old).unwrap();
+        assert_eq!(record.state, RecordState::Deployed);
+        let pending = Record { state: RecordState::Pending, ..record };
+        assert_eq!(serde_json::to_value(&pending).unwrap()["state"], "pending");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_restores_the_files_and_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let first = release(&[("prometheus.yml", "old\n"), ("rules.d/a.yml", "a")]);
+        apply(root, "c1", "main", &first, &[NO_REPLICA_YET.into()]).await.unwrap();
+        // A file no release wrote where `file_sd/` would go: the write fails after `rules.d/`.
+        std::fs::write(root.join("file_sd"), "in the way").unwrap();
+        let second = release(&[("prometheus.yml", "new\n"), ("rules.d/b.yml", "b"), ("file_sd/static/h.json", "[]")]);
+        let err = apply(root, "c2", "main", &second, &[NO_REPLICA_YET.into()]).await.unwrap_err();
+        assert!(matches!(&err, Error::Volume { path, .. } if path.ends_with("file_sd/static")), "{err}");
+        assert_eq!(std::fs::read_to_string(root.join("rules.d/a.yml")).unwrap(), "a");
+        assert!(!root.join("rules.d/b.yml").exists());
+        assert_eq!(std::fs::read_to_string(root.join("prometheus.yml")).unwrap(), "old\n");
+        let record = read_record(root).unwrap().unwrap();
+        assert_eq!((record.commit.as_str(), record.state), ("c1", RecordState::Deployed));
+    }
+
+    #[tokio::test]
+    async fn a_rollback_whose_files_cannot_be_restored_still_restores_the_record_as_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let c0 = Record { commit: "c0".into(), files: vec!["file_sd/static/h.json".into()], ..Record::default() };
+        let kept = root.join(PREVIOUS_DIR);
+        write_file(&kept, "file_sd/static/h.json", b"[]").unwrap();
+        write_file(&kept, "release.json", &serde_json::to_vec(&c0).unwrap()).unwrap();
+        let c1 = Record { commit: "c1".into(), state: RecordState::Pending, ..Record::default() };
+        write_record(root, &c1).unwrap();
+        // A file where `file_sd/` must be a directory: the files cannot be put back.
+        std::fs::write(root.join("file_sd"), "in the way").unwrap();
+        let said = roll_back(root, &BTreeSet::from(["prometheus.yml".to_string()]), &[]).await;
+        assert!(said.contains("not fully restored") && said.contains("file_sd"), "{said}");
+        let record = read_record(root).unwrap().unwrap();
+        assert_eq!((record.commit.as_str(), record.state), ("c0", RecordState::Pending));
+        assert_eq!(record.files, ["file_sd/static/h.json", "prometheus.yml"], "every file that may be there");
     }
 
     /// `.invalid` never resolves (RFC 6761): a Prometheus service that has no task yet.

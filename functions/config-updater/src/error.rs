@@ -22,6 +22,21 @@ pub enum Error {
     /// Prometheus did not take the new config (the previous release was restored).
     #[error("{0}")]
     Reload(String),
+    /// The release is written but not every replica confirmed it (unreachable, restarting, a
+    /// 5xx): the record says "pending", and the next delivery or sync reloads again.
+    #[error(
+        "commit {commit} is written but not yet loaded by every Prometheus replica (it stays pending; a redelivery \
+         or sync reloads again): {}",
+        crate::reload::describe(failures, false)
+    )]
+    Unconfirmed { commit: String, failures: Vec<crate::reload::ReloadFailure> },
+    /// No Prometheus replica was found to load a release that replaces another one (its service
+    /// has no running task): the previous release was restored, a redelivery tries again.
+    #[error("no Prometheus replica is running to load commit {commit} ({restored}): {failures}")]
+    NoReplica { commit: String, restored: String, failures: String },
+    /// A write failed part-way, and putting the previous files back failed too.
+    #[error("{failed}; restoring what was there failed too: {restore}")]
+    Restore { failed: Box<Error>, restore: Box<Error> },
     /// The Bitbucket build-status API refused or failed.
     #[error("posting the build status: {0}")]
     Status(String),
@@ -40,6 +55,9 @@ impl Error {
             Error::Invalid(_) => "ConfigUpdater.InvalidConfig",
             Error::Volume { .. } => "ConfigUpdater.Volume",
             Error::Reload(_) => "ConfigUpdater.ReloadFailed",
+            Error::Unconfirmed { .. } => "ConfigUpdater.ReloadUnconfirmed",
+            Error::NoReplica { .. } => "ConfigUpdater.NoReplica",
+            Error::Restore { .. } => "ConfigUpdater.Volume",
             Error::Status(_) => "ConfigUpdater.BuildStatus",
             Error::Invocation(_) => "ConfigUpdater.Invocation",
         }
@@ -47,9 +65,31 @@ impl Error {
 
     /// Whether a retry (a redelivery, or the next sync) can help without a new commit.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Secret { .. } | Error::Fetch(_) | Error::Volume { .. } | Error::Status(_))
+        matches!(
+            self,
+            Error::Secret { .. }
+                | Error::Fetch(_)
+                | Error::Volume { .. }
+                | Error::Status(_)
+                | Error::Unconfirmed { .. }
+                | Error::NoReplica { .. }
+                | Error::Restore { .. }
+        )
+    }
+
+    /// What an HTTP caller may read: everything, except where a secret could not be read (its
+    /// ARN names the account, the SDK error the setup), which only the log gets.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Secret { .. } => SECRET_UNAVAILABLE.into(),
+            other => other.to_string(),
+        }
     }
 }
+
+/// The answer to a caller when a secret could not be read.
+pub const SECRET_UNAVAILABLE: &str =
+    "a secret the function needs could not be read; try again later (the details are in the function's log)";
 
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Diagnostic {

@@ -6,6 +6,11 @@
 //! refuses plain http, which the tests use), and the credentials callback fails, so a bad token
 //! is a clean 401 rather than a prompt. gix's transport is blocking: callers use [`fetch`] from
 //! async code, which runs it on the blocking pool.
+//!
+//! The size limits hold while fetching, not after: gix's allocation limit stops indexing the
+//! pack at an object larger than `CONFIG_MAX_BYTES` (a 1 GiB file of zeros packs to 1 MB, and
+//! would be inflated whole), and each blob's size is read from its header, and counted, before
+//! it is inflated.
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -51,6 +56,9 @@ impl GitAuth {
         }
     }
 }
+
+/// The smallest allocation limit given to gix, whatever `CONFIG_MAX_BYTES` says.
+const MIN_ALLOC_LIMIT: u64 = 1 << 20;
 
 /// What was fetched: the commit the branch points at and its files.
 #[derive(Debug, Clone)]
@@ -113,7 +121,10 @@ pub fn fetch_blocking(request: &FetchRequest, dir: &Path) -> Result<Fetched, Err
     {
         return Err(Error::Fetch(format!("{branch:?} is not a branch name")));
     }
-    let mut overrides = vec!["protocol.version=2".to_string()];
+    // Every allocation that pack data can ask for is capped; the floor keeps gix's own
+    // bookkeeping (the pack's delta tree) working under a tiny CONFIG_MAX_BYTES.
+    let alloc_limit = request.limits.max_bytes.max(MIN_ALLOC_LIMIT);
+    let mut overrides = vec!["protocol.version=2".to_string(), format!("gitoxide.objects.allocLimit={alloc_limit}")];
     if let Some(authorization) = &request.authorization {
         overrides.push(format!("http.extraHeader=Authorization: {authorization}"));
     }
@@ -142,7 +153,19 @@ pub fn fetch_blocking(request: &FetchRequest, dir: &Path) -> Result<Fetched, Err
         .map_err(git_error("listing the branches of", url))?
         .with_shallow(gix::remote::fetch::Shallow::DepthAtRemote(NonZeroU32::MIN))
         .receive(gix::progress::Discard, &interrupt)
-        .map_err(git_error("fetching from", url))?;
+        .map_err(|e| {
+            let text = chain(&e);
+            // gix says so only in words ("... too large to fit in memory"), nested in its error.
+            if text.contains("too large to fit in memory") {
+                Error::Invalid(format!(
+                    "a file in branch {branch:?} is more than {} bytes (CONFIG_MAX_BYTES): the fetch stopped before \
+                     reading it, so its path is not known",
+                    request.limits.max_bytes
+                ))
+            } else {
+                Error::Fetch(format!("fetching from {url}: {text}"))
+            }
+        })?;
     drop(outcome);
 
     let reference = repo
@@ -194,12 +217,22 @@ pub fn fetch_blocking(request: &FetchRequest, dir: &Path) -> Result<Fetched, Err
             problems.push(format!("more than {} files (CONFIG_MAX_FILES)", request.limits.max_files));
             break;
         }
-        let blob = repo.find_object(entry.oid).map_err(git_error("reading a file from", url))?;
-        total += blob.data.len() as u64;
-        if total > request.limits.max_bytes {
-            problems.push(format!("more than {} bytes of files (CONFIG_MAX_BYTES)", request.limits.max_bytes));
+        // The size from the object's header: nothing is inflated before the limits are checked.
+        let size = repo.find_header(entry.oid).map_err(git_error("reading a file's header from", url))?.size();
+        if size > request.limits.max_bytes {
+            problems
+                .push(format!("{path}: {size} bytes, more than {} bytes (CONFIG_MAX_BYTES)", request.limits.max_bytes));
             break;
         }
+        total += size;
+        if total > request.limits.max_bytes {
+            problems.push(format!(
+                "more than {} bytes of files (CONFIG_MAX_BYTES), reached at {path}",
+                request.limits.max_bytes
+            ));
+            break;
+        }
+        let blob = repo.find_object(entry.oid).map_err(git_error("reading a file from", url))?;
         files.push(RepoFile { path, contents: blob.data.clone() });
     }
     if !problems.is_empty() {

@@ -60,8 +60,9 @@ pub async fn webhook_request(request: &Request, deps: &Deps) -> Response<Body> {
     let secret = match deps.secrets.get(&deps.settings.webhook_secret_arn).await {
         Ok(s) => s,
         Err(e) => {
+            // The caller is not authenticated yet: the ARN and the SDK's error go to the log only.
             tracing::error!(error = %e, "webhook secret unavailable");
-            return error_response(StatusCode::SERVICE_UNAVAILABLE, e);
+            return error_response(StatusCode::SERVICE_UNAVAILABLE, e.public_message());
         }
     };
     if let Err(e) = webhook::verify_signature(secret.as_bytes(), body, header(webhook::SIGNATURE_HEADER)) {
@@ -95,8 +96,11 @@ pub async fn webhook_request(request: &Request, deps: &Deps) -> Response<Body> {
     match result {
         Ok(outcome) => json_response(StatusCode::OK, &outcome),
         // Bitbucket resends on 5xx only: ask for a redelivery when trying again can help.
-        Err(e) if e.is_retryable() => error_response(StatusCode::SERVICE_UNAVAILABLE, e),
-        Err(e) => error_response(StatusCode::UNPROCESSABLE_ENTITY, e),
+        Err(e) if e.is_retryable() => {
+            tracing::warn!(error = %e, kind = e.kind(), "delivery failed; Bitbucket redelivers it");
+            error_response(StatusCode::SERVICE_UNAVAILABLE, e.public_message())
+        }
+        Err(e) => error_response(StatusCode::UNPROCESSABLE_ENTITY, e.public_message()),
     }
 }
 

@@ -5,20 +5,46 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use promstack::prometheus::PrometheusClient;
+use promstack::prometheus::{PrometheusClient, ReloadError};
 
 /// One replica that did not take the reload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct ReloadFailure {
     pub replica: String,
-    pub message: String,
+    pub cause: FailureCause,
+}
+
+/// Why a replica did not take the reload.
+#[derive(Debug)]
+pub enum FailureCause {
     /// The name resolved to no address: no replica is running behind it (yet), as opposed to a
     /// replica that refused or failed the reload.
-    pub unresolved: bool,
+    Unresolved(String),
+    /// The replica was found; the reload (or reading its outcome back) failed.
+    Reload(ReloadError),
+}
+
+impl ReloadFailure {
+    pub fn unresolved(&self) -> bool {
+        matches!(self.cause, FailureCause::Unresolved(_))
+    }
+
+    /// Prometheus refused the config (or reports its last load failed): only a new commit helps.
+    /// Anything else (unreachable, restarting, a 5xx) may pass on the next try.
+    pub fn refused(&self) -> bool {
+        matches!(&self.cause, FailureCause::Reload(e) if !e.is_retryable())
+    }
+
+    pub fn message(&self) -> String {
+        match &self.cause {
+            FailureCause::Unresolved(m) => m.clone(),
+            FailureCause::Reload(e) => e.to_string(),
+        }
+    }
 }
 
 /// What a reload round did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ReloadReport {
     /// Base URLs (by address) that reloaded.
     pub reloaded: Vec<String>,
@@ -32,15 +58,25 @@ impl ReloadReport {
 
     /// No replica was found at all: every name failed to resolve, nothing refused anything.
     pub fn no_replica_running(&self) -> bool {
-        self.reloaded.is_empty() && self.failed.iter().all(|f| f.unresolved)
+        self.reloaded.is_empty() && self.failed.iter().all(ReloadFailure::unresolved)
+    }
+
+    /// Some replica refused the config itself.
+    pub fn refused(&self) -> bool {
+        self.failed.iter().any(ReloadFailure::refused)
     }
 
     pub fn describe_failures(&self) -> String {
-        if self.reloaded.is_empty() && self.failed.is_empty() {
-            return "no Prometheus replica was found to reload".into();
-        }
-        self.failed.iter().map(|f| format!("{}: {}", f.replica, f.message)).collect::<Vec<_>>().join("; ")
+        describe(&self.failed, self.reloaded.is_empty())
     }
+}
+
+/// `replica: message; ...` for `failed`.
+pub fn describe(failed: &[ReloadFailure], none_reloaded: bool) -> String {
+    if none_reloaded && failed.is_empty() {
+        return "no Prometheus replica was found to reload".into();
+    }
+    failed.iter().map(|f| format!("{}: {}", f.replica, f.message())).collect::<Vec<_>>().join("; ")
 }
 
 /// Every replica behind `urls`: one base URL per resolved address.
@@ -50,7 +86,9 @@ pub async fn replicas(urls: &[String]) -> (Vec<String>, Vec<ReloadFailure>) {
     for base in urls {
         match resolve(base).await {
             Ok(all) => found.extend(all),
-            Err(message) => failed.push(ReloadFailure { replica: base.clone(), message, unresolved: true }),
+            Err(message) => {
+                failed.push(ReloadFailure { replica: base.clone(), cause: FailureCause::Unresolved(message) })
+            }
         }
     }
     (found.into_iter().collect(), failed)
@@ -79,21 +117,22 @@ pub async fn reload_all(urls: &[String]) -> ReloadReport {
     for (replica, result) in replicas.into_iter().zip(results) {
         match result {
             Ok(()) => reloaded.push(replica),
-            Err(message) => failed.push(ReloadFailure { replica, message, unresolved: false }),
+            Err(e) => failed.push(ReloadFailure { replica, cause: FailureCause::Reload(e) }),
         }
     }
     tracing::info!(reloaded = reloaded.len(), failed = failed.len(), "reload round");
     ReloadReport { reloaded, failed }
 }
 
-async fn reload_one(base: String) -> Result<(), String> {
-    let client = PrometheusClient::new(base);
-    client.reload().await.map_err(|e| e.to_string())?;
-    let status = client.reload_status().await.map_err(|e| e.to_string())?;
+async fn reload_one(base: String) -> Result<(), ReloadError> {
+    let client = PrometheusClient::new(base.clone());
+    client.reload().await?;
+    let status = client.reload_status().await?;
     if status.success {
         Ok(())
     } else {
-        Err("the reload returned, but Prometheus reports the last config load failed".into())
+        let message = "the reload returned, but Prometheus reports the last config load failed".into();
+        Err(ReloadError::Rejected { url: base, message })
     }
 }
 

@@ -123,6 +123,10 @@ pub async fn deploy_head(deps: &Deps, token: &str, pushed: Option<&str>) -> Resu
     for commit in statuses {
         match &result {
             Ok(o) => post_status(deps, token, commit, State::Successful, &o.message).await,
+            // Written, not yet confirmed: Bitbucket redelivers (503), and that delivery finishes it.
+            Err(e @ Error::Unconfirmed { .. }) => {
+                post_status(deps, token, commit, State::Inprogress, &e.to_string()).await
+            }
             Err(e) => post_status(deps, token, commit, State::Failed, &e.to_string()).await,
         }
     }
@@ -134,7 +138,8 @@ async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>) -> Result
     let root = settings.prometheus_dir.as_path();
     let record = deploy::read_record(root)?;
     if let (Some(pushed), Some(record)) = (pushed, &record) {
-        if record.commit == pushed {
+        // A pending record was never confirmed: deploy it again (write and reload).
+        if record.commit == pushed && record.state == deploy::RecordState::Deployed {
             let mut o =
                 Outcome::new(Result_::Unchanged, format!("commit {} is already deployed", deploy::short(pushed)));
             o.commit = Some(pushed.to_string());
@@ -178,7 +183,8 @@ async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>) -> Result
     Ok(outcome)
 }
 
-/// A pull request: fetch its branch, validate, report on its commit. Nothing is written.
+/// A pull request: fetch its branch, validate, report on the commit validated (the branch head).
+/// Nothing is written.
 pub async fn validate_pull_request(
     deps: &Deps,
     token: &str,
@@ -191,8 +197,10 @@ pub async fn validate_pull_request(
     let (target, result) = match fetched {
         Err(e) => (commit.to_string(), Err(e)),
         Ok(f) => {
-            // Cloud names the PR's commit by a 12-character abbreviation; post on the full hash.
-            let target = if f.commit.starts_with(commit) { f.commit.clone() } else { commit.to_string() };
+            // The status goes on what was validated: the branch head as fetched, which is a later
+            // commit than the webhook's when the branch moved on (and the full hash where Cloud
+            // names the PR's commit by a 12-character abbreviation).
+            let target = f.commit.clone();
             let newer = !f.commit.starts_with(commit);
             let checked =
                 validate::check_repo(&f.files, &settings.layout, &settings.template_vars, &settings.prometheus)

@@ -274,6 +274,17 @@ mod tests {
     }
 
     #[test]
+    fn the_deployed_prometheus_is_read_with_its_flags() {
+        assert_eq!(read(&[]).unwrap().prometheus, Target::parse("3", "").unwrap());
+        let s = read(&[("PROMETHEUS_VERSION", "v3.16.0"), ("PROMETHEUS_FEATURES", "promql-experimental-functions")])
+            .unwrap();
+        assert_eq!((s.prometheus.major, s.prometheus.minor), (3, 16));
+        assert!(s.prometheus.feature("promql-experimental-functions"));
+        let Err(Error::Settings(e)) = read(&[("PROMETHEUS_VERSION", "latest")]) else { panic!("latest accepted") };
+        assert!(e.to_string().contains("PROMETHEUS_VERSION"), "{e}");
+    }
+
+    #[test]
     fn flavor_names() {
         assert_eq!(Flavor::parse("Cloud").unwrap(), Flavor::Cloud);
         assert_eq!(Flavor::parse("datacenter").unwrap(), Flavor::DataCenter);

@@ -4,11 +4,16 @@
 //! (not only the first), each naming the file, the line and the rule where known.
 
 pub mod config;
+pub mod constraints;
 pub mod duration;
 pub mod file_sd;
 pub mod gotemplate;
+pub mod lines;
 pub mod promql;
+pub mod promql_version;
+pub mod relabel;
 pub mod rules;
+pub mod schema;
 pub mod target;
 
 use std::collections::BTreeMap;
@@ -192,9 +197,37 @@ pub(crate) fn scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D
     scalar_string(value).map_err(serde::de::Error::custom)
 }
 
+/// A mapping of names to scalars as Go's decoder reads it into `map[string]string`: any scalar
+/// value as a string, `null` as no entries, and a repeated name refused.
 pub(crate) fn scalar_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    let map = Option::<BTreeMap<String, serde_norway::Value>>::deserialize(d)?.unwrap_or_default();
-    map.into_iter().map(|(k, v)| scalar_string(v).map(|v| (k, v)).map_err(serde::de::Error::custom)).collect()
+    struct Labels;
+    impl<'de> serde::de::Visitor<'de> for Labels {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a mapping of names to strings")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            use serde::de::Error;
+            let mut out = BTreeMap::new();
+            while let Some((name, value)) = map.next_entry::<String, serde_norway::Value>()? {
+                let value = scalar_string(value).map_err(A::Error::custom)?;
+                if out.insert(name.clone(), value).is_some() {
+                    return Err(A::Error::custom(format!("{name:?} is repeated in the same mapping")));
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_option(Labels)
 }
 
 fn scalar_string(value: serde_norway::Value) -> Result<String, String> {

@@ -51,6 +51,11 @@ impl Target {
         (self.major, self.minor) >= (major, minor)
     }
 
+    /// `Prometheus 3.5`: the version alone, for messages that name their flag themselves.
+    pub fn version(&self) -> String {
+        format!("Prometheus {}.{}", self.major, self.minor)
+    }
+
     /// Whether `--enable-feature=<name>` is set.
     pub fn feature(&self, name: &str) -> bool {
         self.features.contains(name)
