@@ -113,13 +113,16 @@ impl FaultyProxy {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Replaces the plan; the request count starts again at 1.
+    /// Replaces the plan; the request count and [`FaultyProxy::applied`] start again.
     pub fn set_plan(&self, plan: Plan) {
-        *self.state.plan.lock().unwrap() = plan;
+        let mut current = self.state.plan.lock().unwrap();
+        *current = plan;
         self.state.matched.store(0, Ordering::SeqCst);
+        self.state.applied.lock().unwrap().clear();
     }
 
-    /// Every request on the plan's path so far, with what it got (`POST /-/reload`, Slow(..)).
+    /// Every request on the plan's path under the current plan, with what it got
+    /// (`POST /-/reload`, `Slow(..)`).
     pub fn applied(&self) -> Vec<(String, Fault)> {
         self.state.applied.lock().unwrap().clone()
     }
