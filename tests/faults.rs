@@ -462,6 +462,43 @@ customNamespace:
             .unwrap_or_default()
     }
 
+    /// The exporter's environment: `CONFIG` at `config_path`, remote write through `proxy`, state in
+    /// the bucket `state`.
+    fn env_pairs(config_path: &Path, proxy: &FaultyProxy) -> Vec<(&'static str, String)> {
+        vec![
+            ("EXPORTER_CONFIG", config_path.display().to_string()),
+            ("REMOTE_WRITE_URL", format!("{}{WRITE_PATH}", proxy.url())),
+            ("STATE_BUCKET", "state".to_string()),
+        ]
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "bug: no operation timeout on AWS SDK calls (promstack::aws::sdk_config sets none): a CloudWatch \
+                endpoint that accepts and never answers holds the run past 60 s (until Lambda's timeout, with the \
+                lease held)"]
+    async fn a_stalled_cloudwatch_endpoint_fails_the_run() {
+        let stalled = StalledEndpoint::start();
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("yace.yml");
+        // No watermarks (they need a state bucket): the run goes straight to CloudWatch.
+        let config = CONFIG.replace("    addCloudwatchTimestamp: true\n    exportAllDataPoints: true\n", "");
+        std::fs::write(&config_path, config).unwrap();
+        let env = Env::from_pairs([
+            ("EXPORTER_CONFIG", config_path.display().to_string()),
+            ("REMOTE_WRITE_URL", format!("{}{WRITE_PATH}", stalled.url())),
+        ]);
+        let settings = Settings::read(&env).unwrap();
+        let sdk = sdk_config_for(&stalled, settings.aws_max_attempts).await;
+        let deps = cloudwatch_exporter::Deps::new(settings, sdk).unwrap();
+        let result = tokio::time::timeout(Duration::from_secs(60), cloudwatch_exporter::handle(event("s"), &deps))
+            .await
+            .unwrap_or_else(|_| panic!("no answer after 60 s ({} connection(s))", stalled.connections()));
+        // Scheduled: the run fails, and the next one (a minute later) tries again.
+        let err = result.expect_err("a run that cannot reach CloudWatch fails");
+        assert!(!matches!(err, cloudwatch_exporter::Error::Settings(_)), "{err}");
+        assert!(stalled.connections() >= 1, "{err}");
+    }
+
     harness::prometheus_matrix! {
     // One version: the faults are the proxy's; remote write to both versions is tested in
     // tests/cloudwatch_exporter.rs.
@@ -492,12 +529,9 @@ customNamespace:
         cw.put_metric_data().namespace("MyApp").set_metric_data(Some(data)).send().await.unwrap();
 
         let proxy = FaultyProxy::start(&prom.url(), Plan::always(WRITE_PATH, Fault::Reset));
-        let env = Env::from_pairs([
-            ("EXPORTER_CONFIG", config_path.display().to_string()),
-            ("REMOTE_WRITE_URL", format!("{}{WRITE_PATH}", proxy.url())),
-            ("STATE_BUCKET", "state".to_string()),
-            ("REMOTE_WRITE_MAX_RETRIES", "1".to_string()),
-        ]);
+        let mut pairs = env_pairs(&config_path, &proxy);
+        pairs.push(("REMOTE_WRITE_MAX_RETRIES", "1".to_string()));
+        let env = Env::from_pairs(pairs);
         let deps = cloudwatch_exporter::Deps::new(Settings::read(&env).unwrap(), sdk.clone()).unwrap();
         for (id, fault) in [("a", Fault::Reset), ("b", Fault::Status(503))] {
             proxy.set_plan(Plan::always(WRITE_PATH, fault));
@@ -507,6 +541,19 @@ customNamespace:
             }
             assert_eq!(samples(&prom).await, [], "{fault:?}");
         }
+        // A receiver that never answers: the push times out (30 s, no retry here), as retryable.
+        proxy.set_plan(Plan::always(WRITE_PATH, Fault::Hang));
+        let mut once = env_pairs(&config_path, &proxy);
+        once.push(("REMOTE_WRITE_MAX_RETRIES", "0".to_string()));
+        let no_retry = cloudwatch_exporter::Deps::new(Settings::read(&Env::from_pairs(once)).unwrap(), sdk.clone()).unwrap();
+        let started = Instant::now();
+        match cloudwatch_exporter::handle(event("h"), &no_retry).await {
+            Err(cloudwatch_exporter::Error::RemoteWrite(e)) => assert!(e.is_retryable(), "{e}"),
+            other => panic!("a run whose push hangs must fail: {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(45), "{:?}", started.elapsed());
+        assert_eq!(samples(&prom).await, []);
+
         // The next run's first push is refused and its retry lands: every sample once, none lost.
         proxy.set_plan(Plan::nth(WRITE_PATH, 1, Fault::Status(503)));
         let run = cloudwatch_exporter::handle(event("c"), &deps).await.unwrap();
