@@ -474,8 +474,8 @@ customNamespace:
 
     #[tokio::test(flavor = "multi_thread")]
     #[ignore = "bug: no operation timeout on AWS SDK calls (promstack::aws::sdk_config sets none): a CloudWatch \
-                endpoint that accepts and never answers holds the run past 60 s (until Lambda's timeout, with the \
-                lease held)"]
+                endpoint that accepts and never answers holds the run past 60 s, until Lambda's timeout (with \
+                STATE_BUCKET, the lease is held all that time)"]
     async fn a_stalled_cloudwatch_endpoint_fails_the_run() {
         let stalled = StalledEndpoint::start();
         let dir = tempfile::tempdir().unwrap();
