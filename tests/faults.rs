@@ -324,7 +324,11 @@ async fn a_write_the_volume_refuses_leaves_the_previous_release_whole() {
     let outside_previous = |tree: BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
         tree.into_iter().filter(|(path, _)| !path.starts_with(deploy::PREVIOUS_DIR)).collect()
     };
-    assert_eq!(outside_previous(read_tree(root)), outside_previous(before), "the files and the record are as they were");
+    assert_eq!(
+        outside_previous(read_tree(root)),
+        outside_previous(before),
+        "the files and the record are as they were"
+    );
     assert_no_temp_files(root);
     assert_eq!(record(root), ("c1".into(), RecordState::Deployed));
     assert_eq!(loaded_rules(&prom).await, rules_before, "nothing was reloaded");
@@ -351,7 +355,7 @@ async fn a_stalled_secrets_manager_is_a_prompt_503_and_nothing_is_fetched() {
     let started = Instant::now();
     let response = tokio::time::timeout(Duration::from_secs(60), push_with(&deps, &c0))
         .await
-        .unwrap_or_else(|_| panic!("no answer after 60 s ({} connection(s) to the stalled endpoint)", stalled.connections()));
+        .unwrap_or_else(|_| panic!("no answer after 60 s ({} connection(s))", stalled.connections()));
     assert_eq!(response.status_code, 503, "retryable: {response:?}");
     assert!(stalled.connections() >= 1);
     assert_eq!(s.git.requests(), 0, "nothing was fetched");
@@ -545,7 +549,8 @@ customNamespace:
         proxy.set_plan(Plan::always(WRITE_PATH, Fault::Hang));
         let mut once = env_pairs(&config_path, &proxy);
         once.push(("REMOTE_WRITE_MAX_RETRIES", "0".to_string()));
-        let no_retry = cloudwatch_exporter::Deps::new(Settings::read(&Env::from_pairs(once)).unwrap(), sdk.clone()).unwrap();
+        let settings = Settings::read(&Env::from_pairs(once)).unwrap();
+        let no_retry = cloudwatch_exporter::Deps::new(settings, sdk.clone()).unwrap();
         let started = Instant::now();
         match cloudwatch_exporter::handle(event("h"), &no_retry).await {
             Err(cloudwatch_exporter::Error::RemoteWrite(e)) => assert!(e.is_retryable(), "{e}"),
