@@ -13,6 +13,7 @@
 pub mod bitbucket;
 #[cfg(feature = "config-updater")]
 pub mod config_updater;
+pub mod faults;
 pub mod git;
 pub mod matrix;
 mod moto;
