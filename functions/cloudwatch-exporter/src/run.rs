@@ -8,12 +8,12 @@
 //! with 413 or 401, say) does the same: earlier batches' series move on, the stuck one does not.
 //!
 //! When some remote-write replica failed and another took everything, the run succeeds (the data
-//! is in Prometheus) but its watermarks and last reads stay where they were: the next run reads
-//! the same datapoints again and sends them to every replica, which fills the one that missed
-//! them once it is back. A replica that already holds them takes a copy of a series' newest
-//! sample silently and refuses older copies as out of order: nothing is lost, and such a refusal
-//! counts as dropped only when every replica refused it (a replica that failed half-way through
-//! held the first part already). Samples timestamped at run time
+//! is in Prometheus) but the watermarks of the series that replica missed, and every last read,
+//! stay where they were: the next run reads those datapoints again and sends them to every
+//! replica, which fills the one that missed them once it is back. A replica that already holds
+//! them takes a copy of a series' newest sample silently and refuses older copies as out of
+//! order: nothing is lost, and such a refusal counts as dropped only when every replica refused
+//! it. Samples timestamped at run time
 //! (`addCloudwatchTimestamp: false`) have no watermark: the failed replica misses them, and
 //! Thanos' dedup reads them from another replica.
 
