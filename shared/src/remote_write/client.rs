@@ -284,6 +284,9 @@ impl Client {
             }
             retries += 1;
             let delay = self.config.retry.delay(retries, None);
+            if self.past_deadline(delay) {
+                return Err(Error::Unresolved { url: self.config.url.clone(), attempts: retries, last });
+            }
             tracing::warn!(attempt = retries, delay_ms = delay.as_millis() as u64, error = %last, "remote write will resolve again");
             tokio::time::sleep(delay).await;
         }
