@@ -379,11 +379,42 @@ async fn a_stalled_prometheus_ends_the_run_before_the_lambda_deadline_with_the_s
 }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_cloudwatch_ends_the_run_before_the_lambda_deadline_with_the_lease_given_back() {
+    let s = Exporter::start();
+    let stalled = stalled_endpoint().await;
+    let mut deps = s.deps(&s.prometheus.write_url()).await;
+    // CloudWatch behind an endpoint that never answers, each call allowed two minutes: only the
+    // run's own deadline can end the run in time. The state stays on moto.
+    let cloudwatch = promstack::aws::sdk_config_with(promstack::aws::AwsSettings {
+        endpoint_url: Some(stalled),
+        region: Some("us-east-1".into()),
+        operation_timeout: Some(Duration::from_secs(120)),
+    })
+    .await
+    .to_builder()
+    .credentials_provider(test_credentials())
+    .build();
+    deps.api = cloudwatch_exporter::aws::AwsApi::new(&cloudwatch, 1);
+
+    let margin = cloudwatch_exporter::run::PERSIST_MARGIN;
+    let budget = margin + Duration::from_secs(5);
+    let started = Instant::now();
+    match handle(event("a", now_ms() as u64 + budget.as_millis() as u64), &deps).await {
+        Err(e @ Error::Deadline(_)) => assert!(e.to_string().contains("collecting"), "{e}"),
+        other => panic!("a run whose collection outlasts its deadline must fail: {other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(took < budget, "the run ended {took:?} after it started, past the invocation's {budget:?}");
+    let saved = state(&deps).await;
+    assert_eq!(saved.lease, None, "the lease was given back");
+    assert_eq!(saved.last_event_id, None, "the event was not recorded as done");
+}
+
 // --- Every AWS SDK call is bounded ------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_sdk_call_to_a_stalled_endpoint_times_out_within_the_operation_timeout() {
-    // Accepts connections, reads, never answers.
+/// An address that accepts connections, reads, and never answers.
+async fn stalled_endpoint() -> String {
     let stalled = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", stalled.local_addr().unwrap());
     tokio::spawn(async move {
@@ -392,6 +423,18 @@ async fn an_sdk_call_to_a_stalled_endpoint_times_out_within_the_operation_timeou
             held.push(stream);
         }
     });
+    endpoint
+}
+
+fn test_credentials() -> aws_credential_types::provider::SharedCredentialsProvider {
+    aws_credential_types::provider::SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+        "testing", "testing", None, None, "test",
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sdk_call_to_a_stalled_endpoint_times_out_within_the_operation_timeout() {
+    let endpoint = stalled_endpoint().await;
 
     let defaults = promstack::aws::sdk_config_with(promstack::aws::AwsSettings {
         endpoint_url: Some(endpoint.clone()),
@@ -412,9 +455,7 @@ async fn an_sdk_call_to_a_stalled_endpoint_times_out_within_the_operation_timeou
     })
     .await
     .to_builder()
-    .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-        aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
-    ))
+    .credentials_provider(test_credentials())
     .build();
     let s3 = aws_sdk_s3::Client::new(&sdk);
     let started = Instant::now();

@@ -49,6 +49,8 @@ pub enum Error {
     RemoteWrite(#[from] remote_write::Error),
     #[error("every job failed: {0}")]
     AllJobsFailed(String),
+    #[error("the run's deadline passed while {0}; nothing was pushed")]
+    Deadline(String),
 }
 
 impl Error {
@@ -62,6 +64,7 @@ impl Error {
             Error::RemoteWrite(e) if e.is_retryable() => "RemoteWriteUnavailable",
             Error::RemoteWrite(_) => "RemoteWrite",
             Error::AllJobsFailed(_) => "AllJobsFailed",
+            Error::Deadline(_) => "Deadline",
         }
     }
 }

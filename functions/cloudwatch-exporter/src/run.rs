@@ -98,7 +98,28 @@ pub async fn run_until<A: CloudWatchApi>(
         account_aliases: &deps.account_aliases,
         labels_snake_case: settings.labels_snake_case,
     };
-    let mut all = collect::collect_all(&api, config, ctx).await;
+    let collecting = collect::collect_all(&api, config, ctx);
+    let collected = match push_deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, collecting).await.ok(),
+        None => Some(collecting.await),
+    };
+    let Some(mut all) = collected else {
+        // Each AWS call is bounded, not the sum of them: give the lease back unchanged so the
+        // next run starts at once.
+        if let (Some(store), Some(held)) = (&deps.state, held) {
+            let update = Update {
+                discovery: Vec::new(),
+                referenced: referenced_keys(config),
+                watermarks: Vec::new(),
+                horizon_ms: run_ms - 2 * settings.max_backfill.as_millis() as i64,
+                last_read: None,
+            };
+            if let Err(release) = store.release(held, update).await {
+                tracing::warn!(error = %release, "could not release the state after a run cut off by its deadline");
+            }
+        }
+        return Err(Error::Deadline("collecting the datapoints".into()));
+    };
     export::add_labels(&mut all.series, &settings.extra_labels);
     let scope_count: usize = config.jobs.iter().map(|j| j.regions.len() * j.roles.len()).sum();
     for f in &all.failures {
