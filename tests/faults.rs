@@ -344,9 +344,6 @@ harness::prometheus_matrix! {
 // One version: Prometheus is never reached.
 only prometheus_3_5;
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "bug: no operation timeout on AWS SDK calls (promstack::aws::sdk_config sets none): a Secrets Manager \
-            endpoint that accepts and never answers holds the delivery past 60 s (until Lambda's 300 s timeout, \
-            a slot of the reserved concurrency held all that time)"]
 async fn a_stalled_secrets_manager_is_a_prompt_503_and_nothing_is_fetched() {
     let (s, c0) = Stack::start().await;
     let stalled = StalledEndpoint::start();
@@ -364,11 +361,14 @@ async fn a_stalled_secrets_manager_is_a_prompt_503_and_nothing_is_fetched() {
 }
 }
 
-/// The SDK configuration as the functions' mains build it, pointed at `endpoint`.
+/// The SDK configuration as the functions' mains build it, pointed at `endpoint`, with the
+/// operation timeout cut from 60 s to 3 s so a stalled call ends quickly here (that the default
+/// is set is `tests/remote_write_limits.rs`' test).
 async fn sdk_config_for(endpoint: &StalledEndpoint, max_attempts: u32) -> aws_config::SdkConfig {
     promstack::aws::sdk_config_with(promstack::aws::AwsSettings {
         endpoint_url: Some(endpoint.url()),
         region: Some("us-east-1".into()),
+        operation_timeout: Some(Duration::from_secs(3)),
     })
     .await
     .into_builder()
@@ -387,8 +387,6 @@ mod ecs_discovery_faults {
     use ecs_discovery::Config;
 
     #[tokio::test(flavor = "multi_thread")]
-    #[ignore = "bug: no operation timeout on AWS SDK calls (promstack::aws::sdk_config sets none): an ECS endpoint \
-                that accepts and never answers holds the reconcile past 60 s (until Lambda's timeout)"]
     async fn a_stalled_ecs_endpoint_fails_the_reconcile_retryably_and_writes_nothing() {
         let stalled = StalledEndpoint::start();
         let mount = tempfile::tempdir().unwrap();
@@ -477,9 +475,6 @@ customNamespace:
     }
 
     #[tokio::test(flavor = "multi_thread")]
-    #[ignore = "bug: no operation timeout on AWS SDK calls (promstack::aws::sdk_config sets none): a CloudWatch \
-                endpoint that accepts and never answers holds the run past 60 s, until Lambda's timeout (with \
-                STATE_BUCKET, the lease is held all that time)"]
     async fn a_stalled_cloudwatch_endpoint_fails_the_run() {
         let stalled = StalledEndpoint::start();
         let dir = tempfile::tempdir().unwrap();

@@ -9,6 +9,7 @@ pub mod duration;
 pub mod file_sd;
 pub mod gotemplate;
 pub mod lines;
+pub mod nesting;
 pub mod promql;
 pub mod promql_version;
 pub mod relabel;
@@ -157,21 +158,23 @@ fn check_rule_files(
         .filter_map(|f| std::str::from_utf8(&f.contents).ok().map(|t| (f.path.as_str(), t)))
         .collect();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
-    if threads < 2 || work.len() < 8 {
-        let mut promql = promql::Checker::default();
-        return work.into_iter().map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql, target))).collect();
-    }
-    let chunk = work.len().div_ceil(threads);
+    let chunk = if threads < 2 || work.len() < 8 { work.len().max(1) } else { work.len().div_ceil(threads) };
+    // Parsing recurses once per level of an expression: each thread has the stack that the
+    // nesting bound (`nesting.rs`, checked before parsing) was measured for.
     std::thread::scope(|scope| {
         let handles: Vec<_> = work
             .chunks(chunk)
             .map(|part| {
-                scope.spawn(move || {
-                    let mut promql = promql::Checker::default();
-                    part.iter()
-                        .map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql, target)))
-                        .collect::<Vec<_>>()
-                })
+                std::thread::Builder::new()
+                    .name("rule-check".into())
+                    .stack_size(nesting::PARSE_STACK)
+                    .spawn_scoped(scope, move || {
+                        let mut promql = promql::Checker::default();
+                        part.iter()
+                            .map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql, target)))
+                            .collect::<Vec<_>>()
+                    })
+                    .expect("spawning a rule-check thread")
             })
             .collect();
         handles.into_iter().flat_map(|h| h.join().expect("a rule check panicked")).collect()
@@ -366,6 +369,30 @@ mod tests {
         );
         files.retain(|f| !f.path.ends_with('3') && !f.path.ends_with("3.yml"));
         assert_eq!(check_repo(&files, &Layout::default(), &vars(), &Target::default()).unwrap().summary.rule_files, 36);
+    }
+
+    /// 100,000 parentheses in one rule, or 40,000 in each of 8 files, overflowed the stack and
+    /// aborted the process; now each is a problem naming its file and rule.
+    #[test]
+    fn hostile_nesting_is_a_problem_not_an_abort() {
+        let nested = |n: usize| format!("{}up{}", "(".repeat(n), ")".repeat(n));
+        let rule = |name: &str, expr: &str| {
+            format!("groups:\n  - name: g\n    rules:\n      - record: {name}\n        expr: '{expr}'\n")
+        };
+        for (count, depth) in [(1, 100_000), (8, 40_000)] {
+            let mut files = vec![file("prometheus.yml", TEMPLATE)];
+            for i in 0..count {
+                files.push(file(&format!("rules/deep{i}.yml"), &rule(&format!("deep{i}"), &nested(depth))));
+            }
+            files.push(file("rules/fine.yml", RULES));
+            let problems = check_repo(&files, &Layout::default(), &vars(), &Target::default()).unwrap_err();
+            assert_eq!(problems.len(), count, "{}", describe(&problems));
+            for (i, p) in problems.iter().enumerate() {
+                let text = p.to_string();
+                assert!(text.starts_with(&format!("rules/deep{i}.yml:4: rule \"deep{i}\": ")), "{text}");
+                assert!(text.contains(&format!("nests {depth} levels deep")), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -46,6 +46,7 @@ impl Checker {
     /// Parses `expr` as PromQL. The tree keeps every function, aggregation, modifier and name as
     /// written; only the values of regex matchers may differ (see the module's comment).
     pub fn parse(&mut self, expr: &str) -> Result<Expr, String> {
+        super::nesting::check(expr)?;
         register_prometheus2_functions();
         let fast = rewrite(expr, Some(&mut self.regexes));
         if let Ok(ast) = promql_parser::parser::parse(&fast) {
