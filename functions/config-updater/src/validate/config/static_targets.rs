@@ -234,6 +234,84 @@ fn split_host_port(hostport: &str) -> Option<(&str, &str)> {
 mod tests {
     use super::*;
 
+    /// Each config went through `promtool check config --syntax-only` of 2.42.0 (Debian 12) and
+    /// 3.5.3; the columns are their verdicts, `true` for valid. Every case relabels a static target
+    /// (or a default label it starts with) and judges what comes out.
+    const CASES: &[(&str, &str, bool, bool)] = &[
+        ("alert_address_emptied", "alerting:\n  alertmanagers:\n    - relabel_configs:\n        - source_labels: [nothing]\n          target_label: __address__\n      static_configs:\n        - targets: ['good:80']\n", true, true),
+        ("alert_made_url", "alerting:\n  alertmanagers:\n    - relabel_configs:\n        - source_labels: [__address__]\n          target_label: __address__\n          replacement: 'x/$1'\n      static_configs:\n        - targets: ['good:80']\n", false, false),
+        ("alert_path_seen", "alerting:\n  alertmanagers:\n    - path_prefix: /am/\n      relabel_configs:\n        - source_labels: [__alerts_path__, __scheme__]\n          regex: '/am/api/v2/alerts;https'\n          action: drop\n      scheme: https\n      static_configs:\n        - targets: ['http://bad']\n", true, true),
+        ("alert_url_kept", "alerting:\n  alertmanagers:\n    - relabel_configs:\n        - source_labels: [__address__]\n          target_label: __param_target\n      static_configs:\n        - targets: ['http://bad']\n", false, false),
+        ("alert_url_replaced", "alerting:\n  alertmanagers:\n    - relabel_configs:\n        - target_label: __address__\n          replacement: good\n      static_configs:\n        - targets: ['http://bad']\n", true, true),
+        ("scrape_address_emptied", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [nothing]\n        target_label: __address__\n    static_configs:\n      - targets: ['good:80']\n", false, false),
+        ("scrape_address_from_label", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [url]\n        target_label: __address__\n    static_configs:\n      - targets: ['good:80']\n        labels:\n          url: http://x/y\n", false, false),
+        ("scrape_address_made_url", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        regex: '(.*)'\n        target_label: __address__\n        replacement: 'http://$1/x'\n    static_configs:\n      - targets: ['good:80']\n", false, false),
+        ("scrape_digit_ascii", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [x]\n        regex: '\\d+'\n        action: drop\n    static_configs:\n      - targets: ['http://bad']\n        labels:\n          x: \"٣\"\n", false, false),
+        ("scrape_dot_newline", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__, x]\n        separator: \"\\n\"\n        regex: 'http://bad.y'\n        action: drop\n    static_configs:\n      - targets: ['http://bad']\n        labels:\n          x: y\n", false, true),
+        ("scrape_dropequal_keeps", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: dropequal\n        source_labels: [__address__]\n        target_label: other\n    static_configs:\n      - targets: ['http://bad']\n", false, false),
+        ("scrape_group_label_interval_bad", "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['good:80']\n        labels:\n          __scrape_interval__: soon\n", false, false),
+        ("scrape_hashmod_drop", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        modulus: 4\n        target_label: shard\n        action: hashmod\n      - source_labels: [shard]\n        regex: '3'\n        action: keep\n    static_configs:\n      - targets: ['http://a', 'http://b', 'http://e']\n", true, true),
+        ("scrape_hashmod_kept", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        modulus: 4\n        target_label: shard\n        action: hashmod\n      - source_labels: [shard]\n        regex: '3'\n        action: keep\n    static_configs:\n      - targets: ['http://a', 'http://c']\n", false, false),
+        ("scrape_hashmod_one", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        modulus: 1000\n        target_label: shard\n        action: hashmod\n      - source_labels: [shard]\n        regex: '347'\n        action: drop\n    static_configs:\n      - targets: ['http://bad']\n", true, true),
+        ("scrape_interval_1m30", "scrape_configs:\n  - job_name: a\n    scrape_interval: 90s\n    scrape_timeout: 5s\n    relabel_configs:\n      - source_labels: [__scrape_interval__, __scrape_timeout__]\n        regex: '1m30s;5s'\n        action: drop\n    static_configs:\n      - targets: ['http://bad']\n", true, true),
+        ("scrape_interval_default_seen", "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__scrape_interval__, __scrape_timeout__]\n        regex: '15s;10s'\n        action: drop\n    static_configs:\n      - targets: ['http://bad']\n", true, true),
+        ("scrape_interval_relabelled_bad", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - target_label: __scrape_interval__\n        replacement: soon\n    static_configs:\n      - targets: ['good:80']\n", false, false),
+        ("scrape_interval_zero", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - target_label: __scrape_interval__\n        replacement: 0s\n    static_configs:\n      - targets: ['good:80']\n", false, false),
+        ("scrape_job_default_seen", "scrape_configs:\n  - job_name: web\n    relabel_configs:\n      - source_labels: [job, __metrics_path__, __scheme__]\n        regex: 'web;/metrics;http'\n        action: drop\n    static_configs:\n      - targets: ['http://bad']\n", true, true),
+        ("scrape_keepequal_drops", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: keepequal\n        source_labels: [__address__]\n        target_label: other\n    static_configs:\n      - targets: ['http://bad']\n", true, true),
+        ("scrape_labeldrop_address", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: labeldrop\n        regex: '__address__'\n    static_configs:\n      - targets: ['good:80']\n", false, false),
+        ("scrape_labelkeep", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: labelkeep\n        regex: '__address__|__scrape_.*'\n    static_configs:\n      - targets: ['good:80']\n", true, true),
+        ("scrape_labelmap_address", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: labelmap\n        regex: 'tmp_(.*)'\n        replacement: '__${1}__'\n    static_configs:\n      - targets: ['good:80']\n        labels:\n          tmp_address: x/y\n", false, false),
+        ("scrape_lowercase_drop", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: low\n        action: lowercase\n      - source_labels: [low]\n        regex: 'http://bad'\n        action: drop\n    static_configs:\n      - targets: ['HTTP://BAD']\n", true, true),
+        ("scrape_named_group", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        regex: '(?P<h>[^:]+):.*'\n        target_label: __address__\n        replacement: 'http://${h}'\n    static_configs:\n      - targets: ['good:80']\n", false, false),
+        ("scrape_param_seen", "scrape_configs:\n  - job_name: a\n    params:\n      module: [http_2xx, other]\n    relabel_configs:\n      - source_labels: [__param_module]\n        regex: 'http_2xx'\n        action: drop\n    static_configs:\n      - targets: ['http://bad']\n", true, true),
+        ("scrape_scheme_relabelled_ftp", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - target_label: __scheme__\n        replacement: ftp\n    static_configs:\n      - targets: ['good']\n", false, true),
+        ("scrape_scheme_relabelled_ftp_port", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - target_label: __scheme__\n        replacement: ftp\n    static_configs:\n      - targets: ['good:80']\n", true, true),
+        ("scrape_target_expanded_invalid", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [x]\n        regex: '(.*)'\n        target_label: '${1}'\n        replacement: 'http://bad'\n    static_configs:\n      - targets: ['good:80']\n        labels:\n          x: __address__\n", false, false),
+        ("scrape_timeout_relabelled_long", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - target_label: __scrape_timeout__\n        replacement: 2m\n    static_configs:\n      - targets: ['good:80']\n", false, false),
+        ("scrape_uppercase_drop", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: up\n        action: uppercase\n      - source_labels: [up]\n        regex: 'HTTP://BAD'\n        action: drop\n    static_configs:\n      - targets: ['http://bad']\n", true, true),
+        ("scrape_url_dropped", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        regex: 'http://.*'\n        action: drop\n    static_configs:\n      - targets: ['http://bad', 'good:80']\n", true, true),
+        ("scrape_url_kept", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n    static_configs:\n      - targets: ['http://bad']\n", false, false),
+        ("scrape_url_kept_by_keep", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        regex: 'http://.*'\n        action: keep\n    static_configs:\n      - targets: ['http://bad', 'good:80']\n", false, false),
+        ("scrape_url_replaced", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - target_label: __address__\n        replacement: good\n    static_configs:\n      - targets: ['http://bad']\n", true, true),
+    ];
+
+    #[test]
+    fn static_targets_are_judged_after_relabelling_as_promtool_judges_them() {
+        let mut wrong = Vec::new();
+        for (name, yaml, on_2, on_3) in CASES {
+            for (version, valid) in [("2.42", on_2), ("3.5", on_3)] {
+                let found = super::super::check("prometheus.yml", yaml, &[], &Target::parse(version, "").unwrap());
+                if found.is_empty() != *valid {
+                    let found = crate::validate::describe(&found);
+                    wrong.push(format!("{name} on {version}: promtool says {}, got {found:?}", if *valid { "valid" } else { "invalid" }));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    /// promtool's own test files (cmd/promtool/testdata/url_in_scrape_targetgroup_with_relabel_config.bad.yml
+    /// at v3.5.3), with where and why.
+    #[test]
+    fn a_url_left_by_the_rules_names_the_target_and_its_line() {
+        let yaml = "scrape_configs:\n  - job_name: prometheus\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n    static_configs:\n      - targets:\n          - http://bad\n";
+        for version in ["2.42", "3.5"] {
+            let found = super::super::check("prometheus.yml", yaml, &[], &Target::parse(version, "").unwrap());
+            assert_eq!(
+                crate::validate::describe(&found),
+                "prometheus.yml:8: job \"prometheus\": target \"http://bad\": after relabel_configs, \"http://bad\" is not a valid hostname (a target is host:port, without scheme or path)",
+                "{version}"
+            );
+        }
+        let scheme = "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - target_label: __scheme__\n        replacement: ftp\n    static_configs:\n      - targets: ['good']\n";
+        let found = super::super::check("prometheus.yml", scheme, &[], &Target::parse("2.42", "").unwrap());
+        assert!(crate::validate::describe(&found).contains("__scheme__ \"ftp\" is an invalid scheme"), "{found:?}");
+        // With no-default-scrape-port, Prometheus 2 adds no port, so the scheme does not matter.
+        let found = super::super::check("prometheus.yml", scheme, &[], &Target::parse("2.42", "no-default-scrape-port").unwrap());
+        assert!(found.is_empty(), "{found:?}");
+    }
+
     #[test]
     fn durations_print_as_go_prints_them() {
         for (ms, text) in [(0, "0s"), (60_000, "1m"), (90_000, "1m30s"), (5_400_000, "1h30m"), (1_500, "1s500ms")] {
