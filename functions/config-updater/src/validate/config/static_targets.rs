@@ -183,7 +183,7 @@ fn go_duration(ms: u64) -> String {
     let mut rest = ms;
     let mut text = String::new();
     for (unit, size, exact) in units {
-        if (exact && rest % size != 0) || rest / size == 0 {
+        if (exact && !rest.is_multiple_of(size)) || rest / size == 0 {
             continue;
         }
         text.push_str(&format!("{}{unit}", rest / size));
@@ -284,7 +284,10 @@ mod tests {
                 let found = super::super::check("prometheus.yml", yaml, &[], &Target::parse(version, "").unwrap());
                 if found.is_empty() != *valid {
                     let found = crate::validate::describe(&found);
-                    wrong.push(format!("{name} on {version}: promtool says {}, got {found:?}", if *valid { "valid" } else { "invalid" }));
+                    wrong.push(format!(
+                        "{name} on {version}: promtool says {}, got {found:?}",
+                        if *valid { "valid" } else { "invalid" }
+                    ));
                 }
             }
         }
@@ -308,7 +311,12 @@ mod tests {
         let found = super::super::check("prometheus.yml", scheme, &[], &Target::parse("2.42", "").unwrap());
         assert!(crate::validate::describe(&found).contains("__scheme__ \"ftp\" is an invalid scheme"), "{found:?}");
         // With no-default-scrape-port, Prometheus 2 adds no port, so the scheme does not matter.
-        let found = super::super::check("prometheus.yml", scheme, &[], &Target::parse("2.42", "no-default-scrape-port").unwrap());
+        let found = super::super::check(
+            "prometheus.yml",
+            scheme,
+            &[],
+            &Target::parse("2.42", "no-default-scrape-port").unwrap(),
+        );
         assert!(found.is_empty(), "{found:?}");
     }
 

@@ -158,7 +158,8 @@ fn apply(labels: &mut Labels, rule: &Rule, target: &Target) -> bool {
 mod tests {
     use super::*;
 
-    type Case = (&'static [(&'static str, &'static str)], &'static str, Option<&'static [(&'static str, &'static str)]>);
+    type Case =
+        (&'static [(&'static str, &'static str)], &'static str, Option<&'static [(&'static str, &'static str)]>);
 
     /// Prometheus' `TestRelabel` table: input labels, the rules (as the YAML, here JSON, that
     /// makes the test's `Config`: a field the test leaves out is written empty, except where the
@@ -246,7 +247,8 @@ mod tests {
                 };
                 let mut labels: Labels = input.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
                 let kept = process(&mut labels, &compiled, &target).then_some(labels);
-                let expected = output.map(|o| o.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Labels>());
+                let expected =
+                    output.map(|o| o.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Labels>());
                 if kept != expected {
                     wrong.push(format!("{version} case {i}: expected {expected:?}, got {kept:?}"));
                 }
