@@ -803,7 +803,7 @@ mod tests {
         ("typo", "scrape_configs:\n  - job_name: a\n    scrape_interal: 5s\n", Some("did you mean \"scrape_interval\"?"), Some("did you mean \"scrape_interval\"?")),
         ("unbalanced_ok", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: 'a)|(b'\n        target_label: b\n", None, None),
         // Prometheus v3.5.3 cmd/promtool/testdata/url_in_scrape_targetgroup_with_relabel_config.good.yml:
-        // relabel_configs may rewrite __address__, so the targets as written are not judged.
+        // the rules rewrite __address__ to `good`, so the target as written is not what is judged.
         ("url_target_relabeled", "scrape_configs:\n  - job_name: prometheus\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - target_label: __address__\n        replacement: good\n    static_configs:\n      - targets:\n          - http://good\n", None, None),
         ("url_target", "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://h:9090']\n", Some("\"http://h:9090\" is not a valid hostname"), Some("\"http://h:9090\" is not a valid hostname")),
         ("utf8_source", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [service.name]\n        target_label: svc\n", Some("\"service.name\" is not a valid label name"), None),
