@@ -294,6 +294,29 @@ mod tests {
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
+    /// Runs every config of `CASES` through promtool 2.42 and 3.5.3, to show the verdicts
+    /// recorded there are promtool's.
+    #[test]
+    #[ignore = "runs promtool 2.42 and 3.5.3 as installed by make setup"]
+    fn cases_record_what_promtool_says() {
+        let home = std::env::var("HOME").expect("HOME");
+        let tools =
+            ["/usr/bin/promtool".to_string(), format!("{home}/.cache/promstack/prometheus-3.5.3/usr/bin/promtool")];
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("prometheus.yml");
+        for (name, yaml, on_2, on_3) in CASES {
+            std::fs::write(&file, yaml).unwrap();
+            for (tool, valid) in tools.iter().zip([on_2, on_3]) {
+                let output =
+                    std::process::Command::new(tool).args(["check", "config", "--syntax-only"]).arg(&file).output();
+                let output = output.unwrap_or_else(|e| panic!("{tool}: {e} (run make setup)"));
+                let printed =
+                    String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+                assert_eq!(output.status.success(), *valid, "{name} on {tool}: {printed}");
+            }
+        }
+    }
+
     /// promtool's own test files (cmd/promtool/testdata/url_in_scrape_targetgroup_with_relabel_config.bad.yml
     /// at v3.5.3), with where and why.
     #[test]
