@@ -619,6 +619,41 @@ mod tests {
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
+    /// Every regex Go compiles also compiles for matching, and matches as Go's does: Perl classes
+    /// and `\b` are ASCII, `.` takes a newline only from Prometheus 3 (`(?s:`), and a named group
+    /// is there for `${name}`.
+    #[test]
+    fn regexes_match_as_go_matches_them() {
+        for (regex, on_2, on_3) in REGEXES {
+            for (version, valid) in [("2.42", on_2), ("3.5", on_3)] {
+                if *valid {
+                    assert!(
+                        compile(regex, &v(version)).is_ok(),
+                        "{regex:?} on {version}: {:?}",
+                        compile(regex, &v(version))
+                    );
+                }
+            }
+        }
+        let matches = |regex: &str, version: &str, text: &str| compile(regex, &v(version)).unwrap().is_match(text);
+        for version in ["2.42", "3.5"] {
+            assert!(!matches(r"\d", version, "\u{663}"));
+            assert!(!matches(r"[\w]+", version, "é"));
+            assert!(!matches(r"\s", version, "\u{b}"));
+            assert!(matches(r"[^\D]", version, "7"));
+            assert!(matches(r"a\b.*", version, "a-é"));
+            assert!(matches(r"é\bx", version, "éx")); // é is not an ASCII word character
+            assert!(matches("a|b", version, "b"));
+            assert!(!matches("a|b", version, "ab"));
+        }
+        assert!(!matches("a.b", "2.42", "a\nb"));
+        assert!(matches("a.b", "3.5", "a\nb"));
+        let named = compile("(?P<x>a)(?P<x>b)", &v("3.5")).unwrap();
+        let mut expanded = String::new();
+        named.captures("ab").unwrap().expand("${x}", &mut expanded);
+        assert_eq!(expanded, "a");
+    }
+
     /// Go's Unicode classes are general categories and scripts (3.5's Go also takes long category
     /// names such as `Letter`); regex-syntax knows many more properties.
     #[test]
