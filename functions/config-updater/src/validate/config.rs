@@ -3,7 +3,9 @@
 //! shape, durations parse, relabel configs pass `relabel`'s checks, service discovery kinds exist,
 //! static targets are `host:port`, job names are unique, scrape timeouts fit their intervals,
 //! file_sd paths are valid, and `rule_files` patterns are valid globs, relative, and match every
-//! deployed rule file.
+//! deployed rule file. Static targets are judged after their job's relabelling (`static_targets`).
+
+mod static_targets;
 
 use std::collections::HashSet;
 
@@ -33,7 +35,8 @@ pub fn check(file: &str, rendered: &str, rules: &[(String, String)], target: &Ta
         other => return vec![Problem::new(file, Some(1), None, format!("expected a mapping, found {}", kind(other)))],
     };
     let lines = Lines::new(rendered);
-    let mut walk = Walk { lines: &lines, target, version: (target.major, target.minor), found: Vec::new() };
+    let global = map.get("global");
+    let mut walk = Walk { lines: &lines, target, version: (target.major, target.minor), global, found: Vec::new() };
     walk.section(&root, schema::TOP, &Place::root());
     walk.global(map);
     walk.rule_files(map, rules);
@@ -94,6 +97,8 @@ struct Walk<'a> {
     lines: &'a Lines<'a>,
     target: &'a Target,
     version: Version,
+    /// The document's `global` section, whose scrape interval and timeout jobs inherit.
+    global: Option<&'a Value>,
     found: Vec<(Option<usize>, String)>,
 }
 
@@ -126,16 +131,17 @@ impl Walk<'_> {
                 return;
             }
         };
-        let discovers = std::ptr::eq(fields, schema::SCRAPE) || std::ptr::eq(fields, schema::ALERTMANAGER);
+        let scrape = std::ptr::eq(fields, schema::SCRAPE);
+        let owner = (scrape || std::ptr::eq(fields, schema::ALERTMANAGER))
+            .then(|| static_targets::Owner::new(map, scrape, self.global, self.target));
         for (key, value) in map {
             let Some(key) = key.as_str() else {
                 self.report(place.line, format!("{}keys must be strings", place.prefix()));
                 continue;
             };
             let line = self.key_line(place, key);
-            if discovers && (key == "static_configs" || key.ends_with("_sd_configs")) {
-                let relabeled = map.get("relabel_configs").and_then(Value::as_sequence).is_some_and(|r| !r.is_empty());
-                self.discovery(key, value, &place.field(key, line), relabeled);
+            if let Some(owner) = owner.as_ref().filter(|_| key == "static_configs" || key.ends_with("_sd_configs")) {
+                self.discovery(key, value, &place.field(key, line), owner);
                 continue;
             }
             match fields.iter().find(|f| f.name == key && f.known_in(self.version)) {
@@ -289,8 +295,8 @@ impl Walk<'_> {
         }
     }
 
-    /// A `static_configs` or `<kind>_sd_configs` list; `relabeled` as in `static_targets`.
-    fn discovery(&mut self, key: &str, value: &Value, place: &Place, relabeled: bool) {
+    /// A `static_configs` or `<kind>_sd_configs` list of the scrape or Alertmanager config `owner`.
+    fn discovery(&mut self, key: &str, value: &Value, place: &Place, owner: &static_targets::Owner) {
         let kind_name = key.strip_suffix("_sd_configs").unwrap_or("static");
         let known = schema::SD_KINDS.iter().find(|(k, _)| *k == kind_name);
         match known {
@@ -338,20 +344,26 @@ impl Walk<'_> {
             }
             self.section(item, fields, &item_place);
             if kind_name == "static" {
-                self.static_targets(item, &item_place, relabeled);
+                self.static_targets(item, &item_place, owner);
             }
         }
     }
 
-    /// `host:port` targets and valid label names, as `targetgroup` and `CheckTargetAddress` want.
-    /// `relabeled`: the section has relabel_configs, which may rewrite `__address__`, so
-    /// Prometheus does not look at the targets as written.
-    fn static_targets(&mut self, group: &Value, place: &Place, relabeled: bool) {
-        let targets = group.get("targets").and_then(Value::as_sequence).filter(|_| !relabeled);
-        for target in targets.into_iter().flatten() {
+    /// `host:port` targets and valid label names, as `targetgroup` and `CheckTargetAddress` want;
+    /// then each target as Prometheus builds it, after `owner`'s relabel_configs (which may rewrite
+    /// `__address__`, so with rules the targets as written are not judged).
+    fn static_targets(&mut self, group: &Value, place: &Place, owner: &static_targets::Owner) {
+        let group_labels: Vec<(String, String)> = group
+            .get("labels")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| (scalar(name), scalar(value)))
+            .collect();
+        for target in group.get("targets").and_then(Value::as_sequence).into_iter().flatten() {
             let address = scalar(target);
-            if address.contains('/') {
-                let line = self.lines.find(place.line, &address).or(place.line);
+            let line = self.lines.find(place.line, &address).or(place.line);
+            if !owner.relabels() && address.contains('/') {
                 self.report(
                     line,
                     format!(
@@ -359,6 +371,10 @@ impl Walk<'_> {
                         place.prefix()
                     ),
                 );
+                continue;
+            }
+            if let Some(problem) = owner.problem(&address, &group_labels, self.target) {
+                self.report(line, format!("{}target {address:?}: {problem}", place.prefix()));
             }
         }
         for name in group.get("labels").and_then(Value::as_mapping).into_iter().flat_map(|m| m.keys()) {
@@ -787,7 +803,7 @@ mod tests {
         ("typo", "scrape_configs:\n  - job_name: a\n    scrape_interal: 5s\n", Some("did you mean \"scrape_interval\"?"), Some("did you mean \"scrape_interval\"?")),
         ("unbalanced_ok", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: 'a)|(b'\n        target_label: b\n", None, None),
         // Prometheus v3.5.3 cmd/promtool/testdata/url_in_scrape_targetgroup_with_relabel_config.good.yml:
-        // relabel_configs may rewrite __address__, so the targets as written are not judged.
+        // the rules rewrite __address__ to `good`, so the target as written is not what is judged.
         ("url_target_relabeled", "scrape_configs:\n  - job_name: prometheus\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - target_label: __address__\n        replacement: good\n    static_configs:\n      - targets:\n          - http://good\n", None, None),
         ("url_target", "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://h:9090']\n", Some("\"http://h:9090\" is not a valid hostname"), Some("\"http://h:9090\" is not a valid hostname")),
         ("utf8_source", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [service.name]\n        target_label: svc\n", Some("\"service.name\" is not a valid label name"), None),

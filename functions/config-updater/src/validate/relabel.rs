@@ -3,6 +3,8 @@
 //! the action's required and forbidden fields, label names (Prometheus 2: `[a-zA-Z_][a-zA-Z0-9_]*`;
 //! 3: any non-empty UTF-8), and the regex, which Go compiles as RE2 anchored as `^(?s:regex)$`.
 
+pub mod apply;
+
 use serde_norway::{Mapping, Value};
 
 use super::Target;
@@ -190,6 +192,26 @@ fn is_target_with_refs(name: &str, target: &Target) -> bool {
 /// Unicode classes regex-syntax knows and Go does not (`\p{Alphabetic}`: Go has general categories
 /// and scripts) are not caught.
 pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
+    let anchored = translate(regex, target, false)?;
+    regex_syntax::ParserBuilder::new().octal(true).build().parse(&anchored).map(|_| ()).map_err(|e| {
+        let text = e.to_string();
+        text.lines().last().unwrap_or(&text).trim_start_matches("error: ").to_string()
+    })
+}
+
+/// `regex` compiled as the version's relabelling matches it: anchored as `^(?:regex)$` before
+/// Prometheus 3 and `^(?s:regex)$` from 3.0 (`.` also matches a newline), with Go's ASCII-only
+/// `\d`, `\w`, `\s` and `\b`, and named groups (the first of each name) kept for `${name}`.
+pub fn compile(regex: &str, target: &Target) -> Result<regex::Regex, String> {
+    re2_check(regex, target)?;
+    let anchored = translate(regex, target, true)?;
+    regex::RegexBuilder::new(&anchored).octal(true).build().map_err(|e| format!("regex {regex:?}: {e}"))
+}
+
+/// `regex` rewritten for regex-syntax, anchored as Prometheus anchors it. `matching`: for
+/// matching values (Go's class semantics and group names kept) rather than only judging syntax.
+fn translate(regex: &str, target: &Target, matching: bool) -> Result<String, String> {
+    let mut group_names = std::collections::HashSet::new();
     let chars: Vec<char> = regex.chars().collect();
     let mut plain = String::new();
     let mut i = 0;
@@ -300,6 +322,20 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                     i += 4 + digits.chars().count();
                     continue;
                 }
+                if matching && "dDwWsS".contains(next) {
+                    plain.push_str(&go_perl_class(next, in_class));
+                    i += 2;
+                    if in_class && chars.get(i) == Some(&'-') && chars.get(i + 1) != Some(&']') {
+                        plain.push_str("\\-");
+                        i += 1;
+                    }
+                    continue;
+                }
+                if matching && (next == 'b' || next == 'B') && !in_class {
+                    plain.push_str(&format!("(?-u:\\{next})"));
+                    i += 2;
+                    continue;
+                }
                 if in_class
                     && "dDwWsS".contains(next)
                     && chars.get(i + 2) == Some(&'-')
@@ -375,8 +411,13 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
                             rest.chars().take(open + name.chars().count() + 1).collect::<String>()
                         ));
                     }
-                    // Go allows a name twice, regex-syntax does not: the group is kept, its name dropped.
-                    plain.push('(');
+                    // Go allows a name twice, regex-syntax does not: the group is kept, its name dropped
+                    // (when matching, only from its second use: `${name}` refers to the first).
+                    if matching && group_names.insert(name.clone()) {
+                        plain.push_str(&format!("(?P<{name}>"));
+                    } else {
+                        plain.push('(');
+                    }
                     i += 2 + open + name.chars().count() + 1;
                     continue;
                 }
@@ -415,11 +456,24 @@ pub fn re2_check(regex: &str, target: &Target) -> Result<(), String> {
         plain.push(c);
         i += 1;
     }
-    let anchored = if unterminated_quote { format!("^(?s:{plain}\\)\\$") } else { format!("^(?s:{plain})$") };
-    regex_syntax::ParserBuilder::new().octal(true).build().parse(&anchored).map(|_| ()).map_err(|e| {
-        let text = e.to_string();
-        text.lines().last().unwrap_or(&text).trim_start_matches("error: ").to_string()
-    })
+    let open = if matching && !target.is_v3() { "^(?:" } else { "^(?s:" };
+    Ok(if unterminated_quote { format!("{open}{plain}\\)\\$") } else { format!("{open}{plain})$") })
+}
+
+/// Go's Perl classes are ASCII (`\s` without `\v`); regex-syntax's are Unicode.
+fn go_perl_class(letter: char, in_class: bool) -> String {
+    let set = match letter.to_ascii_lowercase() {
+        'd' => "0-9",
+        'w' => "0-9A-Za-z_",
+        _ => "\\t\\n\\f\\r ",
+    };
+    if letter.is_ascii_uppercase() {
+        format!("[^{set}]")
+    } else if in_class {
+        set.to_string()
+    } else {
+        format!("[{set}]")
+    }
 }
 
 /// The names Go's RE2 takes in `[[:name:]]` (and `[[:^name:]]`).
@@ -563,6 +617,41 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    /// Every regex Go compiles also compiles for matching, and matches as Go's does: Perl classes
+    /// and `\b` are ASCII, `.` takes a newline only from Prometheus 3 (`(?s:`), and a named group
+    /// is there for `${name}`.
+    #[test]
+    fn regexes_match_as_go_matches_them() {
+        for (regex, on_2, on_3) in REGEXES {
+            for (version, valid) in [("2.42", on_2), ("3.5", on_3)] {
+                if *valid {
+                    assert!(
+                        compile(regex, &v(version)).is_ok(),
+                        "{regex:?} on {version}: {:?}",
+                        compile(regex, &v(version))
+                    );
+                }
+            }
+        }
+        let matches = |regex: &str, version: &str, text: &str| compile(regex, &v(version)).unwrap().is_match(text);
+        for version in ["2.42", "3.5"] {
+            assert!(!matches(r"\d", version, "\u{663}"));
+            assert!(!matches(r"[\w]+", version, "é"));
+            assert!(!matches(r"\s", version, "\u{b}"));
+            assert!(matches(r"[^\D]", version, "7"));
+            assert!(matches(r"a\b.*", version, "a-é"));
+            assert!(matches(r"é\bx", version, "éx")); // é is not an ASCII word character
+            assert!(matches("a|b", version, "b"));
+            assert!(!matches("a|b", version, "ab"));
+        }
+        assert!(!matches("a.b", "2.42", "a\nb"));
+        assert!(matches("a.b", "3.5", "a\nb"));
+        let named = compile("(?P<x>a)(?P<x>b)", &v("3.5")).unwrap();
+        let mut expanded = String::new();
+        named.captures("ab").unwrap().expand("${x}", &mut expanded);
+        assert_eq!(expanded, "a");
     }
 
     /// Go's Unicode classes are general categories and scripts (3.5's Go also takes long category
