@@ -416,20 +416,7 @@ mod cloudwatch_exporter_faults {
     use lambda_runtime::{Context, LambdaEvent};
     use promstack::settings::Env;
 
-    const CONFIG: &str = r#"
-apiVersion: v1alpha1
-customNamespace:
-  - name: queue
-    namespace: MyApp
-    regions: [us-east-1]
-    period: 60
-    length: 600
-    addCloudwatchTimestamp: true
-    exportAllDataPoints: true
-    metrics:
-      - name: Latency
-        statistics: [Average]
-"#;
+    const CONFIG: &str = harness::TIMESTAMPED_QUEUE_CONFIG;
     const SELECTOR: &str = r#"aws_myapp_latency_average{dimension_Queue="jobs"}"#;
     const WRITE_PATH: &str = "/api/v1/write";
 

@@ -196,20 +196,7 @@ async fn under_the_cap_a_few_bad_samples_still_cost_only_themselves() {
 
 const QUEUES: [&str; 3] = ["alpha", "bravo", "charlie"];
 
-const TIMESTAMPED: &str = r#"
-apiVersion: v1alpha1
-customNamespace:
-  - name: queue
-    namespace: MyApp
-    regions: [us-east-1]
-    period: 60
-    length: 600
-    addCloudwatchTimestamp: true
-    exportAllDataPoints: true
-    metrics:
-      - name: Latency
-        statistics: [Average]
-"#;
+const TIMESTAMPED: &str = harness::TIMESTAMPED_QUEUE_CONFIG;
 
 struct Exporter {
     moto: Moto,
