@@ -5,6 +5,10 @@
 //! files, and whether every replica confirmed it (`deployed`) or not yet (`pending`: the run
 //! died, or a replica was unreachable; the next delivery or sync writes and reloads it again);
 //! `previous/` holds the last confirmed release, file by file, with its `release.json`.
+//! Break-glass: [`write_without_reload`] (`sync --no-reload`) writes a release while Prometheus
+//! is down and records it `written` (no replica was asked; Prometheus reads it when it starts,
+//! and the next delivery or sync writes and reloads it like a pending one), and
+//! [`restore_previous`] puts `previous/` back and reloads it.
 //! Files the new release drops are removed first (and directories left empty with them), so a
 //! path may change between file and directory; then each file is written atomically, the
 //! rendered `prometheus.yml` last. If any replica refuses the reload, the previous release is
@@ -51,6 +55,9 @@ pub struct Record {
 pub enum RecordState {
     /// Written; not every replica has confirmed it yet.
     Pending,
+    /// Written by `sync --no-reload`, and no replica was asked to reload it: Prometheus reads it
+    /// when it starts, and the next delivery or sync writes and reloads it, as a pending one.
+    Written,
     #[default]
     Deployed,
 }
@@ -60,6 +67,8 @@ pub enum RecordState {
 pub enum Applied {
     /// Written and reloaded on every replica.
     Deployed { previous: Option<String>, replicas: Vec<String>, removed: Vec<String> },
+    /// Written without a reload ([`write_without_reload`]), recorded `written`.
+    Written { previous: Option<String>, removed: Vec<String> },
     /// The commit is already deployed: nothing written, nothing reloaded.
     Unchanged,
 }
@@ -228,13 +237,31 @@ pub async fn apply(
     release: &Release,
     urls: &[String],
 ) -> Result<Applied, Error> {
+    apply_release(root, commit, branch, release, Some(urls)).await
+}
+
+/// Writes `release` for `commit` and asks no replica to reload it (break-glass, while Prometheus
+/// is down): recorded `written`, so the next delivery or sync does not take it for deployed and
+/// writes and reloads it. The caller holds the lock.
+pub async fn write_without_reload(root: &Path, commit: &str, branch: &str, release: &Release) -> Result<Applied, Error> {
+    apply_release(root, commit, branch, release, None).await
+}
+
+/// [`apply`], and with `urls` `None`, [`write_without_reload`].
+async fn apply_release(
+    root: &Path,
+    commit: &str,
+    branch: &str,
+    release: &Release,
+    urls: Option<&[String]>,
+) -> Result<Applied, Error> {
     let current = read_record(root)?;
     if current.as_ref().is_some_and(|r| r.commit == commit && r.state == RecordState::Deployed) {
         tracing::info!(commit, "already deployed");
         return Ok(Applied::Unchanged);
     }
-    if let Some(pending) = current.as_ref().filter(|r| r.state == RecordState::Pending) {
-        tracing::info!(commit, pending = %pending.commit, "the recorded release was never confirmed; writing and reloading");
+    if let Some(pending) = current.as_ref().filter(|r| r.state != RecordState::Deployed) {
+        tracing::info!(commit, pending = %pending.commit, state = ?pending.state, "the recorded release was never confirmed; writing it again");
     }
     let new_paths: BTreeSet<&String> = release.files.keys().collect();
     let removed: Vec<String> = current
@@ -247,9 +274,9 @@ pub async fn apply(
     let touched: BTreeSet<String> = release.files.keys().cloned().chain(removed.iter().cloned()).collect();
     let before = snapshot(root, touched.clone())?;
     let record_before = current.clone();
-    // `previous/` holds the last confirmed release: a pending one never replaces it.
+    // `previous/` holds the last confirmed release: a pending or written one never replaces it.
     let confirmed = match current.as_ref() {
-        Some(r) if r.state == RecordState::Pending => read_record_at(&root.join(PREVIOUS_DIR).join("release.json"))?,
+        Some(r) if r.state != RecordState::Deployed => read_record_at(&root.join(PREVIOUS_DIR).join("release.json"))?,
         _ => {
             keep_previous(root, current.as_ref(), &before)?;
             current.clone()
@@ -258,25 +285,17 @@ pub async fn apply(
 
     let mut record = Record {
         commit: commit.to_string(),
-        state: RecordState::Pending,
+        state: if urls.is_some() { RecordState::Pending } else { RecordState::Written },
         branch: branch.to_string(),
-        deployed_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        deployed_at: now_secs(),
         files: release.files.keys().cloned().collect(),
         summary: release.summary,
     };
-    if let Err(e) = write_release(root, &release.files, &removed).and_then(|()| write_record(root, &record)) {
-        // A write failed part-way (volume full, permissions): put back what was there, the
-        // record too even when the files could not all be restored.
-        let files = restore(root, &before);
-        let rec = restore_record(root, record_before.as_ref());
-        return match files.and(rec) {
-            Ok(()) => Err(e),
-            Err(restore) => Err(Error::Restore { failed: Box::new(e), restore: Box::new(restore) }),
-        };
-    }
+    write_or_put_back(root, &release.files, &removed, &record, &before, record_before.as_ref())?;
+    let Some(urls) = urls else {
+        tracing::info!(commit, files = record.files.len(), removed = removed.len(), "release written; no reload asked");
+        return Ok(Applied::Written { previous: confirmed.map(|r| r.commit), removed });
+    };
     tracing::info!(commit, files = record.files.len(), removed = removed.len(), "release written, pending");
 
     let report = reload_all(urls).await;
@@ -306,6 +325,101 @@ pub async fn apply(
     } else {
         Err(Error::NoReplica { commit: short(commit).to_string(), restored, failures: failure })
     }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Writes `files` (removing `remove`) and then `record`. When a write fails part-way (volume
+/// full, permissions), puts `before` and `record_before` back: the record too even when the
+/// files could not all be restored.
+fn write_or_put_back(
+    root: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    remove: &[String],
+    record: &Record,
+    before: &Snapshot,
+    record_before: Option<&Record>,
+) -> Result<(), Error> {
+    let Err(e) = write_release(root, files, remove).and_then(|()| write_record(root, record)) else {
+        return Ok(());
+    };
+    let files = restore(root, before);
+    let rec = restore_record(root, record_before);
+    match files.and(rec) {
+        Ok(()) => Err(e),
+        Err(restore) => Err(Error::Restore { failed: Box::new(e), restore: Box::new(restore) }),
+    }
+}
+
+/// What [`restore_previous`] put back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// The commit of the release restored.
+    pub commit: String,
+    /// The commit it replaced, if a release was recorded.
+    pub replaced: Option<String>,
+    pub replicas: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Puts the release kept in `.promstack/previous/` back (files it lacks removed, each file written
+/// atomically, the record last) and reloads every replica; records it deployed once every replica
+/// confirmed it. The release it replaces becomes `previous/` when it was confirmed, so a second
+/// restore goes back again. No previous release, or one with a file missing: an error, and
+/// nothing changed. A reload that fails leaves the restored release recorded pending. The caller
+/// holds the lock.
+pub async fn restore_previous(root: &Path, urls: &[String]) -> Result<Restored, Error> {
+    let dir = root.join(PREVIOUS_DIR);
+    let Some(previous) = read_record_at(&dir.join("release.json"))? else {
+        return Err(Error::NoPrevious(format!("{} holds no release.json", dir.display())));
+    };
+    let mut files = BTreeMap::new();
+    for rel in previous.files.iter().filter(|p| crate::layout::is_safe_relative_path(p)) {
+        let path = dir.join(rel);
+        match std::fs::read(&path) {
+            Ok(contents) => files.insert(rel.clone(), contents),
+            Err(e) if is_absent(&e) => {
+                let message = format!("{} lists {rel}, which is not there", dir.join("release.json").display());
+                return Err(Error::NoPrevious(message));
+            }
+            Err(e) => return Err(volume(&path, e)),
+        };
+    }
+    let current = read_record(root)?;
+    let removed: Vec<String> = current
+        .iter()
+        .flat_map(|r| r.files.iter())
+        .filter(|p| !files.contains_key(*p) && crate::layout::is_safe_relative_path(p))
+        .cloned()
+        .collect();
+    clean_stale_temps(root, files.keys().chain(removed.iter()));
+    let touched: BTreeSet<String> = files.keys().cloned().chain(removed.iter().cloned()).collect();
+    let before = snapshot(root, touched)?;
+    let mut record = Record { state: RecordState::Pending, deployed_at: now_secs(), ..previous.clone() };
+    write_or_put_back(root, &files, &removed, &record, &before, current.as_ref())?;
+    tracing::info!(commit = %record.commit, files = files.len(), removed = removed.len(), "previous release written back");
+    if let Some(replaced) = current.as_ref().filter(|r| r.state == RecordState::Deployed) {
+        let kept: Snapshot = before.iter().filter(|(rel, _)| replaced.files.contains(rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        if let Err(e) = keep_previous(root, Some(replaced), &kept) {
+            tracing::warn!(error = %e, "the replaced release could not be kept as the previous one");
+        }
+    }
+    let report = reload_all(urls).await;
+    if !report.ok() {
+        let failure = report.describe_failures();
+        tracing::warn!(commit = %record.commit, %failure, "the restored release was not reloaded");
+        return Err(Error::Reload(format!(
+            "the previous release {} is back on the volume (recorded pending; Prometheus reads it when it starts), but \
+             reloading it failed: {failure}",
+            short(&record.commit)
+        )));
+    }
+    record.state = RecordState::Deployed;
+    write_record(root, &record)?;
+    tracing::info!(commit = %record.commit, replicas = report.reloaded.len(), "previous release restored and confirmed");
+    Ok(Restored { commit: record.commit, replaced: current.map(|r| r.commit), replicas: report.reloaded, removed })
 }
 
 /// Writes the last confirmed release back over `touched` and reloads it; says how that went.

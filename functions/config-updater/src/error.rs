@@ -40,9 +40,15 @@ pub enum Error {
     /// The Bitbucket build-status API refused or failed.
     #[error("posting the build status: {0}")]
     Status(String),
-    /// The invocation is neither a Function URL request nor `{"action": "sync"}`.
+    /// The invocation is neither a Function URL request nor a direct-invoke action.
     #[error("unsupported invocation: {0}")]
     Invocation(String),
+    /// `restore-previous` found no release kept under `.promstack/previous/`: nothing was changed.
+    #[error("there is no previous release to restore ({0}); nothing was changed")]
+    NoPrevious(String),
+    /// The own series cannot be set up (`REMOTE_WRITE_URL`, `EXTRA_LABELS`).
+    #[error("own series: {0}")]
+    OwnSeries(String),
 }
 
 impl Error {
@@ -60,6 +66,8 @@ impl Error {
             Error::Restore { .. } => "ConfigUpdater.Volume",
             Error::Status(_) => "ConfigUpdater.BuildStatus",
             Error::Invocation(_) => "ConfigUpdater.Invocation",
+            Error::NoPrevious(_) => "ConfigUpdater.NoPreviousRelease",
+            Error::OwnSeries(_) => "ConfigUpdater.OwnSeries",
         }
     }
 

@@ -1,7 +1,9 @@
 //! The function's HTTP side, on `lambda_http`: a Bitbucket webhook through the Function URL
-//! (payload format 2.0; the library reads the headers and decodes a base64 body), and
-//! `{"action": "sync"}` invoked directly, which the library passes through as a request whose
-//! body is the event. What a delivery then does is [`crate::rollout`]'s.
+//! (payload format 2.0; the library reads the headers and decodes a base64 body), and the
+//! actions invoked directly (from the console, the CLI or the template), which the library
+//! passes through as a request whose body is the event: `{"action": "sync"}`,
+//! `{"action": "sync", "reload": false}` and `{"action": "restore-previous"}`. What a delivery
+//! then does is [`crate::rollout`]'s.
 
 use std::ops::Deref;
 
@@ -39,14 +41,27 @@ pub async fn handle_value(event: Value, deps: &Deps) -> Result<Value, Error> {
     Ok(serde_json::to_value(response).expect("a Lambda response serialises"))
 }
 
-/// A direct invocation: `{"action": "sync"}`.
+/// The actions a direct invocation may ask for.
+const ACTIONS: &str =
+    r#"{"action": "sync"}, {"action": "sync", "reload": false} or {"action": "restore-previous"}"#;
+
+/// A direct invocation: one of [`ACTIONS`].
 async fn direct_invocation(event: &[u8], deps: &Deps) -> Result<Response<Body>, Error> {
     let event: Value = serde_json::from_slice(event).unwrap_or(Value::Null);
-    match event.get("action") {
-        Some(action) if action == "sync" => Ok(json_response(StatusCode::OK, &rollout::sync(deps).await?)),
-        Some(action) => Err(Error::Invocation(format!("unknown action {action}; the only action is \"sync\""))),
-        None => Err(Error::Invocation("expected a Function URL request or {\"action\": \"sync\"}".into())),
-    }
+    let outcome = match event.get("action") {
+        Some(action) if action == "sync" => {
+            let reload = match event.get("reload") {
+                None => true,
+                Some(Value::Bool(reload)) => *reload,
+                Some(other) => return Err(Error::Invocation(format!("\"reload\" is {other}, not true or false"))),
+            };
+            rollout::sync_with(deps, reload).await?
+        }
+        Some(action) if action == "restore-previous" => rollout::restore_previous(deps).await?,
+        Some(action) => return Err(Error::Invocation(format!("unknown action {action}; expected {ACTIONS}"))),
+        None => return Err(Error::Invocation(format!("expected a Function URL request or {ACTIONS}"))),
+    };
+    Ok(json_response(StatusCode::OK, &outcome))
 }
 
 /// A webhook delivery. Nothing happens before the signature is verified.
@@ -84,10 +99,7 @@ pub async fn webhook_request(request: &Request, deps: &Deps) -> Response<Body> {
         Delivery::Ignored(reason) => {
             return json_response(StatusCode::ACCEPTED, &Outcome::new(Result_::Ignored, reason))
         }
-        Delivery::Push { commit } => match deps.secrets.get(&settings.token_secret_arn).await {
-            Ok(token) => rollout::deploy_head(deps, &token, Some(&commit)).await,
-            Err(e) => Err(e),
-        },
+        Delivery::Push { commit } => rollout::push(deps, &commit).await,
         Delivery::PullRequest { id, branch, commit } => match deps.secrets.get(&settings.token_secret_arn).await {
             Ok(token) => rollout::validate_pull_request(deps, &token, id, &branch, &commit).await,
             Err(e) => Err(e),

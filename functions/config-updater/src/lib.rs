@@ -6,7 +6,8 @@
 //! smart HTTP) → [`validate`] (before anything is written) → [`deploy`] (atomic writes under a
 //! lock, [`reload`], rollback) → [`status`] (Bitbucket build status). [`rollout`] ties them
 //! together for a push, a sync and a pull request; [`handler`] is the HTTP side, for the two
-//! invocations: a Function URL request and `{"action": "sync"}`.
+//! invocations: a Function URL request and a direct-invoke action (`sync`, `restore-previous`).
+//! [`own_series`] counts deploys and pushes the function's own series.
 
 pub mod check;
 pub mod deploy;
@@ -14,6 +15,7 @@ mod error;
 pub mod fetch;
 pub mod handler;
 pub mod layout;
+pub mod own_series;
 pub mod reload;
 pub mod render;
 pub mod rollout;

@@ -5,6 +5,10 @@
 //! interleave, a duplicate finds its commit already recorded and does nothing, and an older
 //! push arriving after a newer one finds the newer head already deployed. A pull request is
 //! only validated; nothing is written.
+//!
+//! Break-glass, for when Prometheus is down or a release must be undone by hand: a sync without
+//! the reload ([`sync_with`]), and [`restore_previous`]. Every deploy, sync and restore is then
+//! counted in the function's own series ([`crate::own_series`]).
 
 use promstack::files::FileLock;
 use serde::{Deserialize, Serialize};
@@ -12,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::deploy::{self, Applied};
 use crate::fetch::{self, FetchRequest, Fetched};
 use crate::layout::Summary;
+use crate::own_series::{self, DeployResult, OwnSeries};
 use crate::secrets::Secrets;
 use crate::status::{State, StatusClient};
 use crate::validate;
@@ -22,12 +27,20 @@ pub struct Deps {
     pub settings: Settings,
     pub secrets: Secrets,
     pub status: StatusClient,
+    /// Where the own series go; `None` (no `REMOTE_WRITE_URL`): nothing is counted or pushed.
+    pub own_series: Option<OwnSeries>,
 }
 
 impl Deps {
+    /// Without own series; see [`Deps::with_own_series`].
     pub fn new(settings: Settings, sdk: &aws_config::SdkConfig) -> Self {
         let status = StatusClient::new(settings.flavor, &settings.api_url, &settings.repository, &settings.status_link);
-        Deps { secrets: Secrets::new(sdk), status, settings }
+        Deps { secrets: Secrets::new(sdk), status, settings, own_series: None }
+    }
+
+    pub fn with_own_series(mut self, own_series: Option<OwnSeries>) -> Self {
+        self.own_series = own_series;
+        self
     }
 }
 
@@ -55,6 +68,10 @@ pub struct Outcome {
 #[serde(rename_all = "snake_case")]
 pub enum Result_ {
     Deployed,
+    /// Written by a sync without the reload; recorded `written`.
+    Written,
+    /// The previous release was put back and reloaded.
+    Restored,
     Unchanged,
     Validated,
     Ignored,
@@ -77,8 +94,73 @@ impl Outcome {
 
 /// Deploys the branch head (first start, or by hand).
 pub async fn sync(deps: &Deps) -> Result<Outcome, Error> {
-    let token = deps.secrets.get(&deps.settings.token_secret_arn).await?;
-    deploy_head(deps, &token, None).await
+    sync_with(deps, true).await
+}
+
+/// Deploys the branch head; with `reload` false (break-glass, Prometheus down) only writes it:
+/// fetched, validated and written as a sync does, recorded `written`, no replica asked.
+pub async fn sync_with(deps: &Deps, reload: bool) -> Result<Outcome, Error> {
+    let result = match deps.secrets.get(&deps.settings.token_secret_arn).await {
+        Ok(token) => deploy_head(deps, &token, None, reload).await,
+        Err(e) => Err(e),
+    };
+    count_and_push(deps, &result).await;
+    result
+}
+
+/// A push of `commit`: deploys the branch head and reports on the pushed commit.
+pub async fn push(deps: &Deps, commit: &str) -> Result<Outcome, Error> {
+    let result = match deps.secrets.get(&deps.settings.token_secret_arn).await {
+        Ok(token) => deploy_head(deps, &token, Some(commit), true).await,
+        Err(e) => Err(e),
+    };
+    count_and_push(deps, &result).await;
+    result
+}
+
+/// Puts the release kept in `.promstack/previous/` back and reloads it, under the volume's lock.
+/// The next push or sync deploys the branch head again: revert the commit in the repository to
+/// keep the restored release.
+pub async fn restore_previous(deps: &Deps) -> Result<Outcome, Error> {
+    let result = restore_locked(deps).await;
+    count_and_push(deps, &result).await;
+    result
+}
+
+async fn restore_locked(deps: &Deps) -> Result<Outcome, Error> {
+    let settings = &deps.settings;
+    let root = settings.prometheus_dir.as_path();
+    deploy::prepare(root)?;
+    let lock = FileLock::acquire_async(deploy::lock_path(root), settings.lock_timeout)
+        .await
+        .map_err(|e| Error::Volume { path: deploy::lock_path(root).display().to_string(), source: e })?;
+    let restored = deploy::restore_previous(root, &settings.prometheus_urls).await;
+    drop(lock);
+    let restored = restored?;
+    let replaced = restored.replaced.as_deref().map(|c| format!(" in place of {}", deploy::short(c))).unwrap_or_default();
+    let mut outcome = Outcome::new(
+        Result_::Restored,
+        format!(
+            "restored the previous release {}{replaced}; {} file(s) removed; reloaded {} Prometheus replica(s)",
+            deploy::short(&restored.commit),
+            restored.removed.len(),
+            restored.replicas.len()
+        ),
+    );
+    outcome.commit = Some(restored.commit);
+    outcome.replicas = restored.replicas;
+    tracing::info!(message = %outcome.message, "restore-previous");
+    Ok(outcome)
+}
+
+/// Counts what a deploy, sync or restore came to on the volume and pushes the totals, when own
+/// series are set up. Nothing here fails the invocation.
+async fn count_and_push(deps: &Deps, result: &Result<Outcome, Error>) {
+    let (Some(own), Some(counted)) = (&deps.own_series, DeployResult::of(result)) else { return };
+    match own_series::count(&deps.settings.prometheus_dir, counted, own_series::reload_failed(result)).await {
+        Ok(counts) => own.push(&counts).await,
+        Err(e) => tracing::warn!(error = %e, "own series not counted"),
+    }
 }
 
 fn fetch_request(settings: &Settings, token: &str, branch: &str) -> FetchRequest {
@@ -97,8 +179,9 @@ async fn post_status(deps: &Deps, token: &str, commit: &str, state: State, descr
 }
 
 /// Fetches, validates and deploys the branch head, under the lock; statuses on the pushed
-/// commit (and on the head, when it is a different one). `pushed` is the commit a push named.
-pub async fn deploy_head(deps: &Deps, token: &str, pushed: Option<&str>) -> Result<Outcome, Error> {
+/// commit (and on the head, when it is a different one). `pushed` is the commit a push named;
+/// `reload` false writes the release without reloading (see [`sync_with`]).
+pub async fn deploy_head(deps: &Deps, token: &str, pushed: Option<&str>, reload: bool) -> Result<Outcome, Error> {
     let settings = &deps.settings;
     let root = settings.prometheus_dir.as_path();
     if let Some(pushed) = pushed {
@@ -108,7 +191,7 @@ pub async fn deploy_head(deps: &Deps, token: &str, pushed: Option<&str>) -> Resu
     let lock = FileLock::acquire_async(deploy::lock_path(root), settings.lock_timeout)
         .await
         .map_err(|e| Error::Volume { path: deploy::lock_path(root).display().to_string(), source: e })?;
-    let result = deploy_locked(deps, token, pushed).await;
+    let result = deploy_locked(deps, token, pushed, reload).await;
     drop(lock);
     let statuses: Vec<&str> = match &result {
         Ok(o) => {
@@ -133,7 +216,7 @@ pub async fn deploy_head(deps: &Deps, token: &str, pushed: Option<&str>) -> Resu
     result
 }
 
-async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>) -> Result<Outcome, Error> {
+async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>, reload: bool) -> Result<Outcome, Error> {
     let settings = &deps.settings;
     let root = settings.prometheus_dir.as_path();
     let record = deploy::read_record(root)?;
@@ -157,7 +240,11 @@ async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>) -> Result
     let release = validate::check_repo(&files, &settings.layout, &settings.template_vars, &settings.prometheus)
         .map_err(|p| Error::Invalid(format!("commit {}:\n{}", deploy::short(&commit), validate::describe(&p))))?;
     outcome.summary = Some(release.summary);
-    let applied = deploy::apply(root, &commit, &settings.branch, &release, &settings.prometheus_urls).await?;
+    let applied = if reload {
+        deploy::apply(root, &commit, &settings.branch, &release, &settings.prometheus_urls).await?
+    } else {
+        deploy::write_without_reload(root, &commit, &settings.branch, &release).await?
+    };
     let head_note = if newer {
         format!(" (the branch head, newer than the pushed {})", deploy::short(pushed.unwrap_or_default()))
     } else {
@@ -177,6 +264,16 @@ async fn deploy_locked(deps: &Deps, token: &str, pushed: Option<&str>) -> Result
                 replicas.len()
             );
             outcome.replicas = replicas;
+        }
+        Applied::Written { removed, .. } => {
+            outcome.result = Result_::Written;
+            outcome.message = format!(
+                "wrote {}{head_note} without a reload: {}; {} file(s) removed; recorded \"written\": Prometheus reads it \
+                 when it starts, and the next push or sync reloads it",
+                deploy::short(&commit),
+                release.summary,
+                removed.len()
+            );
         }
     }
     tracing::info!(commit, result = ?outcome.result, message = %outcome.message, "deploy");

@@ -172,6 +172,45 @@ pub fn limits(env: &Env) -> Result<Limits, Error> {
     })
 }
 
+/// Where the function's own series go, and the labels added to each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnSeriesSettings {
+    /// `REMOTE_WRITE_URL`: the remote-write receiver, the exporter's.
+    pub remote_write_url: String,
+    /// `EXTRA_LABELS`: `name=value` pairs, the exporter's format.
+    pub extra_labels: Vec<(String, String)>,
+}
+
+const EXTRA_LABELS_EXPECTED: &str = "comma-separated name=value pairs, each name a valid label name used once, \
+    not __name__, result or another name starting with __, no empty value";
+
+/// `EXTRA_LABELS`: `name=value,name=value`; `None` when a pair is malformed, a name invalid, one
+/// the own series set themselves (`result`) or given twice, or a value empty.
+fn parse_extra_labels(text: &str) -> Option<Vec<(String, String)>> {
+    let mut labels: Vec<(String, String)> = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=')?;
+        let (name, value) = (name.trim(), value.trim());
+        if !promstack::names::is_label_name(name)
+            || name == "result"
+            || name.starts_with("__")
+            || value.is_empty()
+            || labels.iter().any(|(n, _)| n == name)
+        {
+            return None;
+        }
+        labels.push((name.to_string(), value.to_string()));
+    }
+    Some(labels)
+}
+
+/// The own series' settings; `None` without `REMOTE_WRITE_URL` (no own series). A bad
+/// `EXTRA_LABELS` is an error even then, so it is not found out only once the URL is set.
+pub fn own_series(env: &Env) -> Result<Option<OwnSeriesSettings>, Error> {
+    let extra_labels = env.parsed("EXTRA_LABELS", EXTRA_LABELS_EXPECTED, parse_extra_labels)?.unwrap_or_default();
+    Ok(env.optional::<String>("REMOTE_WRITE_URL")?.map(|remote_write_url| OwnSeriesSettings { remote_write_url, extra_labels }))
+}
+
 /// `https://host:port` of a URL (the Data Center REST API lives on the same host as git).
 fn origin_of(url: &str) -> String {
     let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
@@ -282,6 +321,20 @@ mod tests {
         assert!(s.prometheus.feature("promql-experimental-functions"));
         let Err(Error::Settings(e)) = read(&[("PROMETHEUS_VERSION", "latest")]) else { panic!("latest accepted") };
         assert!(e.to_string().contains("PROMETHEUS_VERSION"), "{e}");
+    }
+
+    #[test]
+    fn own_series_are_optional_and_extra_labels_are_checked() {
+        assert_eq!(own_series(&Env::from_pairs([("EXTRA_LABELS", "job=x")] as [(&str, &str); 1])).unwrap(), None);
+        let env = Env::from_pairs([("REMOTE_WRITE_URL", "http://p:9090/api/v1/write"), ("EXTRA_LABELS", " job=x, stack = prod ,")]);
+        let own = own_series(&env).unwrap().unwrap();
+        assert_eq!(own.remote_write_url, "http://p:9090/api/v1/write");
+        assert_eq!(own.extra_labels, [("job".to_string(), "x".to_string()), ("stack".to_string(), "prod".to_string())]);
+        for value in ["result=a", "__name__=a", "job=", "job=a,job=b", "1x=a", "novalue"] {
+            let env = Env::from_pairs([("REMOTE_WRITE_URL", "http://p"), ("EXTRA_LABELS", value)]);
+            let Err(Error::Settings(e)) = own_series(&env) else { panic!("EXTRA_LABELS={value:?} accepted") };
+            assert_eq!(e, SettingError::invalid("EXTRA_LABELS", value, EXTRA_LABELS_EXPECTED));
+        }
     }
 
     #[test]
