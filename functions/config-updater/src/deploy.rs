@@ -243,7 +243,12 @@ pub async fn apply(
 /// Writes `release` for `commit` and asks no replica to reload it (break-glass, while Prometheus
 /// is down): recorded `written`, so the next delivery or sync does not take it for deployed and
 /// writes and reloads it. The caller holds the lock.
-pub async fn write_without_reload(root: &Path, commit: &str, branch: &str, release: &Release) -> Result<Applied, Error> {
+pub async fn write_without_reload(
+    root: &Path,
+    commit: &str,
+    branch: &str,
+    release: &Release,
+) -> Result<Applied, Error> {
     apply_release(root, commit, branch, release, None).await
 }
 
@@ -401,7 +406,11 @@ pub async fn restore_previous(root: &Path, urls: &[String]) -> Result<Restored, 
     write_or_put_back(root, &files, &removed, &record, &before, current.as_ref())?;
     tracing::info!(commit = %record.commit, files = files.len(), removed = removed.len(), "previous release written back");
     if let Some(replaced) = current.as_ref().filter(|r| r.state == RecordState::Deployed) {
-        let kept: Snapshot = before.iter().filter(|(rel, _)| replaced.files.contains(rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let kept: Snapshot = before
+            .iter()
+            .filter(|(rel, _)| replaced.files.contains(rel))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if let Err(e) = keep_previous(root, Some(replaced), &kept) {
             tracing::warn!(error = %e, "the replaced release could not be kept as the previous one");
         }
@@ -607,6 +616,22 @@ mod tests {
         let record = read_record(root).unwrap().unwrap();
         assert_eq!((record.commit.as_str(), record.state), ("c0", RecordState::Pending));
         assert_eq!(record.files, ["file_sd/static/h.json", "prometheus.yml"], "every file that may be there");
+    }
+
+    #[tokio::test]
+    async fn a_previous_release_with_a_file_missing_is_not_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let first = release(&[("prometheus.yml", "a\n"), ("rules.d/a.yml", "a")]);
+        apply(root, "c1", "main", &first, &[NO_REPLICA_YET.into()]).await.unwrap();
+        let second = release(&[("prometheus.yml", "b\n")]);
+        write_without_reload(root, "c2", "main", &second).await.unwrap();
+        assert_eq!(read_record(root).unwrap().unwrap().state, RecordState::Written);
+        std::fs::remove_file(root.join(PREVIOUS_DIR).join("rules.d/a.yml")).unwrap();
+        let err = restore_previous(root, &[NO_REPLICA_YET.into()]).await.unwrap_err();
+        assert!(matches!(&err, Error::NoPrevious(m) if m.contains("lists rules.d/a.yml")), "{err}");
+        assert_eq!(std::fs::read_to_string(root.join("prometheus.yml")).unwrap(), "b\n");
+        assert_eq!(read_record(root).unwrap().unwrap().commit, "c2");
     }
 
     /// `.invalid` never resolves (RFC 6761): a Prometheus service that has no task yet.

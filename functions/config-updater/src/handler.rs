@@ -42,8 +42,7 @@ pub async fn handle_value(event: Value, deps: &Deps) -> Result<Value, Error> {
 }
 
 /// The actions a direct invocation may ask for.
-const ACTIONS: &str =
-    r#"{"action": "sync"}, {"action": "sync", "reload": false} or {"action": "restore-previous"}"#;
+const ACTIONS: &str = r#"{"action": "sync"}, {"action": "sync", "reload": false} or {"action": "restore-previous"}"#;
 
 /// A direct invocation: one of [`ACTIONS`].
 async fn direct_invocation(event: &[u8], deps: &Deps) -> Result<Response<Body>, Error> {

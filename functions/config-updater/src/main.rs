@@ -20,7 +20,8 @@ struct Cli {
     command: Option<Command>,
 }
 
-const AFTER_HELP: &str = "Every command but `check` reads the function's environment (CONFIG_REPO_URL, PROMETHEUS_URL, \
+const AFTER_HELP: &str =
+    "Every command but `check` reads the function's environment (CONFIG_REPO_URL, PROMETHEUS_URL, \
 PROMETHEUS_CONFIG_DIR, ...; see the README) and prints the outcome as JSON. Exit codes: 0 ok, 1 failure, 2 usage.";
 
 #[derive(Debug, Subcommand)]

@@ -120,8 +120,8 @@ impl Counts {
     pub fn series(&self, extra: &[(String, String)], timestamp_ms: i64) -> Result<Vec<Series>, Error> {
         let labelled = |name: &str, own: Option<(&str, &str)>, value: f64| {
             let labels = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(own);
-            let mut series = Series::new(name, labels)
-                .map_err(|e| Error::OwnSeries(format!("{name}: {e} (check EXTRA_LABELS)")))?;
+            let mut series =
+                Series::new(name, labels).map_err(|e| Error::OwnSeries(format!("{name}: {e} (check EXTRA_LABELS)")))?;
             series.push(timestamp_ms, value);
             Ok::<_, Error>(series)
         };
@@ -227,7 +227,9 @@ mod tests {
         let series = counts.series(&extra, 1_000).unwrap();
         let mut seen: Vec<(String, Option<String>, Option<String>)> = series
             .iter()
-            .map(|s| (s.name().to_string(), s.label("result").map(str::to_string), s.label("stack").map(str::to_string)))
+            .map(|s| {
+                (s.name().to_string(), s.label("result").map(str::to_string), s.label("stack").map(str::to_string))
+            })
             .collect();
         seen.sort();
         let results: Vec<&str> =

@@ -137,7 +137,8 @@ async fn restore_locked(deps: &Deps) -> Result<Outcome, Error> {
     let restored = deploy::restore_previous(root, &settings.prometheus_urls).await;
     drop(lock);
     let restored = restored?;
-    let replaced = restored.replaced.as_deref().map(|c| format!(" in place of {}", deploy::short(c))).unwrap_or_default();
+    let replaced =
+        restored.replaced.as_deref().map(|c| format!(" in place of {}", deploy::short(c))).unwrap_or_default();
     let mut outcome = Outcome::new(
         Result_::Restored,
         format!(

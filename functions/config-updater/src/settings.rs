@@ -208,7 +208,9 @@ fn parse_extra_labels(text: &str) -> Option<Vec<(String, String)>> {
 /// `EXTRA_LABELS` is an error even then, so it is not found out only once the URL is set.
 pub fn own_series(env: &Env) -> Result<Option<OwnSeriesSettings>, Error> {
     let extra_labels = env.parsed("EXTRA_LABELS", EXTRA_LABELS_EXPECTED, parse_extra_labels)?.unwrap_or_default();
-    Ok(env.optional::<String>("REMOTE_WRITE_URL")?.map(|remote_write_url| OwnSeriesSettings { remote_write_url, extra_labels }))
+    Ok(env
+        .optional::<String>("REMOTE_WRITE_URL")?
+        .map(|remote_write_url| OwnSeriesSettings { remote_write_url, extra_labels }))
 }
 
 /// `https://host:port` of a URL (the Data Center REST API lives on the same host as git).
@@ -326,7 +328,10 @@ mod tests {
     #[test]
     fn own_series_are_optional_and_extra_labels_are_checked() {
         assert_eq!(own_series(&Env::from_pairs([("EXTRA_LABELS", "job=x")] as [(&str, &str); 1])).unwrap(), None);
-        let env = Env::from_pairs([("REMOTE_WRITE_URL", "http://p:9090/api/v1/write"), ("EXTRA_LABELS", " job=x, stack = prod ,")]);
+        let env = Env::from_pairs([
+            ("REMOTE_WRITE_URL", "http://p:9090/api/v1/write"),
+            ("EXTRA_LABELS", " job=x, stack = prod ,"),
+        ]);
         let own = own_series(&env).unwrap().unwrap();
         assert_eq!(own.remote_write_url, "http://p:9090/api/v1/write");
         assert_eq!(own.extra_labels, [("job".to_string(), "x".to_string()), ("stack".to_string(), "prod".to_string())]);

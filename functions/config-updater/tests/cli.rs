@@ -29,9 +29,10 @@ fn help_lists_every_command_with_one_line_each() {
             ("sync", "Deploy the branch head"),
             ("restore-previous", "Put the release kept in .promstack/previous/ back"),
         ] {
-            let found = stdout.lines().filter_map(|l| l.trim().split_once(' ')).any(|(first, rest)| {
-                first == command && rest.trim_start().starts_with(description)
-            });
+            let found = stdout
+                .lines()
+                .filter_map(|l| l.trim().split_once(' '))
+                .any(|(first, rest)| first == command && rest.trim_start().starts_with(description));
             assert!(found, "{flag}: no line `{command}  {description}...` in\n{stdout}");
         }
         assert!(stdout.contains("Usage: config-updater [COMMAND]") && stdout.contains("-V, --version"), "{stdout}");
