@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn an_event_without_an_http_method_is_a_direct_invocation() {
         // Every Function URL event has `requestContext.http.method`; anything else reaches
-        // `handle` as a pass-through request, where only `{"action": "sync"}` is accepted.
+        // `handle` as a pass-through request, where only the actions (`sync`, `restore-previous`) are accepted.
         let event = json!({"headers": {"x-event-key": "repo:push"}, "body": "{}", "requestContext": {}});
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
         assert!(matches!(request.request_context_ref(), Some(RequestContext::PassThrough)));
