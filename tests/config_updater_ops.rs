@@ -266,10 +266,29 @@ async fn a_push_to_a_receiver_that_never_answers_gives_up_within_its_budget() {
     let url = format!("http://{}/api/v1/write", hanging.local_addr().unwrap());
     let own = OwnSeries::new(&url, vec![]).unwrap();
     let mut counts = Counts::default();
-    counts.count(own_series::DeployResult::Deployed, false, 1);
+    counts.count(own_series::DeployResult::Deployed, false, harness::now_ms());
     let started = Instant::now();
     own.push(&counts).await;
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(900), "it did wait for an answer: {took:?}");
     assert!(took <= own_series::PUSH_BUDGET + Duration::from_secs(1), "{took:?}");
+}
+
+harness::prometheus_matrix! {
+#[tokio::test(flavor = "multi_thread")]
+async fn older_totals_pushed_late_never_make_a_counter_go_down() {
+    let prom = Prometheus::builder().start();
+    let own = OwnSeries::new(&prom.write_url(), vec![]).unwrap();
+    // Two invocations count one after the other; the first one's push arrives last.
+    let mut first = Counts::default();
+    first.count(own_series::DeployResult::Deployed, false, harness::now_ms() - 1_000);
+    let mut second = first.clone();
+    second.count(own_series::DeployResult::Deployed, false, harness::now_ms());
+    own.push(&second).await;
+    own.push(&first).await;
+    let (value, _) = latest(&prom, own_series::DEPLOYS_TOTAL, "result=\"deployed\"").await.unwrap();
+    assert_eq!(value, 2.0, "the later total stands");
+    let resets = prom.query("resets(config_updater_deploys_total{result=\"deployed\"}[5m])").await;
+    assert_eq!(resets[0]["value"][1], "0", "{resets:?}");
+}
 }

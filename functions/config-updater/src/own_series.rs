@@ -102,22 +102,29 @@ pub struct Counts {
     /// Seconds since the epoch.
     #[serde(default)]
     pub last_successful_deploy: Option<u64>,
+    /// When these totals were counted (milliseconds since the epoch): the samples' timestamp. Taken
+    /// under the lock, so a push of older totals that arrives late is refused as out of order
+    /// instead of showing Prometheus a counter that went down.
+    #[serde(default)]
+    pub counted_at_ms: i64,
 }
 
 impl Counts {
-    /// Adds one deploy that came to `result` at `now` (seconds since the epoch).
-    pub fn count(&mut self, result: DeployResult, reload_failed: bool, now: u64) {
+    /// Adds one deploy that came to `result` at `now_ms` (milliseconds since the epoch).
+    pub fn count(&mut self, result: DeployResult, reload_failed: bool, now_ms: i64) {
         *self.deploys.entry(result.as_str().to_string()).or_default() += 1;
         if reload_failed {
             self.reload_failures += 1;
         }
         if result == DeployResult::Deployed {
-            self.last_successful_deploy = Some(now);
+            self.last_successful_deploy = Some((now_ms / 1000) as u64);
         }
+        self.counted_at_ms = now_ms;
     }
 
-    /// The series to push, one sample each at `timestamp_ms`, with `extra` labels.
-    pub fn series(&self, extra: &[(String, String)], timestamp_ms: i64) -> Result<Vec<Series>, Error> {
+    /// The series to push, one sample each at the time they were counted, with `extra` labels.
+    pub fn series(&self, extra: &[(String, String)]) -> Result<Vec<Series>, Error> {
+        let timestamp_ms = self.counted_at_ms;
         let labelled = |name: &str, own: Option<(&str, &str)>, value: f64| {
             let labels = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(own);
             let mut series =
@@ -160,8 +167,9 @@ pub async fn count(root: &Path, result: DeployResult, reload_failed: bool) -> Re
         .await
         .map_err(|e| Error::Volume { path: lock_path.display().to_string(), source: e })?;
     let mut counts = read_counts(root)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    counts.count(result, reload_failed, now);
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    counts.count(result, reload_failed, now_ms);
     let path = root.join(COUNTS_FILE);
     let bytes = serde_json::to_vec_pretty(&counts).expect("the totals serialise");
     write_atomic(&path, &bytes).map_err(|e| Error::Volume { path: path.display().to_string(), source: e })?;
@@ -188,13 +196,9 @@ impl OwnSeries {
         Ok(OwnSeries { client, extra_labels })
     }
 
-    /// Pushes `counts` now, within [`PUSH_BUDGET`]; a failure is logged, not returned.
+    /// Pushes `counts`, within [`PUSH_BUDGET`]; a failure is logged, not returned.
     pub async fn push(&self, counts: &Counts) {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let series = match counts.series(&self.extra_labels, now_ms) {
+        let series = match counts.series(&self.extra_labels) {
             Ok(s) => s,
             Err(e) => return tracing::warn!(error = %e, "own series not pushed"),
         };
@@ -218,13 +222,17 @@ mod tests {
     #[test]
     fn counts_add_up_and_every_result_is_sent() {
         let mut counts = Counts::default();
-        counts.count(DeployResult::Invalid, false, 10);
-        counts.count(DeployResult::Deployed, false, 20);
-        counts.count(DeployResult::Pending, true, 30);
+        counts.count(DeployResult::Invalid, false, 10_000);
+        counts.count(DeployResult::Deployed, false, 20_500);
+        counts.count(DeployResult::Pending, true, 30_000);
         assert_eq!(counts.last_successful_deploy, Some(20));
         assert_eq!(counts.reload_failures, 1);
         let extra = vec![("stack".to_string(), "prod".to_string())];
-        let series = counts.series(&extra, 1_000).unwrap();
+        let mut series = counts.series(&extra).unwrap();
+        assert!(
+            series.iter_mut().all(|s| s.samples().iter().all(|x| x.timestamp == 30_000)),
+            "counted at the last count"
+        );
         let mut seen: Vec<(String, Option<String>, Option<String>)> = series
             .iter()
             .map(|s| {
@@ -238,7 +246,7 @@ mod tests {
         assert!(seen.iter().all(|(_, _, stack)| stack.as_deref() == Some("prod")), "{seen:?}");
         assert_eq!(series.len(), 7);
         // Nothing confirmed yet: no timestamp series.
-        assert_eq!(Counts::default().series(&[], 1).unwrap().len(), 6);
+        assert_eq!(Counts::default().series(&[]).unwrap().len(), 6);
     }
 
     #[tokio::test]
