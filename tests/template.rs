@@ -590,7 +590,9 @@ fn functions_only_creates_the_three_functions_and_what_they_alone_need() {
     let whole = template.deploy(REQUIRED).unwrap().created_resources().unwrap();
     let missing: Vec<_> = expected.iter().filter(|r| !whole.iter().any(|w| w == *r)).collect();
     assert!(missing.is_empty(), "{missing:?}");
-    for part in ["Cluster", "ConfigFileSystem", "DataBucket", "PrometheusService", "CompactorService", "LambdaSecurityGroup"] {
+    for part in
+        ["Cluster", "ConfigFileSystem", "DataBucket", "PrometheusService", "CompactorService", "LambdaSecurityGroup"]
+    {
         assert!(whole.iter().any(|w| w == part), "whole creates {part}");
     }
 }
@@ -604,12 +606,18 @@ fn each_mode_points_the_functions_at_its_prometheus_bucket_and_volume() {
     let existing = template.deploy(&values).unwrap();
     let env = |d: &harness::template::Deployment, f: &str, name: &str| d.function_environment(f).unwrap()[name].clone();
 
-    assert_eq!(env(&whole, "CloudwatchExporterFunction", "REMOTE_WRITE_URL"), "http://prometheus.prometheus.local:9090/api/v1/write");
+    assert_eq!(
+        env(&whole, "CloudwatchExporterFunction", "REMOTE_WRITE_URL"),
+        "http://prometheus.prometheus.local:9090/api/v1/write"
+    );
     assert_eq!(env(&whole, "ConfigUpdaterFunction", "PROMETHEUS_URL"), "http://prometheus.prometheus.local:9090");
     assert_eq!(env(&whole, "CloudwatchExporterFunction", "STATE_BUCKET"), "<resource:DataBucket>");
     assert_eq!(env(&whole, "ConfigUpdaterFunction", "CLUSTER"), "<resource:Cluster>");
 
-    assert_eq!(env(&existing, "CloudwatchExporterFunction", "REMOTE_WRITE_URL"), "http://prometheus-a.internal:9090/api/v1/write");
+    assert_eq!(
+        env(&existing, "CloudwatchExporterFunction", "REMOTE_WRITE_URL"),
+        "http://prometheus-a.internal:9090/api/v1/write"
+    );
     assert_eq!(
         env(&existing, "ConfigUpdaterFunction", "PROMETHEUS_URL"),
         "http://prometheus-a.internal:9090,http://prometheus-b.internal:9090"
@@ -626,10 +634,10 @@ fn each_mode_points_the_functions_at_its_prometheus_bucket_and_volume() {
         assert_eq!(props["VpcConfig"]["SecurityGroupIds"], Value::from(vec!["sg-0123456789abcdef0"]), "{function}");
         assert_eq!(props["FileSystemConfigs"][0]["Arn"], "<resource:ConfigAccessPoint.Arn>", "{function}");
         let mount = &props["Policies"][0]["Statement"];
-        let efs = mount.as_sequence().unwrap().iter().find(|s| s["Action"][0] == "elasticfilesystem:ClientMount").unwrap();
+        let efs =
+            mount.as_sequence().unwrap().iter().find(|s| s["Action"][0] == "elasticfilesystem:ClientMount").unwrap();
         assert_eq!(
-            efs["Resource"],
-            "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123456789abcdef0",
+            efs["Resource"], "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123456789abcdef0",
             "{function}"
         );
     }
@@ -697,7 +705,8 @@ fn every_rust_function_has_an_alias_and_errors_throttles_and_duration_alarms() {
             if alarm["Namespace"] == "AWS/Lambda" {
                 let dimension = &alarm["Dimensions"][0];
                 assert_eq!(dimension["Name"], "FunctionName", "{mode}: {id}");
-                let function = dimension["Value"].as_str().unwrap().trim_start_matches("<resource:").trim_end_matches('>');
+                let function =
+                    dimension["Value"].as_str().unwrap().trim_start_matches("<resource:").trim_end_matches('>');
                 let metric = alarm["MetricName"].as_str().unwrap().to_string();
                 alarms_by_function.entry(function.to_string()).or_default().insert(metric, alarm.clone());
             }
@@ -709,8 +718,15 @@ fn every_rust_function_has_an_alias_and_errors_throttles_and_duration_alarms() {
             }
             let props = &doc["Resources"][f.logical_id.as_str()]["Properties"];
             assert_eq!(props["AutoPublishAlias"], "live", "{}", f.logical_id);
-            let alarms = alarms_by_function.get(&f.logical_id).unwrap_or_else(|| panic!("{mode}: {} has no alarms", f.logical_id));
-            assert_eq!(alarms.keys().collect::<Vec<_>>(), ["Duration", "Errors", "Throttles"], "{mode}: {}", f.logical_id);
+            let alarms = alarms_by_function
+                .get(&f.logical_id)
+                .unwrap_or_else(|| panic!("{mode}: {} has no alarms", f.logical_id));
+            assert_eq!(
+                alarms.keys().collect::<Vec<_>>(),
+                ["Duration", "Errors", "Throttles"],
+                "{mode}: {}",
+                f.logical_id
+            );
             let timeout = props["Timeout"].as_u64().or(globals["Timeout"].as_u64()).unwrap();
             let duration = &alarms["Duration"];
             assert_eq!(duration["Threshold"].as_u64(), Some(timeout * 1000 * 8 / 10), "{mode}: {}", f.logical_id);
@@ -806,7 +822,13 @@ fn only_the_compactor_expires_thanos_blocks_and_it_never_runs_twice() {
     // from it (raw under 40h, 5m under 10 days; 0d is "for ever").
     let hours = |d: &str| -> u64 {
         let (n, unit) = d.split_at(d.len() - 1);
-        n.parse::<u64>().unwrap() * match unit { "d" => 24, "w" => 24 * 7, "y" => 24 * 365, other => panic!("{other}") }
+        n.parse::<u64>().unwrap()
+            * match unit {
+                "d" => 24,
+                "w" => 24 * 7,
+                "y" => 24 * 365,
+                other => panic!("{other}"),
+            }
     };
     let raw = hours(compact.flag("retention.resolution-raw").unwrap());
     let five_minutes = hours(compact.flag("retention.resolution-5m").unwrap());

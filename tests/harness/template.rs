@@ -259,11 +259,8 @@ impl Deployment<'_> {
 
     /// Whether the deploy creates the declared resource `id` (an undeclared one is an error).
     pub fn creates(&self, id: &str) -> Result<bool, String> {
-        let resource = self
-            .template
-            .section("Resources")
-            .and_then(|r| r.get(id))
-            .ok_or_else(|| format!("no resource {id}"))?;
+        let resource =
+            self.template.section("Resources").and_then(|r| r.get(id)).ok_or_else(|| format!("no resource {id}"))?;
         match resource.get("Condition").and_then(Value::as_str) {
             Some(condition) => self.condition(condition),
             None => Ok(true),
@@ -323,11 +320,8 @@ impl Deployment<'_> {
     /// The evaluated `Environment.Variables` of the function resource `id` (with `Globals.Function`'s):
     /// a variable whose value is `AWS::NoValue` is not set.
     pub fn function_environment(&self, id: &str) -> Result<BTreeMap<String, String>, String> {
-        let resource = self
-            .template
-            .section("Resources")
-            .and_then(|r| r.get(id))
-            .ok_or_else(|| format!("no resource {id}"))?;
+        let resource =
+            self.template.section("Resources").and_then(|r| r.get(id)).ok_or_else(|| format!("no resource {id}"))?;
         let global = self.template.section("Globals").and_then(|g| g.get("Function"));
         let mut out = BTreeMap::new();
         for holder in [global, resource.get("Properties")].into_iter().flatten() {
@@ -354,9 +348,11 @@ impl Deployment<'_> {
                 }
             }
             for assertion in rule.get("Assertions").and_then(Value::as_sequence).into_iter().flatten() {
-                let holds = assertion.get("Assert").ok_or_else(|| format!("rule {name}: an assertion has no Assert"))?;
+                let holds =
+                    assertion.get("Assert").ok_or_else(|| format!("rule {name}: an assertion has no Assert"))?;
                 if !self.truth(holds).map_err(|e| format!("rule {name}: {e}"))? {
-                    failures.push(text(assertion.get("AssertDescription"), &format!("rule {name}: AssertDescription"))?);
+                    failures
+                        .push(text(assertion.get("AssertDescription"), &format!("rule {name}: AssertDescription"))?);
                 }
             }
         }
