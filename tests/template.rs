@@ -1278,3 +1278,71 @@ for i, request_type in enumerate(cases):
         assert_eq!(payload, serde_json::json!({"action": "sync"}));
     }
 }
+
+// ------------------------------------------------------------------ the evaluator's modes -------
+
+const MODES_SAMPLE: &str = r#"
+Parameters:
+  Mode: {Type: String, Default: whole}
+  Existing: {Type: String, Default: ''}
+  Groups: {Type: CommaDelimitedList, Default: ''}
+Rules:
+  NeedsExisting:
+    RuleCondition: !Equals [!Ref Mode, lean]
+    Assertions:
+      - Assert: !Not [!Equals [!Ref Existing, '']]
+        AssertDescription: lean needs Existing
+      - Assert: !Not [!Contains [!Ref Groups, '']]
+        AssertDescription: lean needs Groups
+Conditions:
+  Whole: !Equals [!Ref Mode, whole]
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Condition: Whole
+  Fn:
+    Type: AWS::Serverless::Function
+    DependsOn: [Bucket]
+    Properties:
+      Environment:
+        Variables:
+          BUCKET: !If [Whole, !Ref Bucket, !Ref Existing]
+          ARN: !Sub '${Bucket.Arn}/x'
+          ONLY_WHOLE: !If [Whole, 'yes', !Ref AWS::NoValue]
+Outputs:
+  Url:
+    Value: !GetAtt FnUrl.FunctionUrl
+  Alias:
+    Value: !Ref Fn.Alias
+  Missing:
+    Value: !GetAtt Nothing.Arn
+"#;
+
+#[test]
+fn the_evaluator_refuses_what_a_mode_does_not_create_and_applies_the_rules() {
+    let template = harness::template::Template::parse(MODES_SAMPLE).unwrap();
+    let whole = template.deploy(&[]).unwrap();
+    assert_eq!(whole.created_resources().unwrap(), ["Bucket", "Fn"]);
+    assert_eq!(
+        whole.dangling_references().unwrap(),
+        ["output Missing: !GetAtt: Nothing is not a resource of the template"],
+        "a name SAM generates from a function (FnUrl, Fn.Alias) is that function's"
+    );
+    assert_eq!(whole.function_environment("Fn").unwrap()["ONLY_WHOLE"], "yes");
+    assert!(whole.rule_failures().unwrap().is_empty());
+
+    let lean = template.deploy(&[("Mode", "lean"), ("Existing", "shared-bucket")]).unwrap();
+    assert_eq!(lean.created_resources().unwrap(), ["Fn"]);
+    assert_eq!(
+        lean.dangling_references().unwrap(),
+        [
+            "Fn.Properties: Environment: Variables: ARN: !Sub: Bucket is not created in this deploy (its Condition is false)",
+            "Fn.DependsOn: Bucket is not created in this deploy",
+            "output Missing: !GetAtt: Nothing is not a resource of the template"
+        ]
+    );
+    assert!(lean.properties("Bucket").unwrap_err().contains("Bucket is not created"));
+    assert_eq!(lean.rule_failures().unwrap(), ["lean needs Groups"]);
+    let lean = template.deploy(&[("Mode", "lean"), ("Groups", "sg-1,sg-2")]).unwrap();
+    assert_eq!(lean.rule_failures().unwrap(), ["lean needs Existing"]);
+}
