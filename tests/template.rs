@@ -405,13 +405,16 @@ fn mismatches(f: &TemplateFunction, reads: &CodeReads, read_but_not_set: &[(&str
 }
 
 fn check_repo(yaml: &str) -> Vec<String> {
-    let functions = match template_functions(yaml) {
-        Ok(f) => f,
-        Err(e) => return vec![e],
-    };
+    match template_functions(yaml) {
+        Ok(functions) => check_functions(&functions),
+        Err(e) => vec![e],
+    }
+}
+
+fn check_functions(functions: &[TemplateFunction]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut wired = BTreeSet::new();
-    for f in &functions {
+    for f in functions {
         let dir = root().join(&f.code_uri);
         let manifest = dir.join("Cargo.toml");
         let Ok(cargo) = std::fs::read_to_string(&manifest) else {
@@ -453,6 +456,395 @@ fn every_variable_a_function_reads_is_set_and_every_one_set_is_read() {
     assert_eq!(functions.len(), 3, "three Rust functions: {functions:#?}");
     let problems = check_repo(&yaml);
     assert!(problems.is_empty(), "template.yaml and the functions disagree:\n  {}", problems.join("\n  "));
+}
+
+// ------------------------------------------------------------------ the two stack modes ---------
+
+/// What a deploy must give: the parameters without a default.
+const REQUIRED: &[(&str, &str)] = &[
+    ("VpcId", "vpc-0123456789abcdef0"),
+    ("PrivateSubnet1", "subnet-0123456789abcdef0"),
+    ("PrivateSubnet2", "subnet-0123456789abcdef1"),
+    ("AccountAlias", "shop-prod"),
+    ("Product", "shop"),
+    ("ConfigRepoUrl", "https://bitbucket.org/ops/prometheus-config.git"),
+    ("BitbucketRepository", "ops/prometheus-config"),
+    ("WebhookSecretArn", "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook"),
+    ("BitbucketTokenSecretArn", "arn:aws:secretsmanager:us-east-1:123456789012:secret:token"),
+];
+
+/// A functions-only deploy against existing parts (the values scripts/check-template.sh lints).
+const FUNCTIONS_ONLY: &[(&str, &str)] = &[
+    ("StackMode", "functions-only"),
+    ("ExistingFileSystemId", "fs-0123456789abcdef0"),
+    ("ExistingLambdaSecurityGroupIds", "sg-0123456789abcdef0"),
+    ("ExistingPrometheusUrls", "http://prometheus-a.internal:9090,http://prometheus-b.internal:9090"),
+    ("ExistingRemoteWriteUrl", "http://prometheus-a.internal:9090/api/v1/write"),
+    ("ExistingBucket", "metrics-state"),
+    ("ExistingClusterName", "monitoring"),
+];
+
+/// The deploys the template is checked in: each mode, plus the optional parts switched on.
+fn modes() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    let with = |extra: &[(&'static str, &'static str)]| REQUIRED.iter().chain(extra).copied().collect::<Vec<_>>();
+    let optional = [
+        ("PrivateSubnet3", "subnet-0123456789abcdef2"),
+        ("CreateInterfaceEndpoints", "true"),
+        ("PrivateRouteTableIds", "rtb-0123456789abcdef0"),
+        ("AlarmTopicArn", "arn:aws:sns:us-east-1:123456789012:oncall"),
+        ("DiscoveryClusterArns", "arn:aws:ecs:us-east-1:123456789012:cluster/shop"),
+        ("ExporterAssumeRoleArns", "arn:aws:iam::210987654321:role/cloudwatch-read"),
+    ];
+    let mut whole_all = with(&optional);
+    whole_all.extend([
+        ("QueryCertificateArn", "arn:aws:acm:us-east-1:123456789012:certificate/abc"),
+        ("AlertmanagerPasswordSecretArn", "arn:aws:secretsmanager:us-east-1:123456789012:secret:am"),
+        ("PrometheusFeatures", "promql-experimental-functions"),
+    ]);
+    let mut functions_only_all = with(FUNCTIONS_ONLY);
+    functions_only_all.extend(optional);
+    functions_only_all.push(("ExistingAccessPointId", "fsap-0123456789abcdef0"));
+    vec![
+        ("whole", with(&[])),
+        ("whole, every option", whole_all),
+        ("functions-only", with(FUNCTIONS_ONLY)),
+        ("functions-only, existing access point, every option", functions_only_all),
+    ]
+}
+
+fn repo_template() -> harness::template::Template {
+    harness::template::Template::repo()
+}
+
+/// The env-var check of the test above, in each mode: the variables are those the evaluated
+/// template sets (an `!If` to `AWS::NoValue` sets none), and each value resolves (no reference to
+/// a resource the mode does not create).
+#[test]
+fn every_variable_a_function_reads_is_set_and_every_one_set_is_read_in_both_stack_modes() {
+    let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let template = repo_template();
+    for (mode, values) in modes() {
+        let deployment = template.deploy(&values).unwrap_or_else(|e| panic!("{mode}: {e}"));
+        let mut functions = template_functions(&yaml).unwrap();
+        // A function under a condition this deploy does not meet sets nothing.
+        functions.retain(|f| deployment.creates(&f.logical_id).unwrap());
+        for f in &mut functions {
+            let env = deployment.function_environment(&f.logical_id).unwrap_or_else(|e| panic!("{mode}: {e}"));
+            f.env = env.into_keys().collect();
+        }
+        let problems = check_functions(&functions);
+        assert!(problems.is_empty(), "{mode}: template.yaml and the functions disagree:\n  {}", problems.join("\n  "));
+    }
+}
+
+#[test]
+fn every_reference_of_every_mode_is_to_something_the_mode_creates() {
+    let template = repo_template();
+    for (mode, values) in modes() {
+        let deployment = template.deploy(&values).unwrap();
+        let problems = deployment.dangling_references().unwrap_or_else(|e| panic!("{mode}: {e}"));
+        assert!(problems.is_empty(), "{mode}:\n  {}", problems.join("\n  "));
+        assert_eq!(deployment.rule_failures().unwrap(), Vec::<String>::new(), "{mode}");
+    }
+}
+
+#[test]
+fn functions_only_creates_the_three_functions_and_what_they_alone_need() {
+    let template = repo_template();
+    let values: Vec<_> = REQUIRED.iter().chain(FUNCTIONS_ONLY).copied().collect();
+    let created = template.deploy(&values).unwrap().created_resources().unwrap();
+    let expected = [
+        "MountTargetsReady",
+        "ConfigAccessPoint",
+        "ExporterLogGroup",
+        "CloudwatchExporterFunction",
+        "ConfigUpdaterLogGroup",
+        "ConfigUpdaterFunction",
+        "ConfigSyncFunction",
+        "ConfigSync",
+        "DiscoveryLogGroup",
+        "EcsDiscoveryFunction",
+        "EventDeadLetterQueue",
+        "EventDeadLetterQueuePolicy",
+        "AlarmTopic",
+        "EventDeadLetterQueueAlarm",
+        "ExporterErrorsAlarm",
+        "ExporterThrottlesAlarm",
+        "ExporterDurationAlarm",
+        "ConfigUpdaterErrorsAlarm",
+        "ConfigUpdaterThrottlesAlarm",
+        "ConfigUpdaterDurationAlarm",
+        "DiscoveryErrorsAlarm",
+        "DiscoveryThrottlesAlarm",
+        "DiscoveryDurationAlarm",
+    ];
+    assert_eq!(created, expected);
+
+    // An existing access point is used as it is; the stack creates none.
+    let mut with_access_point = values.clone();
+    with_access_point.push(("ExistingAccessPointId", "fsap-0123456789abcdef0"));
+    let created = template.deploy(&with_access_point).unwrap().created_resources().unwrap();
+    assert!(!created.iter().any(|r| r == "ConfigAccessPoint"), "{created:?}");
+
+    // The whole stack creates everything functions-only does, and the parts around it.
+    let whole = template.deploy(REQUIRED).unwrap().created_resources().unwrap();
+    let missing: Vec<_> = expected.iter().filter(|r| !whole.iter().any(|w| w == *r)).collect();
+    assert!(missing.is_empty(), "{missing:?}");
+    for part in
+        ["Cluster", "ConfigFileSystem", "DataBucket", "PrometheusService", "CompactorService", "LambdaSecurityGroup"]
+    {
+        assert!(whole.iter().any(|w| w == part), "whole creates {part}");
+    }
+}
+
+/// functions-only points every function at the existing parts, the whole stack at its own.
+#[test]
+fn each_mode_points_the_functions_at_its_prometheus_bucket_and_volume() {
+    let template = repo_template();
+    let whole = template.deploy(REQUIRED).unwrap();
+    let values: Vec<_> = REQUIRED.iter().chain(FUNCTIONS_ONLY).copied().collect();
+    let existing = template.deploy(&values).unwrap();
+    let env = |d: &harness::template::Deployment, f: &str, name: &str| d.function_environment(f).unwrap()[name].clone();
+
+    assert_eq!(
+        env(&whole, "CloudwatchExporterFunction", "REMOTE_WRITE_URL"),
+        "http://prometheus.prometheus.local:9090/api/v1/write"
+    );
+    assert_eq!(env(&whole, "ConfigUpdaterFunction", "PROMETHEUS_URL"), "http://prometheus.prometheus.local:9090");
+    assert_eq!(env(&whole, "CloudwatchExporterFunction", "STATE_BUCKET"), "<resource:DataBucket>");
+    assert_eq!(env(&whole, "ConfigUpdaterFunction", "CLUSTER"), "<resource:Cluster>");
+
+    assert_eq!(
+        env(&existing, "CloudwatchExporterFunction", "REMOTE_WRITE_URL"),
+        "http://prometheus-a.internal:9090/api/v1/write"
+    );
+    assert_eq!(
+        env(&existing, "ConfigUpdaterFunction", "PROMETHEUS_URL"),
+        "http://prometheus-a.internal:9090,http://prometheus-b.internal:9090"
+    );
+    assert_eq!(env(&existing, "CloudwatchExporterFunction", "STATE_BUCKET"), "metrics-state");
+    assert_eq!(
+        env(&existing, "CloudwatchExporterFunction", "EXPORTER_CONFIG"),
+        "s3://metrics-state/cloudwatch-exporter/config.yml"
+    );
+    assert_eq!(env(&existing, "ConfigUpdaterFunction", "CLUSTER"), "monitoring");
+
+    for function in ["ConfigUpdaterFunction", "EcsDiscoveryFunction"] {
+        let props = existing.properties(function).unwrap();
+        assert_eq!(props["VpcConfig"]["SecurityGroupIds"], Value::from(vec!["sg-0123456789abcdef0"]), "{function}");
+        assert_eq!(props["FileSystemConfigs"][0]["Arn"], "<resource:ConfigAccessPoint.Arn>", "{function}");
+        let mount = &props["Policies"][0]["Statement"];
+        let efs =
+            mount.as_sequence().unwrap().iter().find(|s| s["Action"][0] == "elasticfilesystem:ClientMount").unwrap();
+        assert_eq!(
+            efs["Resource"], "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123456789abcdef0",
+            "{function}"
+        );
+    }
+    let mut with_access_point = values.clone();
+    with_access_point.push(("ExistingAccessPointId", "fsap-0123456789abcdef0"));
+    let props = template.deploy(&with_access_point).unwrap().properties("EcsDiscoveryFunction").unwrap();
+    assert_eq!(
+        props["FileSystemConfigs"][0]["Arn"],
+        "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0"
+    );
+}
+
+/// A functions-only deploy that leaves an existing part unnamed is refused by the template's
+/// Rules before anything is created, with the parameter it needs.
+#[test]
+fn functions_only_without_the_existing_parts_is_refused_by_the_rules() {
+    let template = repo_template();
+    let mut values: Vec<_> = REQUIRED.to_vec();
+    values.push(("StackMode", "functions-only"));
+    let failures = template.deploy(&values).unwrap().rule_failures().unwrap();
+    let named: Vec<&str> = failures.iter().filter_map(|f| f.split_whitespace().nth(3)).collect();
+    assert_eq!(
+        named,
+        [
+            "ExistingFileSystemId",
+            "ExistingLambdaSecurityGroupIds",
+            "ExistingPrometheusUrls",
+            "ExistingRemoteWriteUrl",
+            "ExistingBucket",
+            "ExistingClusterName"
+        ],
+        "{failures:#?}"
+    );
+    // One missing part: one failure.
+    let mut values: Vec<_> = REQUIRED.iter().chain(FUNCTIONS_ONLY).copied().collect();
+    values.retain(|(name, _)| *name != "ExistingBucket");
+    let failures = template.deploy(&values).unwrap().rule_failures().unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("ExistingBucket"), "{failures:?}");
+}
+
+// ------------------------------------------------------------------ the stack watches itself ----
+
+/// Each Rust function: a `live` alias, and Errors, Throttles and Duration alarms on it that notify
+/// the alarm topic, Duration at 80% of the function's timeout (so a timeout change moves it).
+#[test]
+fn every_rust_function_has_an_alias_and_errors_throttles_and_duration_alarms() {
+    let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let doc: Value = serde_norway::from_str(&yaml).unwrap();
+    let template = repo_template();
+    for (mode, values) in modes() {
+        let deployment = template.deploy(&values).unwrap();
+        let topic = match values.iter().find(|(n, _)| *n == "AlarmTopicArn") {
+            Some((_, arn)) => arn.to_string(),
+            None => "<resource:AlarmTopic>".to_string(),
+        };
+        let mut alarms_by_function: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+        for id in deployment.created_resources().unwrap() {
+            if doc["Resources"][id.as_str()]["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+                continue;
+            }
+            let alarm = deployment.properties(&id).unwrap();
+            assert_eq!(alarm["AlarmActions"], Value::from(vec![topic.clone()]), "{mode}: {id}");
+            assert_eq!(alarm["OKActions"], Value::from(vec![topic.clone()]), "{mode}: {id}");
+            if alarm["Namespace"] == "AWS/Lambda" {
+                let dimension = &alarm["Dimensions"][0];
+                assert_eq!(dimension["Name"], "FunctionName", "{mode}: {id}");
+                let function =
+                    dimension["Value"].as_str().unwrap().trim_start_matches("<resource:").trim_end_matches('>');
+                let metric = alarm["MetricName"].as_str().unwrap().to_string();
+                alarms_by_function.entry(function.to_string()).or_default().insert(metric, alarm.clone());
+            }
+        }
+        let globals = &doc["Globals"]["Function"];
+        for f in template_functions(&yaml).unwrap() {
+            if !deployment.creates(&f.logical_id).unwrap() {
+                continue;
+            }
+            let props = &doc["Resources"][f.logical_id.as_str()]["Properties"];
+            assert_eq!(props["AutoPublishAlias"], "live", "{}", f.logical_id);
+            let alarms = alarms_by_function
+                .get(&f.logical_id)
+                .unwrap_or_else(|| panic!("{mode}: {} has no alarms", f.logical_id));
+            assert_eq!(
+                alarms.keys().collect::<Vec<_>>(),
+                ["Duration", "Errors", "Throttles"],
+                "{mode}: {}",
+                f.logical_id
+            );
+            let timeout = props["Timeout"].as_u64().or(globals["Timeout"].as_u64()).unwrap();
+            let duration = &alarms["Duration"];
+            assert_eq!(duration["Threshold"].as_u64(), Some(timeout * 1000 * 8 / 10), "{mode}: {}", f.logical_id);
+            assert_eq!(duration["Statistic"], "Maximum", "{}", f.logical_id);
+            for metric in ["Errors", "Throttles"] {
+                assert_eq!(alarms[metric]["Threshold"].as_u64(), Some(1), "{}: {metric}", f.logical_id);
+            }
+        }
+    }
+}
+
+/// Every EventBridge target (the schedules and the ECS task rule) retries and dead-letters to the
+/// encrypted queue, whose policy admits exactly those rules, and whose depth is alarmed.
+#[test]
+fn every_eventbridge_target_retries_and_dead_letters_to_an_encrypted_queue() {
+    let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let doc: Value = serde_norway::from_str(&yaml).unwrap();
+    let template = repo_template();
+    let deployment = template.deploy(REQUIRED).unwrap();
+    let mut rules = Vec::new();
+    for f in template_functions(&yaml).unwrap() {
+        if !deployment.creates(&f.logical_id).unwrap() {
+            continue;
+        }
+        let props = deployment.properties(&f.logical_id).unwrap();
+        for (name, event) in props["Events"].as_mapping().into_iter().flatten() {
+            let kind = event["Type"].as_str().unwrap();
+            let at = format!("{}.Events.{}", f.logical_id, name.as_str().unwrap());
+            let rule_name = match kind {
+                "Schedule" => &event["Properties"]["Name"],
+                "EventBridgeRule" => &event["Properties"]["RuleName"],
+                other => panic!("{at}: event type {other} is not checked here"),
+            };
+            rules.push(format!("arn:aws:events:us-east-1:123456789012:rule/{}", rule_name.as_str().unwrap()));
+            let retry = &event["Properties"]["RetryPolicy"];
+            assert!(retry["MaximumRetryAttempts"].as_u64().is_some_and(|n| n > 0), "{at}: {retry:?}");
+            assert!(retry["MaximumEventAgeInSeconds"].as_u64().is_some(), "{at}: {retry:?}");
+            assert_eq!(event["Properties"]["DeadLetterConfig"]["Arn"], "<resource:EventDeadLetterQueue.Arn>", "{at}");
+        }
+        // Asynchronous runs that fail after Lambda's retries land in the same queue.
+        if !props["Events"].is_null() {
+            assert_eq!(
+                props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"],
+                "<resource:EventDeadLetterQueue.Arn>",
+                "{}",
+                f.logical_id
+            );
+        }
+    }
+    assert_eq!(rules.len(), 3, "{rules:?}");
+    let policy = deployment.properties("EventDeadLetterQueuePolicy").unwrap();
+    let statement = &policy["PolicyDocument"]["Statement"][0];
+    assert_eq!(statement["Principal"]["Service"], "events.amazonaws.com");
+    let admitted: Vec<String> = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    rules.sort();
+    let mut admitted_sorted = admitted.clone();
+    admitted_sorted.sort();
+    assert_eq!(admitted_sorted, rules, "the queue admits exactly the stack's rules");
+    let queue = deployment.properties("EventDeadLetterQueue").unwrap();
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    let alarm = deployment.properties("EventDeadLetterQueueAlarm").unwrap();
+    assert_eq!(alarm["Namespace"], "AWS/SQS");
+    assert_eq!(alarm["Dimensions"][0]["Value"], "<resource:EventDeadLetterQueue.QueueName>");
+    assert_eq!(doc["Resources"]["EventDeadLetterQueue"]["Condition"], Value::Null, "both modes have it");
+}
+
+/// thanos-compact deletes blocks by resolution; no lifecycle rule expires Thanos blocks under it
+/// (a rule ages objects by upload time and could leave half a block, which halts the compactor).
+#[test]
+fn only_the_compactor_expires_thanos_blocks_and_it_never_runs_twice() {
+    let template = repo_template();
+    let deployment = template.deploy(REQUIRED).unwrap();
+    let bucket = deployment.properties("DataBucket").unwrap();
+    for rule in bucket["LifecycleConfiguration"]["Rules"].as_sequence().unwrap() {
+        assert!(rule["ExpirationInDays"].is_null() && rule["ExpirationDate"].is_null(), "{rule:?}");
+    }
+    let service = deployment.properties("CompactorService").unwrap();
+    assert_eq!(service["DesiredCount"].as_u64(), Some(1));
+    assert_eq!(service["DeploymentConfiguration"]["MaximumPercent"].as_u64(), Some(100));
+    assert_eq!(service["DeploymentConfiguration"]["MinimumHealthyPercent"].as_u64(), Some(0));
+    let compact = deployment.container("CompactorTaskDefinition", "thanos-compact").unwrap();
+    assert_eq!(compact.command[..2], ["compact", "--wait"]);
+    assert!(!compact.command.iter().any(|a| a.starts_with("--downsampling.disable")), "{:?}", compact.command);
+    assert_eq!(compact.flag("retention.resolution-raw"), Some("30d"));
+    assert_eq!(compact.flag("retention.resolution-5m"), Some("180d"));
+    assert_eq!(compact.flag("retention.resolution-1h"), Some("395d"));
+    // thanos-compact refuses to start when a resolution is dropped before the next one is made
+    // from it (raw under 40h, 5m under 10 days; 0d is "for ever").
+    let hours = |d: &str| -> u64 {
+        let (n, unit) = d.split_at(d.len() - 1);
+        n.parse::<u64>().unwrap()
+            * match unit {
+                "d" => 24,
+                "w" => 24 * 7,
+                "y" => 24 * 365,
+                other => panic!("{other}"),
+            }
+    };
+    let raw = hours(compact.flag("retention.resolution-raw").unwrap());
+    let five_minutes = hours(compact.flag("retention.resolution-5m").unwrap());
+    assert!(raw == 0 || raw >= 40, "raw retention {raw}h");
+    assert!(five_minutes == 0 || five_minutes >= 240, "5m retention {five_minutes}h");
+    let query = deployment.container("ThanosQueryTaskDefinition", "thanos-query").unwrap();
+    assert!(query.command.iter().any(|a| a == "--query.auto-downsampling"), "{:?}", query.command);
+    let task = deployment.properties("CompactorTaskDefinition").unwrap();
+    assert_eq!(task["EphemeralStorage"]["SizeInGiB"], "100");
+    let role = deployment.properties("CompactorTaskRole").unwrap();
+    let actions = &role["Policies"][0]["PolicyDocument"]["Statement"][1]["Action"];
+    assert!(actions.as_sequence().unwrap().iter().any(|a| a == "s3:DeleteObject"), "{actions:?}");
+    let logs = deployment.properties("CompactorTaskDefinition").unwrap()["ContainerDefinitions"][1]["LogConfiguration"]
+        ["Options"]["awslogs-group"]
+        .clone();
+    assert_eq!(logs, "<resource:CompactorLogGroup>", "its own log group");
 }
 
 /// The functions that mount the EFS access point look for Prometheus' config directory where it is
@@ -885,4 +1277,72 @@ for i, request_type in enumerate(cases):
         let payload: serde_json::Value = serde_json::from_str(s["payload"].as_str().unwrap()).unwrap();
         assert_eq!(payload, serde_json::json!({"action": "sync"}));
     }
+}
+
+// ------------------------------------------------------------------ the evaluator's modes -------
+
+const MODES_SAMPLE: &str = r#"
+Parameters:
+  Mode: {Type: String, Default: whole}
+  Existing: {Type: String, Default: ''}
+  Groups: {Type: CommaDelimitedList, Default: ''}
+Rules:
+  NeedsExisting:
+    RuleCondition: !Equals [!Ref Mode, lean]
+    Assertions:
+      - Assert: !Not [!Equals [!Ref Existing, '']]
+        AssertDescription: lean needs Existing
+      - Assert: !Not [!Contains [!Ref Groups, '']]
+        AssertDescription: lean needs Groups
+Conditions:
+  Whole: !Equals [!Ref Mode, whole]
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Condition: Whole
+  Fn:
+    Type: AWS::Serverless::Function
+    DependsOn: [Bucket]
+    Properties:
+      Environment:
+        Variables:
+          BUCKET: !If [Whole, !Ref Bucket, !Ref Existing]
+          ARN: !Sub '${Bucket.Arn}/x'
+          ONLY_WHOLE: !If [Whole, 'yes', !Ref AWS::NoValue]
+Outputs:
+  Url:
+    Value: !GetAtt FnUrl.FunctionUrl
+  Alias:
+    Value: !Ref Fn.Alias
+  Missing:
+    Value: !GetAtt Nothing.Arn
+"#;
+
+#[test]
+fn the_evaluator_refuses_what_a_mode_does_not_create_and_applies_the_rules() {
+    let template = harness::template::Template::parse(MODES_SAMPLE).unwrap();
+    let whole = template.deploy(&[]).unwrap();
+    assert_eq!(whole.created_resources().unwrap(), ["Bucket", "Fn"]);
+    assert_eq!(
+        whole.dangling_references().unwrap(),
+        ["output Missing: !GetAtt: Nothing is not a resource of the template"],
+        "a name SAM generates from a function (FnUrl, Fn.Alias) is that function's"
+    );
+    assert_eq!(whole.function_environment("Fn").unwrap()["ONLY_WHOLE"], "yes");
+    assert!(whole.rule_failures().unwrap().is_empty());
+
+    let lean = template.deploy(&[("Mode", "lean"), ("Existing", "shared-bucket")]).unwrap();
+    assert_eq!(lean.created_resources().unwrap(), ["Fn"]);
+    assert_eq!(
+        lean.dangling_references().unwrap(),
+        [
+            "Fn.Properties: Environment: Variables: ARN: !Sub: Bucket is not created in this deploy (its Condition is false)",
+            "Fn.DependsOn: Bucket is not created in this deploy",
+            "output Missing: !GetAtt: Nothing is not a resource of the template"
+        ]
+    );
+    assert!(lean.properties("Bucket").unwrap_err().contains("Bucket is not created"));
+    assert_eq!(lean.rule_failures().unwrap(), ["lean needs Groups"]);
+    let lean = template.deploy(&[("Mode", "lean"), ("Groups", "sg-1,sg-2")]).unwrap();
+    assert_eq!(lean.rule_failures().unwrap(), ["lean needs Existing"]);
 }

@@ -528,9 +528,15 @@ fn every_container_is_run_here_or_tied_to_the_prometheus_container() {
         [
             "PrometheusTaskDefinition/thanos-sidecar",
             "ThanosStoreTaskDefinition/thanos-store",
+            "CompactorTaskDefinition/thanos-compact",
             "ThanosQueryTaskDefinition/thanos-query"
         ]
     );
+    // The sidecar uploads to the bucket and prefix the store reads and the compactor compacts.
+    let objstore = |name: &str| containers.iter().find(|c| c.name == name).and_then(|c| c.flag("objstore.config"));
+    assert!(objstore("thanos-sidecar").is_some());
+    assert_eq!(objstore("thanos-store"), objstore("thanos-sidecar"));
+    assert_eq!(objstore("thanos-compact"), objstore("thanos-sidecar"));
 
     let prometheus = containers.iter().find(|c| c.name == "prometheus").unwrap();
     let sidecar = containers.iter().find(|c| c.name == "thanos-sidecar").unwrap();

@@ -7,7 +7,10 @@
 //!
 //! A resource's name or attribute is only known after a deploy: `!Ref Bucket` evaluates to the
 //! stand-in `<resource:Bucket>` and `!GetAtt Role.Arn` to `<resource:Role.Arn>`, which
-//! [`Container::local_args`] refuses to pass to a process.
+//! [`Container::local_args`] refuses to pass to a process. A reference to a resource the deploy
+//! does not create (its `Condition` is false) is an error, as CloudFormation makes it; a name SAM
+//! generates from a function (`!GetAtt FnUrl.FunctionUrl`, `!Ref Fn.Alias`) counts as that function.
+//! [`Deployment::rule_failures`] evaluates the template's `Rules` (`!Contains` included).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -242,6 +245,120 @@ impl Deployment<'_> {
             .ok_or_else(|| format!("template: no container {name} in {task_definition}"))
     }
 
+    /// The logical ids of the resources this deploy creates (conditions evaluated), in template order.
+    pub fn created_resources(&self) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        for (id, _) in self.template.section("Resources").ok_or("template: no Resources")? {
+            let id = id.as_str().ok_or("Resources: a logical id is not a string")?;
+            if self.creates(id)? {
+                out.push(id.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the deploy creates the declared resource `id` (an undeclared one is an error).
+    pub fn creates(&self, id: &str) -> Result<bool, String> {
+        let resource =
+            self.template.section("Resources").and_then(|r| r.get(id)).ok_or_else(|| format!("no resource {id}"))?;
+        match resource.get("Condition").and_then(Value::as_str) {
+            Some(condition) => self.condition(condition),
+            None => Ok(true),
+        }
+    }
+
+    /// The evaluated `Properties` of the resource `id`, which this deploy must create.
+    pub fn properties(&self, id: &str) -> Result<Value, String> {
+        self.created(id)?;
+        let resource = &self.template.section("Resources").ok_or("template: no Resources")?[id];
+        let properties = resource.get("Properties").ok_or_else(|| format!("{id}: no Properties"))?;
+        Ok(self.eval(properties).map_err(|e| format!("{id}: {e}"))?.unwrap_or_default())
+    }
+
+    /// Every part of the created resources (`Properties`, `Metadata`, `DependsOn`) and of the
+    /// outputs the deploy has, evaluated: an error names each reference to something the deploy
+    /// does not create.
+    pub fn dangling_references(&self) -> Result<Vec<String>, String> {
+        let mut problems = Vec::new();
+        let resources = self.template.section("Resources").ok_or("template: no Resources")?;
+        for id in self.created_resources()? {
+            let resource = &resources[id.as_str()];
+            for part in ["Properties", "Metadata"] {
+                if let Some(v) = resource.get(part) {
+                    if let Err(e) = self.eval(v) {
+                        problems.push(format!("{id}.{part}: {e}"));
+                    }
+                }
+            }
+            let depends_on = match resource.get("DependsOn") {
+                Some(Value::Sequence(items)) => items.iter().filter_map(Value::as_str).collect(),
+                Some(Value::String(one)) => vec![one.as_str()],
+                _ => vec![],
+            };
+            for target in depends_on {
+                match self.creates(target) {
+                    Ok(true) => {}
+                    Ok(false) => problems.push(format!("{id}.DependsOn: {target} is not created in this deploy")),
+                    Err(e) => problems.push(format!("{id}.DependsOn: {e}")),
+                }
+            }
+        }
+        for (name, output) in self.template.section("Outputs").into_iter().flatten() {
+            let name = name.as_str().unwrap_or("?");
+            if let Some(condition) = output.get("Condition").and_then(Value::as_str) {
+                if !self.condition(condition)? {
+                    continue;
+                }
+            }
+            if let Err(e) = output.get("Value").map(|v| self.eval(v)).transpose() {
+                problems.push(format!("output {name}: {e}"));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// The evaluated `Environment.Variables` of the function resource `id` (with `Globals.Function`'s):
+    /// a variable whose value is `AWS::NoValue` is not set.
+    pub fn function_environment(&self, id: &str) -> Result<BTreeMap<String, String>, String> {
+        let resource =
+            self.template.section("Resources").and_then(|r| r.get(id)).ok_or_else(|| format!("no resource {id}"))?;
+        let global = self.template.section("Globals").and_then(|g| g.get("Function"));
+        let mut out = BTreeMap::new();
+        for holder in [global, resource.get("Properties")].into_iter().flatten() {
+            let Some(variables) = holder.get("Environment").and_then(|e| e.get("Variables")) else { continue };
+            let evaluated = self.eval(variables).map_err(|e| format!("{id}: Environment.Variables: {e}"))?;
+            for (name, value) in evaluated.as_ref().and_then(Value::as_mapping).into_iter().flatten() {
+                let name = name.as_str().ok_or_else(|| format!("{id}: an environment name is not a string"))?;
+                let value = scalar_string(value).ok_or_else(|| format!("{id}: {name} is not a string: {value:?}"))?;
+                out.insert(name.to_string(), value);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `AssertDescription` of every assertion of the template's `Rules` that this deploy
+    /// fails (CloudFormation refuses such a deploy before it creates anything).
+    pub fn rule_failures(&self) -> Result<Vec<String>, String> {
+        let mut failures = Vec::new();
+        for (name, rule) in self.template.section("Rules").into_iter().flatten() {
+            let name = name.as_str().unwrap_or("?");
+            if let Some(condition) = rule.get("RuleCondition") {
+                if !self.truth(condition).map_err(|e| format!("rule {name}: RuleCondition: {e}"))? {
+                    continue;
+                }
+            }
+            for assertion in rule.get("Assertions").and_then(Value::as_sequence).into_iter().flatten() {
+                let holds =
+                    assertion.get("Assert").ok_or_else(|| format!("rule {name}: an assertion has no Assert"))?;
+                if !self.truth(holds).map_err(|e| format!("rule {name}: {e}"))? {
+                    failures
+                        .push(text(assertion.get("AssertDescription"), &format!("rule {name}: AssertDescription"))?);
+                }
+            }
+        }
+        Ok(failures)
+    }
+
     /// Whether the condition `name` holds for this deploy.
     pub fn condition(&self, name: &str) -> Result<bool, String> {
         let body = self
@@ -338,6 +455,12 @@ impl Deployment<'_> {
                 Value::Bool(if function == "And" { all.iter().all(|b| *b) } else { all.iter().any(|b| *b) })
             }
             "Condition" => Value::Bool(self.condition(argument.as_str().ok_or("takes a name")?)?),
+            // Rules only: whether the list holds the value.
+            "Contains" => {
+                let a = args(2)?;
+                let needle = self.eval_string(&a[1])?;
+                Value::Bool(self.eval_list(&a[0])?.iter().any(|item| scalar_string(item).as_deref() == Some(&needle)))
+            }
             "Join" => {
                 let a = args(2)?;
                 let delimiter = a[0].as_str().ok_or("the delimiter is not a string")?;
@@ -361,6 +484,7 @@ impl Deployment<'_> {
                     }
                     other => other.as_str().ok_or("takes Resource.Attribute")?.to_string(),
                 };
+                self.created(target.split_once('.').map_or(target.as_str(), |(resource, _)| resource))?;
                 Value::String(stand_in(&target))
             }
             other => return Err(format!("{other} is not evaluated here (add it to tests/harness/template.rs)")),
@@ -389,10 +513,34 @@ impl Deployment<'_> {
                 Value::String(value)
             }));
         }
-        if self.template.section("Resources").is_some_and(|r| r.contains_key(name)) {
+        // `Function.Alias` / `Function.Version`: SAM's references to what AutoPublishAlias creates.
+        let resource = name.split_once('.').map_or(name, |(resource, _)| resource);
+        if self.template.section("Resources").is_some_and(|r| r.contains_key(resource)) {
+            self.created(resource)?;
             return Ok(Some(Value::String(stand_in(name))));
         }
         Err(format!("{name} is neither a parameter nor a resource"))
+    }
+
+    /// `Ok` when `resource` is created by this deploy, or is a name SAM generates from a created
+    /// function (`<Function>Url`, `<Function>Role`, `<Function>Alias<name>`).
+    fn created(&self, resource: &str) -> Result<(), String> {
+        let resources = self.template.section("Resources").ok_or("template: no Resources")?;
+        if resources.contains_key(resource) {
+            return match self.creates(resource)? {
+                true => Ok(()),
+                false => Err(format!("{resource} is not created in this deploy (its Condition is false)")),
+            };
+        }
+        let generated_from = resources.iter().find_map(|(id, r)| {
+            let id = id.as_str()?;
+            let function = r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function");
+            (function && resource.strip_prefix(id).is_some_and(|rest| !rest.is_empty())).then_some(id)
+        });
+        match generated_from {
+            Some(function) => self.created(function),
+            None => Err(format!("{resource} is not a resource of the template")),
+        }
     }
 
     /// `!Sub`: `${Name}` (a variable of the `!Sub`, a parameter, a pseudo parameter or a
@@ -408,7 +556,8 @@ impl Deployment<'_> {
                 out.push_str(&format!("${{{literal}}}"));
             } else if let Some(v) = vars.get(name) {
                 out.push_str(v);
-            } else if name.contains('.') {
+            } else if let Some((resource, _)) = name.split_once('.') {
+                self.created(resource)?;
                 out.push_str(&stand_in(name));
             } else {
                 let value = self.reference(name)?.ok_or_else(|| format!("${{{name}}} is AWS::NoValue"))?;
