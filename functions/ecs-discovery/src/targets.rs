@@ -333,8 +333,9 @@ fn address(
                 .ok_or_else(|| (SkipCause::NoTaskIp, "awsvpc task has no ENI private IPv4 address yet".to_string()))
         }
         NetworkMode::Bridge => {
-            let binding =
-                running.and_then(|c| c.bindings.iter().find(|b| b.container_port == container_port)).ok_or_else(|| {
+            let binding = running
+                .and_then(|c| c.bindings.iter().find(|b| b.container_port == container_port))
+                .ok_or_else(|| {
                     let reason = format!("bridge mode: no network binding for container port {container_port}");
                     (SkipCause::NoPortBinding, reason)
                 })?;

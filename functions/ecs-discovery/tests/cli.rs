@@ -76,12 +76,16 @@ fn invoke_errors_name_the_file() {
 
 #[test]
 fn a_bad_setting_is_one_line_naming_the_variable() {
-    for (name, value) in [("LOCK_TIMEOUT_SECONDS", "20s"), ("EXTRA_LABELS", "cluster=prod"), ("REMOTE_WRITE_URL", "prometheus")]
+    for (name, value) in
+        [("LOCK_TIMEOUT_SECONDS", "20s"), ("EXTRA_LABELS", "cluster=prod"), ("REMOTE_WRITE_URL", "prometheus")]
     {
         let out = run(&["reconcile"], &[(name, value)]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
-        assert!(stderr.starts_with("ecs-discovery: configuration: environment variable ") && stderr.contains(name), "{stderr}");
+        assert!(
+            stderr.starts_with("ecs-discovery: configuration: environment variable ") && stderr.contains(name),
+            "{stderr}"
+        );
     }
 }
