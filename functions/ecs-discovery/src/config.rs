@@ -72,6 +72,7 @@ impl Config {
         let region = env.optional::<String>("AWS_REGION")?;
         let clusters = env.optional::<String>("CLUSTERS")?.unwrap_or_default();
         check_cluster_regions(&clusters, region.as_deref())?;
+        check_cluster_names(&clusters)?;
         Ok(Config {
             file_sd_dir: env.or("FILE_SD_DIR", prometheus_dir.join(FILE_SD_SUBDIR))?,
             clusters: parse_clusters(&clusters),
@@ -122,6 +123,21 @@ fn parse_extra_labels(text: &str) -> Option<Vec<(String, String)>> {
 /// `a, b ,c` → `["a", "b", "c"]`; cluster ARNs are reduced to names.
 pub fn parse_clusters(list: &str) -> Vec<String> {
     list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| crate::task::cluster_name(s).to_string()).collect()
+}
+
+/// A name ECS cannot have would only ever be "not found": refused at start, naming it, before a
+/// reconcile could take it for a cluster no longer covered.
+fn check_cluster_names(list: &str) -> Result<(), SettingError> {
+    match parse_clusters(list).into_iter().find(|c| !crate::is_cluster_name(c)) {
+        Some(bad) => {
+            let expected = format!(
+                "comma-separated ECS cluster names or ARNs; {bad:?} is not a name (1 to {} letters, digits, - and _)",
+                crate::MAX_CLUSTER_NAME
+            );
+            Err(SettingError::invalid("CLUSTERS", list, &expected))
+        }
+        None => Ok(()),
+    }
 }
 
 /// A cluster ARN of another region would be reduced to its name and that name looked up in this
@@ -226,6 +242,16 @@ mod tests {
             (vec!["prod".to_string(), "batch".into()], Some("eu-west-1"))
         );
         assert_eq!(config.cluster_arns, [arn], "kept for the account check");
+    }
+
+    #[test]
+    fn a_cluster_name_ecs_cannot_have_is_refused_naming_it() {
+        for list in ["prod, prod.eu", "prod;staging", &"x".repeat(256)] {
+            let Err(Error::Config(e)) = read(&[("CLUSTERS", list)]) else { panic!("CLUSTERS={list:?} was accepted") };
+            assert!(e.to_string().contains("CLUSTERS") && e.to_string().contains("is not a name"), "{e}");
+        }
+        let long = "x".repeat(255);
+        assert_eq!(read(&[("CLUSTERS", &format!("prod,{long}"))]).unwrap().clusters, ["prod".to_string(), long]);
     }
 
     #[test]

@@ -217,11 +217,7 @@ fn ignored_reason(version: i64, recorded: i64) -> String {
 /// Cluster names become file names: refuse anything that could leave the directory, or that ECS
 /// would not accept as a name (1 to 255 letters, digits, hyphens and underscores).
 fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
-    let ok = !cluster.is_empty()
-        && cluster.len() <= MAX_CLUSTER_NAME
-        && !cluster.starts_with('.')
-        && cluster.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
+    if is_cluster_name(cluster) {
         Ok(())
     } else {
         Err(Error::MalformedEvent {
@@ -229,6 +225,14 @@ fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
             reason: format!("cluster name {cluster:?} is not an ECS cluster name (1 to {MAX_CLUSTER_NAME} letters, digits, - and _)"),
         })
     }
+}
+
+/// Whether ECS would accept `name` as a cluster's name: 1 to [`MAX_CLUSTER_NAME`] letters, digits,
+/// hyphens and underscores.
+pub fn is_cluster_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_CLUSTER_NAME
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Rebuilds every configured cluster's file from what ECS reports. A cluster whose AWS calls
@@ -271,6 +275,11 @@ async fn reconcile_noting<A: EcsApi + Ec2Api>(deps: &Deps<A>, figures: &mut Figu
                 noted.skipped.clone_from(&r.containers_skipped);
                 (noted.skipped_whole_cluster, noted.not_found, noted.succeeded) = (true, Some(false), true);
                 reports.push(r)
+            }
+            // Listed by ECS a moment ago, so deleted since: not a typo, and no longer listed by the
+            // next reconcile, which retires its file.
+            Err(Error::ClusterNotFound { cluster, reason }) if deps.config.clusters.is_empty() => {
+                tracing::info!(%cluster, %reason, "cluster deleted since it was listed");
             }
             Err(Error::ClusterNotFound { cluster, reason }) => {
                 tracing::error!(%cluster, %reason, "cluster not found: check CLUSTERS; no file_sd file is retired while one is missing");
