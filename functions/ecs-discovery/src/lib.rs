@@ -3,7 +3,8 @@
 //! Two triggers: an EventBridge "ECS Task State Change" updates one task's targets; a schedule
 //! reconciles whole clusters from ListTasks/DescribeTasks, repairing missed events, drift and
 //! damaged files. Both end in [`file_sd::FileSdStore::update`], a read-modify-write of the
-//! cluster's state record and `<cluster>.json` under the cluster's lock.
+//! cluster's state record and `<cluster>.json` under the cluster's lock. Each invocation then
+//! pushes its own series ([`own_series`]).
 
 pub mod apply;
 pub mod aws;
