@@ -506,7 +506,7 @@ async fn a_cluster_that_is_no_longer_covered_loses_its_file_at_the_next_reconcil
     let sdk = w.moto.sdk_config().await;
     let every = Deps::new(AwsApi::new(&sdk, 2), Config { clusters: Vec::new(), ..w.deps.config.clone() });
     let out = ecs_discovery::reconcile(&every).await.unwrap();
-    let Outcome::Reconciled { clusters, retired } = &out else { panic!("{out:?}") };
+    let Outcome::Reconciled { clusters, retired, .. } = &out else { panic!("{out:?}") };
     assert_eq!((clusters.len(), retired.len()), (1, 0), "{out:?}");
     let both = BTreeMap::from([
         (format!("{ip}:9100"), labels(&[("cluster", CLUSTER)])),

@@ -288,7 +288,7 @@ async fn every_valid_cluster_name_length_gets_a_file_and_a_record_prometheus_and
     // so the first one may rewrite labels); the second finds every record in step.
     for pass in [1, 2] {
         let out = ecs_discovery::reconcile(&deps).await.unwrap_or_else(|e| w.moto.fail(format!("reconcile: {e}")));
-        let Outcome::Reconciled { clusters: reports, retired } = &out else { panic!("{out:?}") };
+        let Outcome::Reconciled { clusters: reports, retired, .. } = &out else { panic!("{out:?}") };
         assert!(retired.is_empty(), "{out:?}");
         let seen: Vec<_> = reports.iter().map(|r| (r.cluster.len(), r.running_tasks, r.targets)).collect();
         assert_eq!(seen, [(1, 1, 1), (207, 1, 1), (208, 1, 1), (219, 1, 1), (255, 1, 1)], "{out:?}");

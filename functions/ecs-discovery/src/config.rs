@@ -8,7 +8,10 @@ use promstack::settings::{
     aws_api_max_attempts, Env, SettingError, DEFAULT_AWS_API_MAX_ATTEMPTS, DEFAULT_PROMETHEUS_CONFIG_DIR,
 };
 
+use promstack::remote_write::{Client as RemoteWrite, Config as RemoteWriteConfig};
+
 use crate::error::Error;
+use crate::own_series::OWN_SERIES_LABELS;
 use crate::targets::LabelFilter;
 
 /// Where file_sd files go under the volume, as the DESIGN's EFS table fixes; `FILE_SD_DIR` overrides.
@@ -34,6 +37,10 @@ pub struct Config {
     pub lock_timeout: Duration,
     /// Attempts per AWS call (the SDK's standard retry mode).
     pub aws_max_attempts: u32,
+    /// Where the function's own series go (`REMOTE_WRITE_URL`, as the exporter's); `None`: nowhere.
+    pub remote_write_url: Option<String>,
+    /// Labels put on every own series (`EXTRA_LABELS=env=prod,stack=obs`, as the exporter's).
+    pub extra_labels: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -46,6 +53,8 @@ impl Default for Config {
             filter: None,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             aws_max_attempts: DEFAULT_AWS_API_MAX_ATTEMPTS,
+            remote_write_url: None,
+            extra_labels: Vec::new(),
         }
     }
 }
@@ -63,6 +72,7 @@ impl Config {
         let region = env.optional::<String>("AWS_REGION")?;
         let clusters = env.optional::<String>("CLUSTERS")?.unwrap_or_default();
         check_cluster_regions(&clusters, region.as_deref())?;
+        check_cluster_names(&clusters)?;
         Ok(Config {
             file_sd_dir: env.or("FILE_SD_DIR", prometheus_dir.join(FILE_SD_SUBDIR))?,
             clusters: parse_clusters(&clusters),
@@ -76,13 +86,58 @@ impl Config {
             filter: env.parsed("FILTER_LABEL", "NAME or NAME=VALUE", |v| LabelFilter::parse(v).ok())?,
             lock_timeout: env.seconds("LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT)?,
             aws_max_attempts: aws_api_max_attempts(env)?,
+            remote_write_url: env.parsed("REMOTE_WRITE_URL", REMOTE_WRITE_URL_EXPECTED, |v| {
+                RemoteWrite::new(RemoteWriteConfig::new(v)).is_ok().then(|| v.to_string())
+            })?,
+            extra_labels: env.parsed("EXTRA_LABELS", EXTRA_LABELS_EXPECTED, parse_extra_labels)?.unwrap_or_default(),
         })
     }
+}
+
+const REMOTE_WRITE_URL_EXPECTED: &str = "a remote-write URL with a host, e.g. http://prometheus:9090/api/v1/write";
+
+const EXTRA_LABELS_EXPECTED: &str = "comma-separated name=value pairs, each name a valid label name used once, \
+    none of cluster, reason or __* (the function's own labels), no empty value";
+
+/// `EXTRA_LABELS`: `name=value,name=value`, read as the exporter reads it; `None` when a pair is
+/// malformed, a name invalid, one of the labels the own series set, or given twice, or a value
+/// empty.
+fn parse_extra_labels(text: &str) -> Option<Vec<(String, String)>> {
+    let mut labels: Vec<(String, String)> = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=')?;
+        let (name, value) = (name.trim(), value.trim());
+        if !promstack::names::is_label_name(name)
+            || OWN_SERIES_LABELS.contains(&name)
+            || name.starts_with("__")
+            || value.is_empty()
+            || labels.iter().any(|(n, _)| n == name)
+        {
+            return None;
+        }
+        labels.push((name.to_string(), value.to_string()));
+    }
+    Some(labels)
 }
 
 /// `a, b ,c` → `["a", "b", "c"]`; cluster ARNs are reduced to names.
 pub fn parse_clusters(list: &str) -> Vec<String> {
     list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| crate::task::cluster_name(s).to_string()).collect()
+}
+
+/// A name ECS cannot have would only ever be "not found": refused at start, naming it, before a
+/// reconcile could take it for a cluster no longer covered.
+fn check_cluster_names(list: &str) -> Result<(), SettingError> {
+    match parse_clusters(list).into_iter().find(|c| !crate::is_cluster_name(c)) {
+        Some(bad) => {
+            let expected = format!(
+                "comma-separated ECS cluster names or ARNs; {bad:?} is not a name (1 to {} letters, digits, - and _)",
+                crate::MAX_CLUSTER_NAME
+            );
+            Err(SettingError::invalid("CLUSTERS", list, &expected))
+        }
+        None => Ok(()),
+    }
 }
 
 /// A cluster ARN of another region would be reduced to its name and that name looked up in this
@@ -115,6 +170,7 @@ mod tests {
         assert_eq!(config.file_sd_dir, Path::new("/mnt/prometheus/file_sd/ecs"));
         assert!(config.clusters.is_empty());
         assert!(config.filter.is_none());
+        assert!(config.remote_write_url.is_none() && config.extra_labels.is_empty());
         assert_eq!(config.lock_timeout, Duration::from_secs(20));
         assert_eq!(config.aws_max_attempts, 5);
     }
@@ -127,8 +183,12 @@ mod tests {
             ("FILTER_LABEL", "prometheus.io/scrape=true"),
             ("LOCK_TIMEOUT_SECONDS", "7"),
             ("AWS_API_MAX_ATTEMPTS", "2"),
+            ("REMOTE_WRITE_URL", "http://prometheus:9090/api/v1/write"),
+            ("EXTRA_LABELS", " stack=obs, env = prod ,"),
         ])
         .unwrap();
+        assert_eq!(config.remote_write_url.as_deref(), Some("http://prometheus:9090/api/v1/write"));
+        assert_eq!(config.extra_labels, [("stack".to_string(), "obs".to_string()), ("env".into(), "prod".into())]);
         assert_eq!(config.file_sd_dir, Path::new("/tmp/efs/file_sd/ecs"));
         assert_eq!(config.clusters, ["prod", "batch"]);
         let filter = config.filter.unwrap();
@@ -145,6 +205,14 @@ mod tests {
             ("LOCK_TIMEOUT_SECONDS", "20s", "a whole number of seconds"),
             ("AWS_API_MAX_ATTEMPTS", "0", "a whole number above 0"),
             ("FILTER_LABEL", "=x", "NAME or NAME=VALUE"),
+            ("REMOTE_WRITE_URL", "prometheus:9090", REMOTE_WRITE_URL_EXPECTED),
+            ("EXTRA_LABELS", "cluster=prod", EXTRA_LABELS_EXPECTED),
+            ("EXTRA_LABELS", "reason=x", EXTRA_LABELS_EXPECTED),
+            ("EXTRA_LABELS", "__name__=x", EXTRA_LABELS_EXPECTED),
+            ("EXTRA_LABELS", "env=a,env=b", EXTRA_LABELS_EXPECTED),
+            ("EXTRA_LABELS", "env=", EXTRA_LABELS_EXPECTED),
+            ("EXTRA_LABELS", "env", EXTRA_LABELS_EXPECTED),
+            ("EXTRA_LABELS", "1env=x", EXTRA_LABELS_EXPECTED),
         ];
         for (name, value, expected) in cases {
             let Err(Error::Config(e)) = read(&[(name, value)]) else { panic!("{name}={value:?} was accepted") };
@@ -174,6 +242,16 @@ mod tests {
             (vec!["prod".to_string(), "batch".into()], Some("eu-west-1"))
         );
         assert_eq!(config.cluster_arns, [arn], "kept for the account check");
+    }
+
+    #[test]
+    fn a_cluster_name_ecs_cannot_have_is_refused_naming_it() {
+        for list in ["prod, prod.eu", "prod;staging", &"x".repeat(256)] {
+            let Err(Error::Config(e)) = read(&[("CLUSTERS", list)]) else { panic!("CLUSTERS={list:?} was accepted") };
+            assert!(e.to_string().contains("CLUSTERS") && e.to_string().contains("is not a name"), "{e}");
+        }
+        let long = "x".repeat(255);
+        assert_eq!(read(&[("CLUSTERS", &format!("prod,{long}"))]).unwrap().clusters, ["prod".to_string(), long]);
     }
 
     #[test]

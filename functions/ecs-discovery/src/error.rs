@@ -38,6 +38,11 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(#[from] promstack::settings::SettingError),
 
+    /// A cluster the reconcile was to cover is not known to ECS (a typo in `CLUSTERS`, or a
+    /// deleted cluster). Retrying cannot help; the configuration must change.
+    #[error("cluster {cluster} not found ({reason}): check CLUSTERS")]
+    ClusterNotFound { cluster: String, reason: String },
+
     /// The reconcile of some clusters failed; the others were written.
     #[error("reconcile failed for {} cluster(s): {}", .0.len(), .0.join("; "))]
     Reconcile(Vec<String>),
@@ -85,6 +90,7 @@ impl Error {
             Error::Io { .. } => "FileSdWriteFailed",
             Error::FileAndRecordDiffer { .. } => "FileSdAndRecordDiffer",
             Error::Config(_) => "Configuration",
+            Error::ClusterNotFound { .. } => "ClusterNotFound",
             Error::Reconcile(_) => "ReconcileFailed",
         }
     }

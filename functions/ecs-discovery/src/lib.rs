@@ -3,7 +3,8 @@
 //! Two triggers: an EventBridge "ECS Task State Change" updates one task's targets; a schedule
 //! reconciles whole clusters from ListTasks/DescribeTasks, repairing missed events, drift and
 //! damaged files. Both end in [`file_sd::FileSdStore::update`], a read-modify-write of the
-//! cluster's state record and `<cluster>.json` under the cluster's lock.
+//! cluster's state record and `<cluster>.json` under the cluster's lock. Each invocation then
+//! pushes its own series ([`own_series`]).
 
 pub mod apply;
 pub mod aws;
@@ -11,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod file_sd;
+pub mod own_series;
 pub mod resolve;
 pub mod targets;
 pub mod task;
@@ -27,7 +29,9 @@ pub use crate::config::Config;
 pub use crate::error::Error;
 use crate::event::Invocation;
 use crate::file_sd::{file_stem, now_secs, FileSdStore, ReadStateError};
+use crate::own_series::{Figures, OwnSeries};
 use crate::resolve::Cache;
+use crate::targets::SkipCounts;
 use crate::task::TaskSnapshot;
 
 /// ECS' limit on a cluster name's length.
@@ -43,12 +47,15 @@ pub struct Deps<A> {
     /// The function's own account, from the Lambda context's function ARN on the first
     /// invocation (unknown outside Lambda): the only one it discovers.
     pub account: OnceLock<String>,
+    /// Where the invocations' own series go.
+    pub own_series: OwnSeries,
 }
 
 impl<A: EcsApi + Ec2Api> Deps<A> {
     pub fn new(api: A, config: Config) -> Self {
         let store = FileSdStore::new(config.file_sd_dir.clone(), config.lock_timeout);
-        Self { api, config, store, cache: Cache::default(), account: OnceLock::new() }
+        let own_series = OwnSeries::new(config.remote_write_url.as_deref(), config.extra_labels.clone());
+        Self { api, config, store, cache: Cache::default(), account: OnceLock::new(), own_series }
     }
 }
 
@@ -60,8 +67,9 @@ pub enum Outcome {
     Applied { task_arn: String, cluster: String, version: i64, running: bool, task_targets: usize, file_targets: usize },
     /// The event was old, repeated, or for a cluster this deployment does not cover.
     Ignored { task_arn: String, reason: String },
-    /// `retired`: clusters no longer covered, whose files were removed.
-    Reconciled { clusters: Vec<ClusterReport>, retired: Vec<String> },
+    /// `retired`: clusters no longer covered, whose files were removed. `not_found`: clusters to
+    /// cover that ECS does not know; while there is one, no file is retired.
+    Reconciled { clusters: Vec<ClusterReport>, retired: Vec<String>, not_found: Vec<ClusterNotFound> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,6 +79,15 @@ pub struct ClusterReport {
     pub targets: usize,
     pub state_changed: bool,
     pub file_written: bool,
+    /// Containers (or endpoints) with scrape labels but no usable target, by cause.
+    pub containers_skipped: SkipCounts,
+}
+
+/// A cluster the reconcile was to cover and ECS does not know, and what ECS said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterNotFound {
+    pub cluster: String,
+    pub reason: String,
 }
 
 /// The Lambda handler.
@@ -81,20 +98,32 @@ pub async fn handle<A: EcsApi + Ec2Api>(event: LambdaEvent<Value>, deps: &Deps<A
     handle_value(&event.payload, deps).await
 }
 
-/// The handler on a bare event (the local `invoke` mode and tests).
+/// The handler on a bare event (the local `invoke` mode and tests). The own series go out last,
+/// whatever the outcome: a failed push is logged and changes nothing.
 pub async fn handle_value<A: EcsApi + Ec2Api>(event: &Value, deps: &Deps<A>) -> Result<Outcome, Error> {
+    let mut figures = Figures::default();
     let outcome = match event::parse(event)? {
-        Invocation::TaskChange(task) => apply_task_change(*task, deps).await,
-        Invocation::Reconcile => reconcile(deps).await,
+        Invocation::TaskChange(task) => apply_task_change_noting(*task, deps, &mut figures).await,
+        Invocation::Reconcile => reconcile_noting(deps, &mut figures).await,
     };
     if let Err(e) = &outcome {
         tracing::error!(error = %e, "invocation failed; {}", e.file_sd_effect());
     }
+    let _ = deps.own_series.push(&figures).await;
     outcome
 }
 
 /// Applies one task state change to its cluster's file.
 pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &Deps<A>) -> Result<Outcome, Error> {
+    apply_task_change_noting(task, deps, &mut Figures::default()).await
+}
+
+/// [`apply_task_change`], noting in `figures` what the own series report.
+async fn apply_task_change_noting<A: EcsApi + Ec2Api>(
+    task: TaskSnapshot,
+    deps: &Deps<A>,
+    figures: &mut Figures,
+) -> Result<Outcome, Error> {
     let cluster = task.cluster_name().to_string();
     let task_arn = task.task_arn.clone();
     check_cluster_name(&cluster, &task_arn)?;
@@ -120,7 +149,7 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
         }
     }
     let subject = format!("task {task_arn}");
-    let mut observed =
+    let (mut observed, skipped) =
         resolve::observe(&deps.api, &deps.cache, deps.config.filter.as_ref(), &cluster, vec![task], &subject).await?;
     let observed = observed.pop().expect("one task in, one out");
     let running = observed.running;
@@ -153,6 +182,8 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
         }
         None => {
             tracing::info!(task_arn = %task_arn, %cluster, version, running, task_targets, file_targets = written.targets, "file_sd updated");
+            let noted = figures.cluster(&cluster);
+            (noted.targets, noted.skipped, noted.succeeded) = (Some(written.targets), skipped, true);
             Ok(Outcome::Applied { task_arn, cluster, version, running, task_targets, file_targets: written.targets })
         }
     }
@@ -187,11 +218,7 @@ fn ignored_reason(version: i64, recorded: i64) -> String {
 /// Cluster names become file names: refuse anything that could leave the directory, or that ECS
 /// would not accept as a name (1 to 255 letters, digits, hyphens and underscores).
 fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
-    let ok = !cluster.is_empty()
-        && cluster.len() <= MAX_CLUSTER_NAME
-        && !cluster.starts_with('.')
-        && cluster.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
+    if is_cluster_name(cluster) {
         Ok(())
     } else {
         Err(Error::MalformedEvent {
@@ -199,6 +226,14 @@ fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
             reason: format!("cluster name {cluster:?} is not an ECS cluster name (1 to {MAX_CLUSTER_NAME} letters, digits, - and _)"),
         })
     }
+}
+
+/// Whether ECS would accept `name` as a cluster's name: 1 to [`MAX_CLUSTER_NAME`] letters, digits,
+/// hyphens and underscores.
+pub fn is_cluster_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_CLUSTER_NAME
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Rebuilds every configured cluster's file from what ECS reports. A cluster whose AWS calls
@@ -209,7 +244,17 @@ fn check_cluster_name(cluster: &str, task_arn: &str) -> Result<(), Error> {
 /// deleted cluster stays listed as INACTIVE for a while and cannot have had tasks when it was
 /// deleted, so its file is already empty.) Only records seen before the clusters were listed,
 /// and unchanged since, are removed: an event for a cluster created meanwhile keeps its file.
+///
+/// Not while a cluster to cover was not found: a typo in `CLUSTERS` ("prdo") would otherwise
+/// retire the file of the cluster meant ("prod") and its targets would vanish. Such a reconcile
+/// keeps every file and reports the clusters not found in the outcome; it fails only if some
+/// other cluster failed.
 pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Error> {
+    reconcile_noting(deps, &mut Figures::default()).await
+}
+
+/// [`reconcile`], noting in `figures` what the own series report.
+async fn reconcile_noting<A: EcsApi + Ec2Api>(deps: &Deps<A>, figures: &mut Figures) -> Result<Outcome, Error> {
     check_cluster_accounts(deps)?;
     let store_err = |source: std::io::Error| Error::Io { cluster: "(file_sd directory)".into(), source };
     let store = deps.store.clone();
@@ -219,31 +264,28 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
         .map_err(store_err)?;
     let clusters =
         if deps.config.clusters.is_empty() { list_clusters(&deps.api).await? } else { deps.config.clusters.clone() };
-    let mut retired = Vec::new();
-    // Records are listed by file stem, which for a long name is not the name.
-    let covered: Vec<String> = clusters.iter().map(|c| file_stem(c).into_owned()).collect();
-    for (stem, seen) in recorded.into_iter().filter(|(stem, _)| !covered.contains(stem)) {
-        let store = deps.store.clone();
-        let name = stem.clone();
-        let (cluster, removed) = tokio::task::spawn_blocking(move || {
-            let cluster = store.read_state(&name).ok().and_then(|s| s.cluster).unwrap_or_else(|| name.clone());
-            store.retire_blocking(&name, seen).map(|removed| (cluster, removed))
-        })
-        .await
-        .map_err(|e| store_err(std::io::Error::other(e)))?
-        .map_err(|source| Error::store(&stem, source))?;
-        if removed {
-            tracing::info!(%cluster, "cluster no longer covered: its file_sd file and record removed");
-            retired.push(cluster);
-        }
-    }
     let mut reports = Vec::new();
     let mut failures = Vec::new();
-    for cluster in clusters {
-        match reconcile_cluster(&cluster, deps).await {
+    let mut not_found = Vec::new();
+    for cluster in &clusters {
+        match reconcile_cluster(cluster, deps).await {
             Ok(r) => {
                 tracing::info!(cluster = %r.cluster, running_tasks = r.running_tasks, targets = r.targets, file_written = r.file_written, "cluster reconciled");
+                let noted = figures.cluster(&r.cluster);
+                noted.targets = Some(r.targets);
+                noted.skipped.clone_from(&r.containers_skipped);
+                (noted.skipped_whole_cluster, noted.not_found, noted.succeeded) = (true, Some(false), true);
                 reports.push(r)
+            }
+            // Listed by ECS a moment ago, so deleted since: not a typo, and no longer listed by the
+            // next reconcile, which retires its file.
+            Err(Error::ClusterNotFound { cluster, reason }) if deps.config.clusters.is_empty() => {
+                tracing::info!(%cluster, %reason, "cluster deleted since it was listed");
+            }
+            Err(Error::ClusterNotFound { cluster, reason }) => {
+                tracing::error!(%cluster, %reason, "cluster not found: check CLUSTERS; no file_sd file is retired while one is missing");
+                figures.cluster(&cluster).not_found = Some(true);
+                not_found.push(ClusterNotFound { cluster, reason });
             }
             Err(e) => {
                 tracing::error!(%cluster, error = %e, "reconcile failed; {}", e.file_sd_effect());
@@ -251,11 +293,46 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
             }
         }
     }
-    if failures.is_empty() {
-        Ok(Outcome::Reconciled { clusters: reports, retired })
+    // Records are listed by file stem, which for a long name is not the name.
+    let covered: Vec<String> = clusters.iter().map(|c| file_stem(c).into_owned()).collect();
+    let uncovered: Vec<_> = recorded.into_iter().filter(|(stem, _)| !covered.contains(stem)).collect();
+    let mut retired = Vec::new();
+    if !not_found.is_empty() {
+        if !uncovered.is_empty() {
+            let kept: Vec<&str> = uncovered.iter().map(|(stem, _)| stem.as_str()).collect();
+            let missing: Vec<&str> = not_found.iter().map(|n| n.cluster.as_str()).collect();
+            tracing::warn!(kept = ?kept, not_found = ?missing, "files of clusters not covered are kept: a cluster to cover was not found");
+        }
     } else {
+        for (stem, seen) in uncovered {
+            if let Some(cluster) = retire(&stem, seen, deps).await? {
+                tracing::info!(%cluster, "cluster no longer covered: its file_sd file and record removed");
+                retired.push(cluster);
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(Outcome::Reconciled { clusters: reports, retired, not_found })
+    } else {
+        let not_found = not_found.into_iter().map(|n| Error::ClusterNotFound { cluster: n.cluster, reason: n.reason });
+        failures.extend(not_found.map(|e| e.to_string()));
         Err(Error::Reconcile(failures))
     }
+}
+
+/// Removes the file and record of the cluster recorded under `stem` if its record is still as
+/// `seen`; returns the cluster's name if it did.
+async fn retire<A>(stem: &str, seen: Option<u64>, deps: &Deps<A>) -> Result<Option<String>, Error> {
+    let store = deps.store.clone();
+    let name = stem.to_string();
+    let (cluster, removed) = tokio::task::spawn_blocking(move || {
+        let cluster = store.read_state(&name).ok().and_then(|s| s.cluster).unwrap_or_else(|| name.clone());
+        store.retire_blocking(&name, seen).map(|removed| (cluster, removed))
+    })
+    .await
+    .map_err(|e| Error::Io { cluster: stem.to_string(), source: std::io::Error::other(e) })?
+    .map_err(|source| Error::store(stem, source))?;
+    Ok(removed.then_some(cluster))
 }
 
 /// A `CLUSTERS` ARN of another account would be reduced to its name and that name looked up in
@@ -307,7 +384,13 @@ pub async fn reconcile_cluster<A: EcsApi + Ec2Api>(cluster: &str, deps: &Deps<A>
     let mut arns = Vec::new();
     let mut token = None;
     loop {
-        let page = deps.api.list_running_tasks(cluster, token).await.map_err(aws)?;
+        let page = deps.api.list_running_tasks(cluster, token).await.map_err(|e| {
+            if is_cluster_not_found(&e) {
+                Error::ClusterNotFound { cluster: cluster.to_string(), reason: e.to_string() }
+            } else {
+                aws(e)
+            }
+        })?;
         arns.extend(page.items);
         token = page.next_token;
         if token.is_none() {
@@ -319,7 +402,7 @@ pub async fn reconcile_cluster<A: EcsApi + Ec2Api>(cluster: &str, deps: &Deps<A>
         tasks.extend(deps.api.describe_tasks(cluster, chunk).await.map_err(aws)?);
     }
     let running_tasks = tasks.iter().filter(|t| t.is_running()).count();
-    let observed =
+    let (observed, containers_skipped) =
         resolve::observe(&deps.api, &deps.cache, deps.config.filter.as_ref(), cluster, tasks, &subject).await?;
     let now = now_secs();
     let written = deps
@@ -333,7 +416,14 @@ pub async fn reconcile_cluster<A: EcsApi + Ec2Api>(cluster: &str, deps: &Deps<A>
         targets: written.targets,
         state_changed: written.state_changed,
         file_written: written.file_written,
+        containers_skipped,
     })
+}
+
+/// ECS' answer to a ListTasks for a cluster it does not know. Its error code leads the message
+/// whichever way the SDK error is printed.
+fn is_cluster_not_found(e: &aws::ApiError) -> bool {
+    e.message.contains("ClusterNotFoundException")
 }
 
 /// Handler tests on the sample events in `events/`. The task definition is put in the cache as

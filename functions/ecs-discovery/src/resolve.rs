@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use crate::apply::Observed;
 use crate::aws::{ApiError, Ec2Api, EcsApi, DESCRIBE_BATCH, EC2_BATCH};
 use crate::error::Error;
-use crate::targets::{self, LabelFilter};
+use crate::targets::{self, LabelFilter, SkipCounts};
 use crate::task::{TaskDefinition, TaskSnapshot};
 
 /// What the Lambda container remembers between invocations.
@@ -51,9 +51,10 @@ fn aws_error(subject: &str, e: ApiError) -> Error {
     Error::Aws { subject: subject.to_string(), operation: e.operation, message: e.message }
 }
 
-/// Targets of `tasks` (all of one cluster). `subject` names what a failed instance lookup
-/// concerns (the task for an event, the cluster for a reconcile); a failed task definition
-/// lookup names the task. Any failure fails the whole batch, so nothing is half-applied.
+/// Targets of `tasks` (all of one cluster), and the containers skipped for want of a usable
+/// target, by cause. `subject` names what a failed instance lookup concerns (the task for an
+/// event, the cluster for a reconcile); a failed task definition lookup names the task. Any
+/// failure fails the whole batch, so nothing is half-applied.
 pub async fn observe<A: EcsApi + Ec2Api>(
     api: &A,
     cache: &Cache,
@@ -61,7 +62,7 @@ pub async fn observe<A: EcsApi + Ec2Api>(
     cluster: &str,
     tasks: Vec<TaskSnapshot>,
     subject: &str,
-) -> Result<Vec<Observed>, Error> {
+) -> Result<(Vec<Observed>, SkipCounts), Error> {
     // Task definitions of the running tasks, each read once.
     let mut definitions: HashMap<String, Arc<TaskDefinition>> = HashMap::new();
     for task in tasks.iter().filter(|t| t.is_running()) {
@@ -96,6 +97,7 @@ pub async fn observe<A: EcsApi + Ec2Api>(
     }
 
     let mut observed = Vec::with_capacity(tasks.len());
+    let mut skip_counts = SkipCounts::new();
     for task in tasks {
         let running = task.is_running();
         let mut built = Vec::new();
@@ -104,13 +106,14 @@ pub async fn observe<A: EcsApi + Ec2Api>(
             let ip = task.container_instance_arn.as_deref().and_then(|arn| cache.instance_ip(arn));
             let (targets, skipped) = targets::build(&task, definition, ip.as_deref(), filter);
             for s in skipped {
-                tracing::warn!(task_arn = %task.task_arn, container = %s.container, reason = %s.reason, "container skipped: no usable target");
+                tracing::warn!(task_arn = %task.task_arn, container = %s.container, cause = s.cause.as_str(), reason = %s.reason, "container skipped: no usable target");
+                *skip_counts.entry(s.cause).or_default() += 1;
             }
             built = targets;
         }
         observed.push(Observed { task_arn: task.task_arn, version: task.version, running, targets: built });
     }
-    Ok(observed)
+    Ok((observed, skip_counts))
 }
 
 async fn lookup_instance_ips<A: EcsApi + Ec2Api>(

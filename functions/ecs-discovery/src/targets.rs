@@ -88,8 +88,57 @@ pub struct Endpoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
     pub container: String,
+    pub cause: SkipCause,
+    /// The cause in words, with the label or port at fault, for the log.
     pub reason: String,
 }
+
+/// Why a labelled container yields no target, as a short stable token: the `reason` label of
+/// `ecs_discovery_containers_skipped`, so alerts and dashboards can rely on the set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipCause {
+    /// A `*_PORT` label that is not a port number.
+    InvalidPortLabel,
+    /// A `*_SCHEME` label that is neither http nor https.
+    InvalidSchemeLabel,
+    /// awsvpc: the task has no ENI private IPv4 address (yet).
+    NoTaskIp,
+    /// bridge: no host port is bound to the labelled container port.
+    NoPortBinding,
+    /// bridge or host: the container instance's IP could not be found.
+    NoInstanceIp,
+    /// Network mode `none`: nothing can reach the container.
+    NetworkModeNone,
+}
+
+impl SkipCause {
+    pub const ALL: [SkipCause; 6] = [
+        SkipCause::InvalidPortLabel,
+        SkipCause::InvalidSchemeLabel,
+        SkipCause::NoTaskIp,
+        SkipCause::NoPortBinding,
+        SkipCause::NoInstanceIp,
+        SkipCause::NetworkModeNone,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipCause::InvalidPortLabel => "invalid_port_label",
+            SkipCause::InvalidSchemeLabel => "invalid_scheme_label",
+            SkipCause::NoTaskIp => "no_task_ip",
+            SkipCause::NoPortBinding => "no_port_binding",
+            SkipCause::NoInstanceIp => "no_instance_ip",
+            SkipCause::NetworkModeNone => "network_mode_none",
+        }
+    }
+}
+
+/// Skipped containers (and endpoints) by cause.
+pub type SkipCounts = BTreeMap<SkipCause, usize>;
+
+/// Why something is skipped: its cause and the words for the log.
+type Unusable = (SkipCause, String);
 
 /// Whether a container asks to be scraped at all (any port label).
 pub fn is_labelled(labels: &BTreeMap<String, String>) -> bool {
@@ -101,21 +150,21 @@ fn extra_endpoint_name(key: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
-fn port(labels: &BTreeMap<String, String>, key: &str) -> Result<Option<u16>, String> {
+fn port(labels: &BTreeMap<String, String>, key: &str) -> Result<Option<u16>, Unusable> {
     match labels.get(key) {
         None => Ok(None),
         Some(v) => match v.trim().parse::<u16>() {
             Ok(p) if p > 0 => Ok(Some(p)),
-            _ => Err(format!("{key}={v:?} is not a port number")),
+            _ => Err((SkipCause::InvalidPortLabel, format!("{key}={v:?} is not a port number"))),
         },
     }
 }
 
-fn scheme(labels: &BTreeMap<String, String>, key: &str) -> Result<Option<String>, String> {
+fn scheme(labels: &BTreeMap<String, String>, key: &str) -> Result<Option<String>, Unusable> {
     match labels.get(key).map(|s| s.trim().to_ascii_lowercase()) {
         None => Ok(None),
         Some(s) if s == "http" || s == "https" => Ok(Some(s)),
-        Some(s) => Err(format!("{key}={s:?} is neither http nor https")),
+        Some(s) => Err((SkipCause::InvalidSchemeLabel, format!("{key}={s:?} is neither http nor https"))),
     }
 }
 
@@ -127,7 +176,8 @@ fn text(labels: &BTreeMap<String, String>, key: &str) -> Option<String> {
 pub fn endpoints(container: &str, labels: &BTreeMap<String, String>) -> (Vec<Endpoint>, Vec<Skipped>) {
     let mut found = Vec::new();
     let mut skipped = Vec::new();
-    let mut skip = |reason: String| skipped.push(Skipped { container: container.to_string(), reason });
+    let mut skip =
+        |(cause, reason): Unusable| skipped.push(Skipped { container: container.to_string(), cause, reason });
 
     let main = port(labels, PORT).and_then(|p| Ok((p, scheme(labels, SCHEME)?)));
     match main {
@@ -240,12 +290,12 @@ pub fn build(
         for endpoint in endpoints {
             let host_port = match address(mode, task, running, instance_ip, endpoint.port) {
                 Ok(hp) => hp,
-                Err(reason) => {
+                Err((cause, reason)) => {
                     let reason = match &endpoint.name {
                         Some(n) => format!("endpoint {n}: {reason}"),
                         None => reason,
                     };
-                    skipped.push(Skipped { container: container.name.clone(), reason });
+                    skipped.push(Skipped { container: container.name.clone(), cause, reason });
                     continue;
                 }
             };
@@ -273,25 +323,32 @@ fn address(
     running: Option<&crate::task::ContainerState>,
     instance_ip: Option<&str>,
     container_port: u16,
-) -> Result<(String, u16), String> {
+) -> Result<(String, u16), Unusable> {
+    let unknown_instance_ip =
+        |mode: &str| (SkipCause::NoInstanceIp, format!("{mode} mode: the container instance's IP is unknown"));
     match mode {
         NetworkMode::Awsvpc => {
             let ip = task.eni_ip.clone().or_else(|| running.and_then(|c| c.private_ip.clone()));
             ip.map(|ip| (ip, container_port))
-                .ok_or_else(|| "awsvpc task has no ENI private IPv4 address yet".to_string())
+                .ok_or_else(|| (SkipCause::NoTaskIp, "awsvpc task has no ENI private IPv4 address yet".to_string()))
         }
         NetworkMode::Bridge => {
             let binding = running
                 .and_then(|c| c.bindings.iter().find(|b| b.container_port == container_port))
-                .ok_or_else(|| format!("bridge mode: no network binding for container port {container_port}"))?;
-            let ip = instance_ip.ok_or_else(|| "bridge mode: the container instance's IP is unknown".to_string())?;
+                .ok_or_else(|| {
+                    let reason = format!("bridge mode: no network binding for container port {container_port}");
+                    (SkipCause::NoPortBinding, reason)
+                })?;
+            let ip = instance_ip.ok_or_else(|| unknown_instance_ip("bridge"))?;
             Ok((ip.to_string(), binding.host_port))
         }
         NetworkMode::Host => {
-            let ip = instance_ip.ok_or_else(|| "host mode: the container instance's IP is unknown".to_string())?;
+            let ip = instance_ip.ok_or_else(|| unknown_instance_ip("host"))?;
             Ok((ip.to_string(), container_port))
         }
-        NetworkMode::None => Err("network mode none: the container cannot be reached".to_string()),
+        NetworkMode::None => {
+            Err((SkipCause::NetworkModeNone, "network mode none: the container cannot be reached".to_string()))
+        }
     }
 }
 
@@ -501,5 +558,41 @@ mod tests {
         assert_eq!(build(&task(true), &d, None, Some(&f("SCRAPE=no"))).0.len(), 0);
         assert_eq!(build(&task(true), &d, None, Some(&f("OTHER"))).0.len(), 0);
         assert!(LabelFilter::parse("=x").is_err());
+    }
+
+    /// Each cause has its own token, and the tokens are the `reason` values dashboards use.
+    #[test]
+    fn every_skip_carries_its_cause() {
+        let bad_labels = labels(&[(PORT, "http"), (CW_PORT, "9300"), ("PROMETHEUS_EXPORTER_X_PORT", "9400")]);
+        let mut bad_labels_scheme = bad_labels.clone();
+        bad_labels_scheme.insert("PROMETHEUS_EXPORTER_X_SCHEME".into(), "ftp".into());
+        let cases = [
+            ("awsvpc", bad_labels_scheme, true, None, vec![SkipCause::InvalidPortLabel, SkipCause::InvalidSchemeLabel]),
+            ("awsvpc", labels(&[(PORT, "9100")]), false, None, vec![SkipCause::NoTaskIp]),
+            ("bridge", labels(&[(PORT, "8080")]), false, Some("172.31.0.4"), vec![SkipCause::NoPortBinding]),
+            ("bridge", labels(&[(PORT, "9100")]), false, None, vec![SkipCause::NoInstanceIp]),
+            ("host", labels(&[(PORT, "9100")]), false, None, vec![SkipCause::NoInstanceIp]),
+            ("none", labels(&[(PORT, "9100")]), false, None, vec![SkipCause::NetworkModeNone]),
+        ];
+        for (mode, docker_labels, eni, ip, want) in cases {
+            let (_, skipped) = build(&task(eni), &definition(mode, docker_labels), ip, None);
+            let got: Vec<SkipCause> = skipped.iter().map(|s| s.cause).collect();
+            assert_eq!(got, want, "{mode}: {skipped:?}");
+        }
+        for cause in SkipCause::ALL {
+            assert_eq!(serde_json::to_value(cause).unwrap(), cause.as_str(), "the outcome's name is the label's");
+        }
+        let tokens: Vec<&str> = SkipCause::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            tokens,
+            [
+                "invalid_port_label",
+                "invalid_scheme_label",
+                "no_task_ip",
+                "no_port_binding",
+                "no_instance_ip",
+                "network_mode_none"
+            ]
+        );
     }
 }
