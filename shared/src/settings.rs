@@ -193,6 +193,27 @@ pub fn aws_api_max_attempts(env: &Env) -> Result<u32, SettingError> {
     Ok(env.or("AWS_API_MAX_ATTEMPTS", default)?.get())
 }
 
+/// Label pairs as every function reads `EXTRA_LABELS`: `name=value,name=value`, blanks around names,
+/// values and commas ignored. `None` when a pair is malformed, a name is not a label name, starts
+/// with `__`, is one the function sets itself (`own`), or is given twice, or a value is empty.
+pub fn parse_label_pairs(text: &str, own: impl Fn(&str) -> bool) -> Option<Vec<(String, String)>> {
+    let mut labels: Vec<(String, String)> = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=')?;
+        let (name, value) = (name.trim(), value.trim());
+        if !crate::names::is_label_name(name)
+            || name.starts_with("__")
+            || own(name)
+            || value.is_empty()
+            || labels.iter().any(|(n, _)| n == name)
+        {
+            return None;
+        }
+        labels.push((name.to_string(), value.to_string()));
+    }
+    Some(labels)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +335,18 @@ mod tests {
         let bad = Env::from_pairs([("A", OsString::from("x")), ("BAD", OsString::from_vec(vec![0x66, 0xff]))]);
         let e = bad.all().unwrap_err();
         assert_eq!(e.to_string(), "environment variable BAD=\"f\u{fffd}\" is not valid UTF-8");
+    }
+
+    #[test]
+    fn label_pairs_are_trimmed_and_refused_when_reserved_repeated_or_empty() {
+        let own = |n: &str| n == "cluster";
+        assert_eq!(
+            parse_label_pairs(" job=yace, instance = prod-eu ,", own),
+            Some(vec![("job".into(), "yace".into()), ("instance".into(), "prod-eu".into())])
+        );
+        assert_eq!(parse_label_pairs("", own), Some(vec![]));
+        for bad in ["job", "job=", "cluster=a", "__name__=x", "__x=y", "job=a,job=b", "1x=a", "a-b=c"] {
+            assert_eq!(parse_label_pairs(bad, own), None, "{bad:?} must be refused");
+        }
     }
 }

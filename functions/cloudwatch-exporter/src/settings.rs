@@ -89,20 +89,7 @@ fn is_exporter_label(name: &str) -> bool {
 /// `EXTRA_LABELS`: `name=value,name=value`; `None` when a pair is malformed, a name invalid,
 /// reserved or given twice, or a value empty.
 fn parse_extra_labels(text: &str) -> Option<Vec<(String, String)>> {
-    let mut labels: Vec<(String, String)> = Vec::new();
-    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=')?;
-        let (name, value) = (name.trim(), value.trim());
-        if !promstack::names::is_label_name(name)
-            || is_exporter_label(name)
-            || value.is_empty()
-            || labels.iter().any(|(n, _)| n == name)
-        {
-            return None;
-        }
-        labels.push((name.to_string(), value.to_string()));
-    }
-    Some(labels)
+    promstack::settings::parse_label_pairs(text, is_exporter_label)
 }
 
 impl Settings {

@@ -187,21 +187,7 @@ const EXTRA_LABELS_EXPECTED: &str = "comma-separated name=value pairs, each name
 /// `EXTRA_LABELS`: `name=value,name=value`; `None` when a pair is malformed, a name invalid, one
 /// the own series set themselves (`result`) or given twice, or a value empty.
 fn parse_extra_labels(text: &str) -> Option<Vec<(String, String)>> {
-    let mut labels: Vec<(String, String)> = Vec::new();
-    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=')?;
-        let (name, value) = (name.trim(), value.trim());
-        if !promstack::names::is_label_name(name)
-            || name == "result"
-            || name.starts_with("__")
-            || value.is_empty()
-            || labels.iter().any(|(n, _)| n == name)
-        {
-            return None;
-        }
-        labels.push((name.to_string(), value.to_string()));
-    }
-    Some(labels)
+    promstack::settings::parse_label_pairs(text, |name| name == "result")
 }
 
 /// The own series' settings; `None` without `REMOTE_WRITE_URL` (no own series). A bad

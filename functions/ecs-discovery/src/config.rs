@@ -103,21 +103,7 @@ const EXTRA_LABELS_EXPECTED: &str = "comma-separated name=value pairs, each name
 /// malformed, a name invalid, one of the labels the own series set, or given twice, or a value
 /// empty.
 fn parse_extra_labels(text: &str) -> Option<Vec<(String, String)>> {
-    let mut labels: Vec<(String, String)> = Vec::new();
-    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=')?;
-        let (name, value) = (name.trim(), value.trim());
-        if !promstack::names::is_label_name(name)
-            || OWN_SERIES_LABELS.contains(&name)
-            || name.starts_with("__")
-            || value.is_empty()
-            || labels.iter().any(|(n, _)| n == name)
-        {
-            return None;
-        }
-        labels.push((name.to_string(), value.to_string()));
-    }
-    Some(labels)
+    promstack::settings::parse_label_pairs(text, |name| OWN_SERIES_LABELS.contains(&name))
 }
 
 /// `a, b ,c` → `["a", "b", "c"]`; cluster ARNs are reduced to names.
