@@ -444,6 +444,18 @@ async fn every_dashboard_query_returns_data_from_a_stack_fed_by_the_three_functi
             tokio::time::sleep(Duration::from_secs(3)).await;
         }
     }
+    // The stack's rules, deployed by config-updater, evaluate on the fed data without an error.
+    let groups = stack.prom.api("/api/v1/rules").await["groups"].as_array().cloned().unwrap_or_default();
+    let mut evaluated = 0;
+    for group in groups.iter().filter(|g| g["name"].as_str().is_some_and(|n| n.starts_with("promstack"))) {
+        for rule in group["rules"].as_array().unwrap() {
+            assert_eq!(rule["health"], "ok", "rule {} of group {}: {}", rule["name"], group["name"], rule["lastError"]);
+            evaluated += 1;
+        }
+    }
+    let expected = stack_rules().len();
+    assert_eq!(evaluated, expected, "Prometheus evaluates {evaluated} of the stack's {expected} rules");
+
     let report: Vec<String> =
         empty.iter().map(|q| format!("{} ({}): {}", q.panel, q.ref_id, as_sent(&q.expr))).collect();
     assert!(
