@@ -153,6 +153,48 @@ fn each_alerts_runbook_url_is_a_section_of_the_operations_doc() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// A heading's anchor as GitHub and Bitbucket Server make it: lower case, punctuation dropped,
+/// spaces to `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+#[test]
+fn the_links_between_the_operations_and_migration_docs_reach_a_heading() {
+    let docs = ["operations.md", "migration.md"];
+    let read = |name: &str| std::fs::read_to_string(root().join("docs").join(name)).unwrap();
+    let anchors: BTreeMap<&str, BTreeSet<String>> = docs
+        .iter()
+        .map(|d| {
+            (*d, read(d).lines().filter(|l| l.starts_with('#')).map(|l| slug(l.trim_start_matches('#'))).collect())
+        })
+        .collect();
+    let mut broken = Vec::new();
+    for doc in docs {
+        let text = read(doc);
+        for link in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+            let (file, anchor) = link.split_once('#').unwrap_or((link, ""));
+            let target = if file.is_empty() { doc } else { file };
+            let Some(known) = anchors.get(target) else {
+                if file.ends_with(".md") {
+                    broken.push(format!("{doc}: link to {link}: no such doc"));
+                }
+                continue;
+            };
+            if !anchor.is_empty() && !known.contains(anchor) {
+                broken.push(format!("{doc}: link to {link}: no such heading"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
 /// The Prometheus versions config-updater validates for, as promtool_differential.rs names them.
 fn targets() -> Vec<(matrix::Version, Target)> {
     matrix::Version::ALL.iter().map(|v| (*v, Target::parse(&v.name(), "").unwrap())).collect()
