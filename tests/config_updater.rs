@@ -470,7 +470,11 @@ async fn fetch_is_shallow_and_limited() {
             "prometheus.yml",
             "rules/disk.yml",
             "rules/ecs.yml",
-            "rules/prometheus.yml"
+            "rules/prometheus.yml",
+            "rules/promstack-yace.yml",
+            "rules/promstack.yml",
+            "tests/promstack-yace.test.yml",
+            "tests/promstack.test.yml"
         ]
     );
     let err = fetch(request(Limits { max_files: 3, max_bytes: 1 << 20 }, "main")).await.unwrap_err();
