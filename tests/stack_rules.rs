@@ -330,7 +330,9 @@ async fn deploy_with_config_updater(stack: &Stack, commit: &str, sdk: &aws_confi
         ("EXTRA_LABELS", "job=config-updater".to_string()),
     ]);
     let settings = config_updater::Settings::read(&env, vars().into_iter()).unwrap();
-    let deps = config_updater::Deps::new(settings, sdk);
+    let own = config_updater::settings::own_series(&env).unwrap().expect("REMOTE_WRITE_URL is set");
+    let own_series = config_updater::own_series::OwnSeries::new(&own.remote_write_url, own.extra_labels).unwrap();
+    let deps = config_updater::Deps::new(settings, sdk).with_own_series(Some(own_series));
     let response = push_with(&deps, commit).await;
     assert_eq!(response.status_code, 200, "{response:?}");
     assert_eq!(response.body_json()["result"], "deployed", "{response:?}");
