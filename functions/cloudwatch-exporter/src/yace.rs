@@ -455,9 +455,10 @@ impl ExporterConfig {
         validate(raw).map_err(|mut errors| errors.remove(0))
     }
 
-    /// As [`from_yaml`](Self::from_yaml), with every problem found (`verify-config`): each field
-    /// this exporter does not read (a field of YACE's it does not implement is named as such),
-    /// and each check the rest fails. A syntax or type error ends the reading, so it is the last.
+    /// As [`from_yaml`](Self::from_yaml), with every problem found (`verify-config`): first each
+    /// field this exporter does not read (a field of YACE's it does not implement is named as
+    /// such), then each check the rest fails, in file order. A syntax or type error ends the
+    /// reading, so it is the last.
     pub fn from_yaml_all(text: &str) -> Result<Self, Vec<ConfigError>> {
         let (mut errors, without_them) = fields::unread(text).map_err(|e| vec![e])?;
         if errors.is_empty() {
@@ -675,6 +676,7 @@ mod fields {
         ["statistics", "period", "length", "delay", "nilToZero", "addCloudwatchTimestamp", "exportAllDataPoints"];
 
     impl Node {
+        #[cfg(test)]
         pub(super) const ALL: [Node; 10] = [
             Node::Top,
             Node::Discovery,
@@ -775,7 +777,7 @@ mod fields {
         (
             Node::DiscoveryJob,
             "awsDimensions",
-            "YACE 0.14 to 0.25 had it; dimensions are found with ListMetrics (dimensionNameRequirements selects them)",
+            "YACE 0.14 to 0.25 had it; the dimensions come from ListMetrics, and dimensionNameRequirements selects them",
         ),
         (Node::Metric, "additionalDimensions", "YACE 0.13 to 0.25 had it; use a static job's dimensions"),
         (
@@ -1010,16 +1012,12 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, Vec<ConfigError>> {
 
     for (i, job) in discovery_jobs.into_iter().enumerate() {
         let at = format!("discovery.jobs[{i}]");
-        if job.namespace.is_empty() {
+        // Without a known namespace the job cannot run, but the rest of it is still checked.
+        let service = if job.namespace.is_empty() {
             errors.push(ConfigError::at(format!("{at}.type"), "missing: name a namespace such as AWS/EC2"));
-            continue;
-        }
-        let service = match lookup_service(&job.namespace, &format!("{at}.type")) {
-            Ok(service) => service,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
+            None
+        } else {
+            lookup_service(&job.namespace, &format!("{at}.type")).map_err(|e| errors.push(e)).ok()
         };
         let mut search_tags = Vec::new();
         for (t, tag) in job.search_tags.iter().enumerate() {
@@ -1036,19 +1034,26 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, Vec<ConfigError>> {
             errors.push(ConfigError::at(format!("{at}.metrics"), "must list at least one metric (or enhancedMetrics)"));
         }
         let defaults = job.metric_defaults();
-        let enhanced_metrics = check_enhanced_metrics(job.enhanced_metrics, service.namespace, &at, &mut errors);
+        let enhanced_metrics = match service {
+            Some(service) => check_enhanced_metrics(job.enhanced_metrics, service.namespace, &at, &mut errors),
+            None => Vec::new(),
+        };
         if job.rounding_period.is_some() {
             warnings.push(rounding_period_ignored(&at));
         }
+        let regions = check_regions(job.regions, &at, &mut errors);
+        let roles = check_roles(job.roles, &at, &mut errors);
+        let metrics = check_metrics(job.metrics, Some(&defaults), &at, &mut warnings, &mut errors);
+        let Some(service) = service else { continue };
         let exported_tags = raw.discovery.exported_tags_on_metrics.get(service.namespace).cloned().unwrap_or_default();
         jobs.push(Job {
             namespace: service.namespace.to_string(),
-            regions: check_regions(job.regions, &at, &mut errors),
-            roles: check_roles(job.roles, &at, &mut errors),
+            regions,
+            roles,
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: job.dimension_name_requirements,
             recently_active_only: job.recently_active_only,
-            metrics: check_metrics(job.metrics, Some(&defaults), &at, &mut warnings, &mut errors),
+            metrics,
             include_context_on_info_metrics: job.include_context_on_info_metrics,
             enhanced_metrics,
             kind: JobKind::Discovery { service, search_tags, exported_tags },
@@ -1833,7 +1838,7 @@ discovery:
     }
 
     #[test]
-    fn every_problem_is_listed_in_file_order() {
+    fn every_problem_is_listed() {
         let yaml = "discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      roundingPeriods: 60\n      awsDimensions: [InstanceId]\n      metrics: [{name: CPUUtilization, statistics: [Median]}]\n    - type: AWS/SQS\n      metrics: [{name: NumberOfMessagesSent, statistics: [Sum], period: 300, length: 60}]\nstatic:\n  - namespace: AWS/S3\n    regions: [r]\n    metrics: [{name: BucketSizeBytes, statistics: [Average], statistic: Sum}]\n";
         let errors = all_errors(yaml);
         let expected = [
