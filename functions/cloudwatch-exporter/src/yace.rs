@@ -4,6 +4,8 @@
 //! does not support, a wrong type or an unknown namespace is an error naming the field's path
 //! (`discovery.jobs[0].metrics[1].period`) and, for syntax and type errors, line and column:
 //! never silently ignored; when a known field is close to the unknown one, the error names it.
+//! A run stops at the first problem; `verify-config` lists every one ([`ExporterConfig::from_yaml_all`]),
+//! naming a field of an earlier YACE release as YACE's rather than as a typo.
 //! What YACE accepts but ignores or deprecates (`roundingPeriod`, a metric's `delay`, a static
 //! job's `period`) loads, with a [`ConfigWarning`] saying so. YAML merge keys (`<<: *base`) work
 //! as in YACE's YAML library.
