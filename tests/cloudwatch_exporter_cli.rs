@@ -118,7 +118,12 @@ async fn a_dry_run_prints_the_series_a_run_would_push_and_keeps_nothing() {
     assert_eq!(samples, points, "{stdout}");
     assert!(stdout.starts_with("# HELP aws_myapp_latency_average "), "{stdout}");
     assert!(stdout.contains("\n# TYPE aws_myapp_latency_average gauge\n"), "{stdout}");
-    assert!(stderr.ends_with("dry run: 1 series, 3 samples, 1 GetMetricData calls, 0 jobs failed; nothing pushed, no state kept\n"), "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "dry run: 1 series, 3 samples, 1 GetMetricData calls, 0 jobs failed; nothing pushed, no state kept\n"
+        ),
+        "{stderr}"
+    );
 
     // STATE_BUCKET is set, yet no lease, watermark or cache was written.
     let objects = s3.list_objects_v2().bucket("state").send().await.unwrap();
@@ -133,7 +138,10 @@ async fn aws_errors_read_as_the_services_code_and_message() {
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:config-updater/missing";
     let e = secrets.get_secret_value().secret_id(arn).send().await.unwrap_err();
-    assert_eq!(promstack::aws::describe(&e), "ResourceNotFoundException: Secrets Manager can't find the specified secret.");
+    assert_eq!(
+        promstack::aws::describe(&e),
+        "ResourceNotFoundException: Secrets Manager can't find the specified secret."
+    );
 
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let e = s3.get_object().bucket("missing").key("yace.yml").send().await.unwrap_err();

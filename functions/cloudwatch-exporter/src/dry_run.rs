@@ -187,7 +187,8 @@ aws_sqs_sent_sum{name=\"q\\\"1\\\\x\",region=\"eu-west-1\"} 2 1700000060000
 
     #[test]
     fn the_settings_need_a_config_and_nothing_to_push_to() {
-        let env = Env::from_pairs([("STATE_BUCKET", "data"), ("REMOTE_WRITE_AUTH", "basic"), ("EXTRA_LABELS", "job=yace")]);
+        let env =
+            Env::from_pairs([("STATE_BUCKET", "data"), ("REMOTE_WRITE_AUTH", "basic"), ("EXTRA_LABELS", "job=yace")]);
         let s = settings(&env, Some("yace.yml")).unwrap();
         assert_eq!(s.config, crate::settings::ConfigSource::Path("yace.yml".into()));
         assert_eq!(s.state, None, "no state is kept");

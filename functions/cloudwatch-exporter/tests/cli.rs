@@ -44,7 +44,8 @@ fn a_wrong_command_or_a_missing_argument_exits_2_with_the_usage() {
         assert!(err.contains(says) && err.contains("For more information, try '--help'."), "{args:?}: {err}");
     }
     // No arguments is the Lambda function; outside Lambda that is said in one line.
-    let out = Command::new(env!("CARGO_BIN_EXE_cloudwatch-exporter")).env_remove("AWS_LAMBDA_RUNTIME_API").output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_cloudwatch-exporter")).env_remove("AWS_LAMBDA_RUNTIME_API").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
