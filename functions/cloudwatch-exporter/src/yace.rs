@@ -467,9 +467,9 @@ impl ExporterConfig {
             return validate(parse(text).map_err(|e| vec![e])?);
         }
         // The fields named are left out, so what else is wrong is found too.
-        match serde_norway::from_value::<RawConfig>(without_them) {
+        match serde_norway::from_value::<RawConfig>(without_them.clone()) {
             Ok(raw) => errors.extend(validate(raw).err().unwrap_or_default()),
-            Err(e) => errors.push(serde_error(e)),
+            Err(e) => errors.push(with_path(serde_error(e), &without_them, text)),
         }
         Err(errors)
     }
@@ -500,6 +500,21 @@ fn parse(text: &str) -> Result<RawConfig, ConfigError> {
         }
         error
     })
+}
+
+/// `error`, which serde_norway's `from_value` gave without a path, with the path: `document` is
+/// read again as text for it, and the line is the file's (`text`) when the key is on one line.
+fn with_path(error: ConfigError, document: &serde_norway::Value, text: &str) -> ConfigError {
+    let rewritten = serde_norway::to_string(document).ok();
+    let Some(Err(e)) = rewritten.map(|t| serde_norway::from_str::<RawConfig>(&t)) else { return error };
+    let mut error = serde_error(e);
+    if let Some((message, _)) = error.message.rsplit_once(" at line ") {
+        error.message = message.to_string();
+    }
+    if let Some(line) = line_of_key(text, &error) {
+        error.message.push_str(&format!(" at line {line}"));
+    }
+    error
 }
 
 /// The file's line of the key an error in the merged document is about (the unknown field, or
@@ -1863,6 +1878,15 @@ discovery:
         assert!(err(yaml).to_string().starts_with(expected[0]), "{}", err(yaml));
         // A valid config reads the same either way.
         assert_eq!(ExporterConfig::from_yaml_all(FULL).unwrap(), ExporterConfig::from_yaml(FULL).unwrap());
+    }
+
+    #[test]
+    fn a_type_error_after_fields_not_read_keeps_its_path() {
+        let yaml = "discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      awsDimensions: [x]\n      period: five\n      metrics: [{name: CPUUtilization, statistics: [Average]}]\n";
+        let errors = all_errors(yaml);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].starts_with("discovery.jobs[0].awsDimensions: YACE field"), "{}", errors[0]);
+        assert_eq!(errors[1], "discovery.jobs[0].period: invalid type: string \"five\", expected a number of seconds at line 6");
     }
 
     #[test]
