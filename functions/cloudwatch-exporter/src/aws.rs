@@ -11,7 +11,8 @@ use std::sync::Mutex;
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_cloudwatch::error::DisplayErrorContext;
+use aws_sdk_cloudwatch::config::http::HttpResponse;
+use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, RecentlyActive, Statistic};
 use aws_sdk_resourcegroupstagging::types::TagFilter;
@@ -333,9 +334,12 @@ impl AwsApi {
     }
 }
 
-fn api_error<E: std::error::Error>(api: &'static str, subject: impl Into<String>) -> impl FnOnce(E) -> ApiError {
+fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    api: &'static str,
+    subject: impl Into<String>,
+) -> impl FnOnce(SdkError<E, HttpResponse>) -> ApiError {
     let subject = subject.into();
-    move |e| ApiError { api, subject, message: DisplayErrorContext(&e).to_string() }
+    move |e| ApiError { api, subject, message: promstack::aws::describe(&e) }
 }
 
 /// An empty or absent token ends the pages.

@@ -9,6 +9,7 @@ pub mod aws;
 pub mod cache;
 pub mod collect;
 pub mod discovery;
+pub mod dry_run;
 pub mod enhanced;
 pub mod export;
 pub mod naming;
@@ -24,7 +25,6 @@ pub mod yace;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use aws_sdk_s3::error::DisplayErrorContext;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use promstack::remote_write;
 
@@ -142,7 +142,7 @@ impl<A: CloudWatchApi> Deps<A> {
                     .key(key)
                     .send()
                     .await
-                    .map_err(|e| read(DisplayErrorContext(&e).to_string()))?;
+                    .map_err(|e| read(promstack::aws::describe(&e)))?;
                 let bytes = out.body.collect().await.map_err(|e| read(e.to_string()))?.into_bytes();
                 String::from_utf8(bytes.to_vec()).map_err(|e| read(e.to_string()))?
             }
@@ -174,11 +174,12 @@ pub fn push_deadline(deadline_ms: u64, now: std::time::SystemTime) -> tokio::tim
     tokio::time::Instant::now() + left
 }
 
-/// `cloudwatch-exporter verify-config FILE`: the config's problem, or `Ok` with a one-line
+/// `cloudwatch-exporter verify-config FILE`: the config's problems, one per line, or `Ok` with a one-line
 /// description of what it exports followed by one line per warning (the config still loads).
 pub fn verify_config(path: &str) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let config = ExporterConfig::from_yaml(&text).map_err(|e| format!("{path}: {e}"))?;
+    let config = ExporterConfig::from_yaml_all(&text)
+        .map_err(|errors| errors.iter().map(|e| format!("{path}: {e}")).collect::<Vec<_>>().join("\n"))?;
     let metrics: usize = config.jobs.iter().map(|j| j.metrics.len()).sum();
     let mut out = format!("{path}: ok ({} jobs, {metrics} metrics)", config.jobs.len());
     for warning in &config.warnings {

@@ -1,29 +1,55 @@
-//! The Lambda entry point, and outside Lambda `cloudwatch-exporter verify-config FILE`.
+//! The Lambda entry point when started without arguments; outside Lambda, the command line
+//! (`cloudwatch-exporter --help`). Arguments are read before anything else, AWS included, so
+//! `--help` and a mistyped command answer at once.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use cloudwatch_exporter::{handle, verify_config, Deps};
+use clap::{Parser, Subcommand};
+use cloudwatch_exporter::{dry_run, handle, verify_config, Deps};
 use lambda_runtime::{service_fn, LambdaEvent};
+
+/// CloudWatch metrics to Prometheus remote write, a drop-in for YACE (same config file, same
+/// metric names). Without a command it is the Lambda function, run by an EventBridge schedule.
+#[derive(Parser)]
+#[command(name = "cloudwatch-exporter", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a YACE config file: every problem with its field's path (exit 1), or what it exports.
+    VerifyConfig {
+        /// The YACE config file (apiVersion: v1alpha1).
+        file: String,
+    },
+    /// One run against AWS, printing the series in the text exposition format instead of pushing.
+    Run {
+        /// Print instead of push, and keep no state (the only way to run outside Lambda).
+        #[arg(long, required = true)]
+        dry_run: bool,
+        /// The YACE config: a path or s3://BUCKET/KEY [default: $EXPORTER_CONFIG].
+        #[arg(long, value_name = "FILE")]
+        config: Option<String>,
+    },
+}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("verify-config") => {
-            let [_, file] = args.as_slice() else {
-                eprintln!("usage: cloudwatch-exporter verify-config FILE");
-                std::process::exit(2);
-            };
-            match verify_config(file) {
-                Ok(ok) => println!("{ok}"),
-                Err(e) => {
-                    eprintln!("{e}");
-                    std::process::exit(1);
-                }
+    match Cli::parse().command {
+        Some(Command::VerifyConfig { file }) => match verify_config(&file) {
+            Ok(ok) => {
+                println!("{ok}");
+                return Ok(());
             }
-            return Ok(());
-        }
-        Some(other) => {
-            eprintln!("unknown command {other:?}; usage: cloudwatch-exporter [verify-config FILE]");
+            Err(errors) => {
+                eprintln!("{errors}");
+                std::process::exit(1);
+            }
+        },
+        Some(Command::Run { config, .. }) => std::process::exit(dry_run::main(config.as_deref()).await),
+        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() => {
+            eprintln!("cloudwatch-exporter: not in Lambda (no AWS_LAMBDA_RUNTIME_API); see cloudwatch-exporter --help");
             std::process::exit(2);
         }
         None => {}

@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
@@ -160,7 +159,7 @@ impl StateStore {
         let out = match self.s3.get_object().bucket(&self.bucket).key(&self.key).send().await {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(Versioned::default()),
-            Err(e) => return Err(self.io(format!("GetObject: {}", DisplayErrorContext(&e)))),
+            Err(e) => return Err(self.io(format!("GetObject: {}", promstack::aws::describe(&e)))),
         };
         let etag = out.e_tag().map(str::to_string);
         let bytes = out.body.collect().await.map_err(|e| self.io(format!("reading: {e}")))?.into_bytes();
@@ -190,7 +189,7 @@ impl StateStore {
                 if matches!(status, Some(412) | Some(409)) {
                     Err(StateError::Conflict { bucket: self.bucket.clone(), key: self.key.clone() })
                 } else {
-                    Err(self.io(format!("PutObject: {}", DisplayErrorContext(&e))))
+                    Err(self.io(format!("PutObject: {}", promstack::aws::describe(&e))))
                 }
             }
         }

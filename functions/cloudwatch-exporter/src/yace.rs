@@ -4,6 +4,8 @@
 //! does not support, a wrong type or an unknown namespace is an error naming the field's path
 //! (`discovery.jobs[0].metrics[1].period`) and, for syntax and type errors, line and column:
 //! never silently ignored; when a known field is close to the unknown one, the error names it.
+//! A run stops at the first problem; `verify-config` lists every one ([`ExporterConfig::from_yaml_all`]),
+//! naming a field of an earlier YACE release as YACE's rather than as a typo.
 //! What YACE accepts but ignores or deprecates (`roundingPeriod`, a metric's `delay`, a static
 //! job's `period`) loads, with a [`ConfigWarning`] saying so. YAML merge keys (`<<: *base`) work
 //! as in YACE's YAML library.
@@ -449,10 +451,27 @@ pub struct ExporterConfig {
 }
 
 impl ExporterConfig {
-    /// Parses and validates a YACE config file's text.
+    /// Parses and validates a YACE config file's text; the first problem found.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
         let raw = parse(text)?;
-        validate(raw)
+        validate(raw).map_err(|mut errors| errors.remove(0))
+    }
+
+    /// As [`from_yaml`](Self::from_yaml), with every problem found (`verify-config`): first each
+    /// field this exporter does not read (a field of YACE's it does not implement is named as
+    /// such), then each check the rest fails, in file order. A syntax or type error ends the
+    /// reading, so it is the last.
+    pub fn from_yaml_all(text: &str) -> Result<Self, Vec<ConfigError>> {
+        let (mut errors, without_them) = fields::unread(text).map_err(|e| vec![e])?;
+        if errors.is_empty() {
+            return validate(parse(text).map_err(|e| vec![e])?);
+        }
+        // The fields named are left out, so what else is wrong is found too.
+        match serde_norway::from_value::<RawConfig>(without_them.clone()) {
+            Ok(raw) => errors.extend(validate(raw).err().unwrap_or_default()),
+            Err(e) => errors.push(with_path(serde_error(e), &without_them, text)),
+        }
+        Err(errors)
     }
 
     /// Whether any metric keeps CloudWatch's timestamps (which needs the state bucket).
@@ -481,6 +500,21 @@ fn parse(text: &str) -> Result<RawConfig, ConfigError> {
         }
         error
     })
+}
+
+/// `error`, which serde_norway's `from_value` gave without a path, with the path: `document` is
+/// read again as text for it, and the line is the file's (`text`) when the key is on one line.
+fn with_path(error: ConfigError, document: &serde_norway::Value, text: &str) -> ConfigError {
+    let rewritten = serde_norway::to_string(document).ok();
+    let Some(Err(e)) = rewritten.map(|t| serde_norway::from_str::<RawConfig>(&t)) else { return error };
+    let mut error = serde_error(e);
+    if let Some((message, _)) = error.message.rsplit_once(" at line ") {
+        error.message = message.to_string();
+    }
+    if let Some(line) = line_of_key(text, &error) {
+        error.message.push_str(&format!(" at line {line}"));
+    }
+    error
 }
 
 /// The file's line of the key an error in the merged document is about (the unknown field, or
@@ -623,6 +657,275 @@ fn apply_merge_keys(value: &mut serde_norway::Value, path: &str) -> Result<(), C
     Ok(())
 }
 
+/// Which fields each mapping of the file may have: the `Raw*` structs' fields, written out so that
+/// `verify-config` can name every field this exporter does not read (serde stops at the first),
+/// and say which of them are YACE's rather than typos.
+mod fields {
+    use serde_norway::Value;
+
+    use super::{apply_merge_keys, closest_field, has_merge_key, serde_error, ConfigError};
+
+    /// A kind of mapping in the file.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Node {
+        Top,
+        Discovery,
+        DiscoveryJob,
+        CustomNamespaceJob,
+        StaticJob,
+        Metric,
+        Role,
+        Tag,
+        Dimension,
+        EnhancedMetric,
+    }
+
+    /// What a field holds: a value whose fields are not checked here, or mappings of a kind.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Holds {
+        Value,
+        One(Node),
+        List(Node),
+    }
+
+    /// YACE's `JobLevelMetricFields`: a metric's own, and defaults on discovery and custom jobs.
+    const METRIC_FIELDS: [&str; 7] =
+        ["statistics", "period", "length", "delay", "nilToZero", "addCloudwatchTimestamp", "exportAllDataPoints"];
+
+    impl Node {
+        #[cfg(test)]
+        pub(super) const ALL: [Node; 10] = [
+            Node::Top,
+            Node::Discovery,
+            Node::DiscoveryJob,
+            Node::CustomNamespaceJob,
+            Node::StaticJob,
+            Node::Metric,
+            Node::Role,
+            Node::Tag,
+            Node::Dimension,
+            Node::EnhancedMetric,
+        ];
+
+        /// The fields this exporter reads here, besides [`METRIC_FIELDS`].
+        fn own_fields(self) -> &'static [(&'static str, Holds)] {
+            use Holds::{List, One, Value};
+            match self {
+                Node::Top => &[
+                    ("apiVersion", Value),
+                    ("sts-region", Value),
+                    ("discovery", One(Node::Discovery)),
+                    ("static", List(Node::StaticJob)),
+                    ("customNamespace", List(Node::CustomNamespaceJob)),
+                ],
+                Node::Discovery => &[("exportedTagsOnMetrics", Value), ("jobs", List(Node::DiscoveryJob))],
+                Node::DiscoveryJob => &[
+                    ("type", Value),
+                    ("regions", Value),
+                    ("roles", List(Node::Role)),
+                    ("searchTags", List(Node::Tag)),
+                    ("customTags", List(Node::Tag)),
+                    ("dimensionNameRequirements", Value),
+                    ("recentlyActiveOnly", Value),
+                    ("metrics", List(Node::Metric)),
+                    ("roundingPeriod", Value),
+                    ("includeContextOnInfoMetrics", Value),
+                    ("enhancedMetrics", List(Node::EnhancedMetric)),
+                ],
+                Node::CustomNamespaceJob => &[
+                    ("name", Value),
+                    ("namespace", Value),
+                    ("regions", Value),
+                    ("roles", List(Node::Role)),
+                    ("customTags", List(Node::Tag)),
+                    ("dimensionNameRequirements", Value),
+                    ("recentlyActiveOnly", Value),
+                    ("metrics", List(Node::Metric)),
+                    ("roundingPeriod", Value),
+                ],
+                Node::StaticJob => &[
+                    ("period", Value),
+                    ("length", Value),
+                    ("name", Value),
+                    ("namespace", Value),
+                    ("regions", Value),
+                    ("roles", List(Node::Role)),
+                    ("customTags", List(Node::Tag)),
+                    ("dimensions", List(Node::Dimension)),
+                    ("metrics", List(Node::Metric)),
+                ],
+                Node::Metric => &[("name", Value)],
+                Node::Role => &[("roleArn", Value), ("externalId", Value)],
+                Node::Tag => &[("key", Value), ("value", Value)],
+                Node::Dimension => &[("name", Value), ("value", Value)],
+                Node::EnhancedMetric => &[("name", Value)],
+            }
+        }
+
+        fn has_metric_fields(self) -> bool {
+            matches!(self, Node::DiscoveryJob | Node::CustomNamespaceJob | Node::Metric)
+        }
+
+        /// Every field this exporter reads here.
+        pub(super) fn fields(self) -> Vec<&'static str> {
+            let own = self.own_fields().iter().map(|(name, _)| *name);
+            let metric = METRIC_FIELDS.iter().copied().filter(|_| self.has_metric_fields());
+            own.chain(metric).collect()
+        }
+
+        fn holds(self, field: &str) -> Option<Holds> {
+            if self.has_metric_fields() && METRIC_FIELDS.contains(&field) {
+                return Some(Holds::Value);
+            }
+            self.own_fields().iter().find(|(name, _)| *name == field).map(|(_, holds)| *holds)
+        }
+    }
+
+    /// Fields of YACE's config that this exporter does not read, where YACE has them, and what to
+    /// write instead. YACE 1a0ddb1e pkg/config/scrapeconf.go has no field this exporter lacks;
+    /// these are the fields of earlier YACE releases (their pkg/config), which configs written
+    /// for them still carry.
+    const YACE_ONLY: [(Node, &str, &str); 12] = [
+        (Node::Discovery, "exportedTags", "YACE 0.1 to 0.3 had it; write exportedTagsOnMetrics: {NAMESPACE: [TAG]}"),
+        (Node::DiscoveryJob, "region", "YACE before 0.18 had it; write regions: [REGION]"),
+        (Node::StaticJob, "region", "YACE before 0.18 had it; write regions: [REGION]"),
+        (Node::DiscoveryJob, "roleArns", "YACE 0.19 to 0.27 had it; write roles: [{roleArn: ARN}]"),
+        (Node::StaticJob, "roleArns", "YACE 0.19 to 0.27 had it; write roles: [{roleArn: ARN}]"),
+        (
+            Node::DiscoveryJob,
+            "awsDimensions",
+            "YACE 0.14 to 0.25 had it; the dimensions come from ListMetrics, and dimensionNameRequirements selects them",
+        ),
+        (Node::Metric, "additionalDimensions", "YACE 0.13 to 0.25 had it; use a static job's dimensions"),
+        (
+            Node::Metric,
+            "disableTimestamp",
+            "YACE 0.12 had it; timestamps are off unless addCloudwatchTimestamp: true",
+        ),
+        (Node::Tag, "Key", "YACE before 0.26 spelt it so; write key"),
+        (Node::Tag, "Value", "YACE before 0.26 spelt it so; write value"),
+        (Node::DiscoveryJob, "roleArn", "YACE 0.10 to 0.18 had it; write roles: [{roleArn: ARN}]"),
+        (Node::StaticJob, "roleArn", "YACE 0.10 to 0.18 had it; write roles: [{roleArn: ARN}]"),
+    ];
+
+    /// Why YACE users may have `field` at `node`, when it is one of YACE's fields.
+    pub(super) fn yace_only(node: Node, field: &str) -> Option<&'static str> {
+        YACE_ONLY.iter().find(|(n, name, _)| *n == node && *name == field).map(|(_, _, note)| *note)
+    }
+
+    /// A field the walk found that this exporter does not read.
+    struct Unread {
+        /// The mapping's path (`discovery.jobs[0]`); empty at the top.
+        parent: String,
+        key: String,
+        node: Node,
+    }
+
+    /// Every field of `text` this exporter does not read, as errors in file order, and the
+    /// document without them (`<<` merge keys applied). Only a syntax error is an `Err`.
+    pub(super) fn unread(text: &str) -> Result<(Vec<ConfigError>, Value), ConfigError> {
+        let mut document: Value = serde_norway::from_str(text).map_err(serde_error)?;
+        let merged = has_merge_key(&document);
+        if merged {
+            apply_merge_keys(&mut document, "")?;
+        }
+        let mut found = Vec::new();
+        walk(&mut document, Node::Top, "", &mut found);
+        let lines = key_lines(text, &found, merged);
+        let errors = found.iter().zip(lines).map(|(u, line)| error(u, line)).collect();
+        Ok((errors, document))
+    }
+
+    fn error(unread: &Unread, line: Option<usize>) -> ConfigError {
+        let at_line = line.map(|l| format!(" at line {l}")).unwrap_or_default();
+        let key = &unread.key;
+        if let Some(note) = yace_only(unread.node, key) {
+            let path = if unread.parent.is_empty() { key.clone() } else { format!("{}.{key}", unread.parent) };
+            return ConfigError::at(path, format!("YACE field `{key}` is not supported ({note}){at_line}"));
+        }
+        let fields = unread.node.fields();
+        let guess = closest_field(key, fields.iter().copied())
+            .map(|known| format!(" (did you mean `{known}`?)"))
+            .unwrap_or_default();
+        let expected: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+        let parent = if unread.parent.is_empty() { "config".to_string() } else { unread.parent.clone() };
+        ConfigError::at(parent, format!("unknown field `{key}`{guess}, expected one of {}{at_line}", expected.join(", ")))
+    }
+
+    /// Collects the unread fields of the mapping `value` of kind `node` at `path`, removing them.
+    fn walk(value: &mut Value, node: Node, path: &str, found: &mut Vec<Unread>) {
+        let Value::Mapping(map) = value else { return };
+        let child = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+        let mut unread_keys = Vec::new();
+        for (key, item) in map.iter_mut() {
+            let name = match key {
+                Value::String(s) => s.clone(),
+                other => serde_norway::to_string(other).unwrap_or_default().trim().to_string(),
+            };
+            match node.holds(&name) {
+                None => {
+                    found.push(Unread { parent: path.to_string(), key: name, node });
+                    unread_keys.push(key.clone());
+                }
+                Some(Holds::Value) => {}
+                Some(Holds::One(inner)) => walk(item, inner, &child(&name), found),
+                Some(Holds::List(inner)) => {
+                    if let Value::Sequence(items) = item {
+                        for (i, item) in items.iter_mut().enumerate() {
+                            walk(item, inner, &format!("{}[{i}]", child(&name)), found);
+                        }
+                    }
+                }
+            }
+        }
+        if unread_keys.is_empty() {
+            return;
+        }
+        for key in unread_keys {
+            map.shift_remove(&key);
+        }
+        // A tag or dimension must have both fields: one written `{Key: k, Value: v}` gets empty
+        // ones, so it is not refused again for lacking them (and the list keeps its indices).
+        if matches!(node, Node::Tag | Node::Dimension) {
+            for field in node.fields() {
+                map.entry(Value::from(field)).or_insert_with(|| Value::from(""));
+            }
+        }
+    }
+
+    /// The line of each unread field: the k-th unread field named `key` is at the k-th `key:` of
+    /// the text when each `key:` is one of them (so none is read). Not known after a merge,
+    /// whose fields may come from another line.
+    fn key_lines(text: &str, found: &[Unread], merged: bool) -> Vec<Option<usize>> {
+        // Each place `key` is written as a key, block (`key: v`) or flow (`{a: 1, key: v}`) style.
+        let lines_of = |key: &str| -> Vec<usize> {
+            let mut lines = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                for (at, _) in line.match_indices(key) {
+                    let before = line[..at].trim_end_matches(['"', '\'']).chars().next_back();
+                    let after = line[at + key.len()..].trim_start_matches(['"', '\'']).trim_start();
+                    if matches!(before, None | Some(' ' | '{' | ',' | '-')) && after.starts_with(':') {
+                        lines.push(i + 1);
+                    }
+                }
+            }
+            lines
+        };
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        found
+            .iter()
+            .map(|u| {
+                let nth = seen.entry(u.key.as_str()).or_default();
+                let k = *nth;
+                *nth += 1;
+                let lines = lines_of(&u.key);
+                let count = found.iter().filter(|other| other.key == u.key).count();
+                (!merged && lines.len() == count).then(|| lines[k])
+            })
+            .collect()
+    }
+}
+
 /// `pNN`/`pNN.NN`/`p100`, as YACE's `Percentile` pattern.
 pub fn is_percentile(stat: &str) -> bool {
     let Some(rest) = stat.strip_prefix('p') else { return false };
@@ -685,14 +988,13 @@ pub const ENHANCED_METRICS: [(&str, &[&str]); 4] = [
     ("AWS/RDS", &["AllocatedStorage"]),
 ];
 
-fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
+/// The checks YACE makes and those of this exporter; every problem, in file order.
+fn validate(raw: RawConfig) -> Result<ExporterConfig, Vec<ConfigError>> {
     let mut warnings = Vec::new();
+    let mut errors = Vec::new();
     match &raw.api_version {
         Some(v) if v != "v1alpha1" => {
-            return Err(ConfigError::at(
-                "apiVersion",
-                format!("unknown apiVersion {v:?} (this exporter reads v1alpha1)"),
-            ));
+            errors.push(ConfigError::at("apiVersion", format!("unknown apiVersion {v:?} (this exporter reads v1alpha1)")));
         }
         Some(_) => {}
         None => {
@@ -700,10 +1002,8 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         }
     }
     if raw.discovery.jobs.is_none() && raw.static_jobs.is_none() && raw.custom_namespace.is_none() {
-        return Err(ConfigError::at(
-            "config",
-            "no jobs: define at least one of discovery.jobs, static or customNamespace",
-        ));
+        errors.push(ConfigError::at("config", "no jobs: define at least one of discovery.jobs, static or customNamespace"));
+        return Err(errors);
     }
     let discovery_jobs = raw.discovery.jobs.unwrap_or_default();
     let static_jobs = raw.static_jobs.unwrap_or_default();
@@ -717,44 +1017,60 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
     if !discovery_jobs.is_empty() {
         for ns in raw.discovery.exported_tags_on_metrics.keys() {
             let at = format!("discovery.exportedTagsOnMetrics.{ns}");
-            let service = lookup_service(ns, &at)?;
-            if !discovery_jobs.iter().any(|j| j.namespace == service.namespace) {
-                return Err(ConfigError::at(at, format!("{ns:?} does not match the type of any discovery job")));
+            match lookup_service(ns, &at) {
+                Err(e) => errors.push(e),
+                Ok(service) if !discovery_jobs.iter().any(|j| j.namespace == service.namespace) => {
+                    errors.push(ConfigError::at(at, format!("{ns:?} does not match the type of any discovery job")));
+                }
+                Ok(_) => {}
             }
         }
     }
 
     for (i, job) in discovery_jobs.into_iter().enumerate() {
         let at = format!("discovery.jobs[{i}]");
-        if job.namespace.is_empty() {
-            return Err(ConfigError::at(format!("{at}.type"), "missing: name a namespace such as AWS/EC2"));
-        }
-        let service = lookup_service(&job.namespace, &format!("{at}.type"))?;
+        // Without a known namespace the job cannot run, but the rest of it is still checked.
+        let service = if job.namespace.is_empty() {
+            errors.push(ConfigError::at(format!("{at}.type"), "missing: name a namespace such as AWS/EC2"));
+            None
+        } else {
+            lookup_service(&job.namespace, &format!("{at}.type")).map_err(|e| errors.push(e)).ok()
+        };
         let mut search_tags = Vec::new();
         for (t, tag) in job.search_tags.iter().enumerate() {
             // YACE matches search tag values with an unanchored regex.
-            let value = regex_lite::Regex::new(&tag.value).map_err(|e| {
-                ConfigError::at(format!("{at}.searchTags[{t}].value"), format!("invalid regex {:?}: {e}", tag.value))
-            })?;
-            search_tags.push(SearchTag { key: tag.key.clone(), value, source: tag.value.clone() });
+            match regex_lite::Regex::new(&tag.value) {
+                Ok(value) => search_tags.push(SearchTag { key: tag.key.clone(), value, source: tag.value.clone() }),
+                Err(e) => errors.push(ConfigError::at(
+                    format!("{at}.searchTags[{t}].value"),
+                    format!("invalid regex {:?}: {e}", tag.value),
+                )),
+            }
         }
         if job.metrics.is_empty() && job.enhanced_metrics.is_empty() {
-            return Err(ConfigError::at(format!("{at}.metrics"), "must list at least one metric (or enhancedMetrics)"));
+            errors.push(ConfigError::at(format!("{at}.metrics"), "must list at least one metric (or enhancedMetrics)"));
         }
         let defaults = job.metric_defaults();
-        let enhanced_metrics = check_enhanced_metrics(job.enhanced_metrics, service.namespace, &at)?;
+        let enhanced_metrics = match service {
+            Some(service) => check_enhanced_metrics(job.enhanced_metrics, service.namespace, &at, &mut errors),
+            None => Vec::new(),
+        };
         if job.rounding_period.is_some() {
             warnings.push(rounding_period_ignored(&at));
         }
+        let regions = check_regions(job.regions, &at, &mut errors);
+        let roles = check_roles(job.roles, &at, &mut errors);
+        let metrics = check_metrics(job.metrics, Some(&defaults), &at, &mut warnings, &mut errors);
+        let Some(service) = service else { continue };
         let exported_tags = raw.discovery.exported_tags_on_metrics.get(service.namespace).cloned().unwrap_or_default();
         jobs.push(Job {
             namespace: service.namespace.to_string(),
-            regions: check_regions(job.regions, &at)?,
-            roles: check_roles(job.roles, &at)?,
+            regions,
+            roles,
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: job.dimension_name_requirements,
             recently_active_only: job.recently_active_only,
-            metrics: check_metrics(job.metrics, Some(&defaults), &at, &mut warnings)?,
+            metrics,
             include_context_on_info_metrics: job.include_context_on_info_metrics,
             enhanced_metrics,
             kind: JobKind::Discovery { service, search_tags, exported_tags },
@@ -765,13 +1081,13 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
     for (i, job) in custom_namespace.into_iter().enumerate() {
         let at = format!("customNamespace[{i}]");
         if job.name.is_empty() {
-            return Err(ConfigError::at(format!("{at}.name"), "missing"));
+            errors.push(ConfigError::at(format!("{at}.name"), "missing"));
         }
         if job.namespace.is_empty() {
-            return Err(ConfigError::at(format!("{at}.namespace"), "missing"));
+            errors.push(ConfigError::at(format!("{at}.namespace"), "missing"));
         }
         if job.metrics.is_empty() {
-            return Err(ConfigError::at(format!("{at}.metrics"), "must list at least one metric"));
+            errors.push(ConfigError::at(format!("{at}.metrics"), "must list at least one metric"));
         }
         if job.rounding_period.is_some() {
             warnings.push(rounding_period_ignored(&at));
@@ -779,12 +1095,12 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         let defaults = job.metric_defaults();
         jobs.push(Job {
             namespace: job.namespace,
-            regions: check_regions(job.regions, &at)?,
-            roles: check_roles(job.roles, &at)?,
+            regions: check_regions(job.regions, &at, &mut errors),
+            roles: check_roles(job.roles, &at, &mut errors),
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: job.dimension_name_requirements,
             recently_active_only: job.recently_active_only,
-            metrics: check_metrics(job.metrics, Some(&defaults), &at, &mut warnings)?,
+            metrics: check_metrics(job.metrics, Some(&defaults), &at, &mut warnings, &mut errors),
             include_context_on_info_metrics: false,
             enhanced_metrics: Vec::new(),
             kind: JobKind::CustomNamespace { name: job.name },
@@ -795,10 +1111,10 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
     for (i, job) in static_jobs.into_iter().enumerate() {
         let at = format!("static[{i}]");
         if job.name.is_empty() {
-            return Err(ConfigError::at(format!("{at}.name"), "missing"));
+            errors.push(ConfigError::at(format!("{at}.name"), "missing"));
         }
         if job.namespace.is_empty() {
-            return Err(ConfigError::at(format!("{at}.namespace"), "missing"));
+            errors.push(ConfigError::at(format!("{at}.namespace"), "missing"));
         }
         for (field, value, default) in [("period", job.period, DEFAULT_PERIOD), ("length", job.length, DEFAULT_LENGTH)]
         {
@@ -819,12 +1135,12 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         dimensions.sort();
         jobs.push(Job {
             namespace: job.namespace,
-            regions: check_regions(job.regions, &at)?,
-            roles: check_roles(job.roles, &at)?,
+            regions: check_regions(job.regions, &at, &mut errors),
+            roles: check_roles(job.roles, &at, &mut errors),
             custom_tags: tags(job.custom_tags),
             dimension_name_requirements: Vec::new(),
             recently_active_only: false,
-            metrics: check_metrics(job.metrics, None, &at, &mut warnings)?,
+            metrics: check_metrics(job.metrics, None, &at, &mut warnings, &mut errors),
             include_context_on_info_metrics: false,
             enhanced_metrics: Vec::new(),
             kind: JobKind::Static { name: job.name, dimensions },
@@ -832,6 +1148,9 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, ConfigError> {
         });
     }
 
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     Ok(ExporterConfig { sts_region: raw.sts_region, jobs, warnings })
 }
 
@@ -847,21 +1166,23 @@ fn check_enhanced_metrics(
     metrics: Vec<RawEnhancedMetric>,
     namespace: &str,
     at: &str,
-) -> Result<Vec<String>, ConfigError> {
+    errors: &mut Vec<ConfigError>,
+) -> Vec<String> {
     if metrics.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let Some((_, known)) = ENHANCED_METRICS.iter().find(|(ns, _)| *ns == namespace) else {
         let namespaces: Vec<&str> = ENHANCED_METRICS.iter().map(|(ns, _)| *ns).collect();
-        return Err(ConfigError::at(
+        errors.push(ConfigError::at(
             format!("{at}.enhancedMetrics"),
             format!("enhanced metrics are not supported for {namespace} (only for {})", namespaces.join(", ")),
         ));
+        return Vec::new();
     };
     let mut names = Vec::with_capacity(metrics.len());
     for (e, metric) in metrics.into_iter().enumerate() {
         if !known.contains(&metric.name.as_str()) {
-            return Err(ConfigError::at(
+            errors.push(ConfigError::at(
                 format!("{at}.enhancedMetrics[{e}].name"),
                 format!(
                     "enhanced metric {:?} is not supported for {namespace} (one of {})",
@@ -869,10 +1190,11 @@ fn check_enhanced_metrics(
                     known.join(", ")
                 ),
             ));
+            continue;
         }
         names.push(metric.name);
     }
-    Ok(names)
+    names
 }
 
 fn lookup_service(namespace: &str, at: &str) -> Result<&'static Service, ConfigError> {
@@ -888,21 +1210,25 @@ fn lookup_service(namespace: &str, at: &str) -> Result<&'static Service, ConfigE
     Err(ConfigError::at(at, message))
 }
 
-fn check_regions(regions: Vec<String>, at: &str) -> Result<Vec<String>, ConfigError> {
+fn check_regions(regions: Vec<String>, at: &str, errors: &mut Vec<ConfigError>) -> Vec<String> {
     if regions.is_empty() {
-        return Err(ConfigError::at(format!("{at}.regions"), "must name at least one region"));
+        errors.push(ConfigError::at(format!("{at}.regions"), "must name at least one region"));
     }
-    Ok(regions)
+    regions
 }
 
-fn check_roles(roles: Vec<Role>, at: &str) -> Result<Vec<Role>, ConfigError> {
+fn check_roles(roles: Vec<Role>, at: &str, errors: &mut Vec<ConfigError>) -> Vec<Role> {
     for (r, role) in roles.iter().enumerate() {
         if role.role_arn.is_empty() && !role.external_id.is_empty() {
-            return Err(ConfigError::at(format!("{at}.roles[{r}].roleArn"), "missing (externalId needs a roleArn)"));
+            errors.push(ConfigError::at(format!("{at}.roles[{r}].roleArn"), "missing (externalId needs a roleArn)"));
         }
     }
     // As YACE: no roles means the function's own credentials.
-    Ok(if roles.is_empty() { vec![Role::default()] } else { roles })
+    if roles.is_empty() {
+        vec![Role::default()]
+    } else {
+        roles
+    }
 }
 
 fn tags(tags: Vec<Tag>) -> Vec<(String, String)> {
@@ -917,23 +1243,25 @@ fn check_metrics(
     job: Option<&RawMetric>,
     at: &str,
     warnings: &mut Vec<ConfigWarning>,
-) -> Result<Vec<MetricSpec>, ConfigError> {
+    errors: &mut Vec<ConfigError>,
+) -> Vec<MetricSpec> {
     let none = RawMetric::default();
     let d = job.unwrap_or(&none);
     let set = |seconds: Option<i64>| seconds.filter(|s| *s != 0);
     let mut out = Vec::with_capacity(metrics.len());
     for (i, m) in metrics.into_iter().enumerate() {
         let at = format!("{at}.metrics[{i}]");
+        let errors_before = errors.len();
         if m.name.is_empty() {
-            return Err(ConfigError::at(format!("{at}.name"), "missing"));
+            errors.push(ConfigError::at(format!("{at}.name"), "missing"));
         }
         let statistics = if m.statistics.is_empty() { d.statistics.clone() } else { m.statistics };
         if statistics.is_empty() && job.is_some() {
-            return Err(ConfigError::at(format!("{at}.statistics"), "must not be empty (set it here or on the job)"));
+            errors.push(ConfigError::at(format!("{at}.statistics"), "must not be empty (set it here or on the job)"));
         }
         for (s, stat) in statistics.iter().enumerate() {
             if !is_cloudwatch_statistic(stat) {
-                return Err(ConfigError::at(
+                errors.push(ConfigError::at(
                     format!("{at}.statistics[{s}]"),
                     format!(
                         "unknown statistic {stat:?} (one of Average, Sum, Minimum, Maximum, SampleCount, pNN, \
@@ -944,14 +1272,14 @@ fn check_metrics(
         }
         let period = set(m.period).or(set(d.period)).unwrap_or(DEFAULT_PERIOD);
         if period < 1 {
-            return Err(ConfigError::at(
+            errors.push(ConfigError::at(
                 format!("{at}.period"),
                 format!("must be a positive number of seconds, not {period}"),
             ));
         }
         let length = set(m.length).or(set(d.length)).unwrap_or(DEFAULT_LENGTH);
-        if length < period {
-            return Err(ConfigError::at(
+        if period >= 1 && length < period {
+            errors.push(ConfigError::at(
                 format!("{at}.length"),
                 format!("length ({length}) is smaller than period ({period}): the data asked for would not be ready"),
             ));
@@ -968,7 +1296,10 @@ fn check_metrics(
         let add_cloudwatch_timestamp = m.add_cloudwatch_timestamp.or(d.add_cloudwatch_timestamp).unwrap_or(false);
         let export_all_data_points = m.export_all_data_points.or(d.export_all_data_points).unwrap_or(false);
         if export_all_data_points && !add_cloudwatch_timestamp {
-            return Err(ConfigError::at(format!("{at}.exportAllDataPoints"), "needs addCloudwatchTimestamp: true"));
+            errors.push(ConfigError::at(format!("{at}.exportAllDataPoints"), "needs addCloudwatchTimestamp: true"));
+        }
+        if errors.len() > errors_before {
+            continue;
         }
         if statistics.is_empty() {
             // A static metric: YACE accepts it and asks CloudWatch for no statistic, which exports nothing.
@@ -989,7 +1320,7 @@ fn check_metrics(
             export_all_data_points,
         });
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -1516,6 +1847,105 @@ discovery:
             ("x", None),
         ] {
             assert_eq!(yaml11::parse_int(text), value, "{text}");
+        }
+    }
+
+    fn all_errors(yaml: &str) -> Vec<String> {
+        ExporterConfig::from_yaml_all(yaml).expect_err("config should be refused").iter().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let yaml = "discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      roundingPeriods: 60\n      awsDimensions: [InstanceId]\n      metrics: [{name: CPUUtilization, statistics: [Median]}]\n    - type: AWS/SQS\n      metrics: [{name: NumberOfMessagesSent, statistics: [Sum], period: 300, length: 60}]\nstatic:\n  - namespace: AWS/S3\n    regions: [r]\n    metrics: [{name: BucketSizeBytes, statistics: [Average], statistic: Sum}]\n";
+        let errors = all_errors(yaml);
+        let expected = [
+            "discovery.jobs[0]: unknown field `roundingPeriods` (did you mean `roundingPeriod`?), expected one of",
+            "discovery.jobs[0].awsDimensions: YACE field `awsDimensions` is not supported (YACE 0.14 to 0.25 had it;",
+            "static[0].metrics[0]: unknown field `statistic` (did you mean `statistics`?), expected one of",
+            "discovery.jobs[0].metrics[0].statistics[0]: unknown statistic \"Median\"",
+            "discovery.jobs[1].regions: must name at least one region",
+            "discovery.jobs[1].metrics[0].length: length (60) is smaller than period (300)",
+            "static[0].name: missing",
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (error, want) in errors.iter().zip(expected) {
+            assert!(error.starts_with(want), "{error}\nwanted: {want}");
+        }
+        assert!(errors[0].ends_with(" at line 5"), "{}", errors[0]);
+        assert!(errors[1].ends_with(" at line 6"), "{}", errors[1]);
+        assert!(errors[2].ends_with(" at line 13"), "{}", errors[2]);
+        // The first of them is what a run reports.
+        assert!(err(yaml).to_string().starts_with(expected[0]), "{}", err(yaml));
+        // A valid config reads the same either way.
+        assert_eq!(ExporterConfig::from_yaml_all(FULL).unwrap(), ExporterConfig::from_yaml(FULL).unwrap());
+    }
+
+    #[test]
+    fn a_type_error_after_fields_not_read_keeps_its_path() {
+        let yaml = "discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n      awsDimensions: [x]\n      period: five\n      metrics: [{name: CPUUtilization, statistics: [Average]}]\n";
+        let errors = all_errors(yaml);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].starts_with("discovery.jobs[0].awsDimensions: YACE field"), "{}", errors[0]);
+        assert_eq!(errors[1], "discovery.jobs[0].period: invalid type: string \"five\", expected a number of seconds at line 6");
+    }
+
+    #[test]
+    fn fields_of_earlier_yace_releases_are_named_as_yaces() {
+        let yaml = "discovery:\n  exportedTags: [Name]\n  jobs:\n    - type: AWS/EC2\n      region: us-east-1\n      roleArn: arn:aws:iam::1:role/a\n      roleArns: [arn:aws:iam::1:role/b]\n      searchTags: [{Key: team, Value: core}]\n      metrics:\n        - {name: CPUUtilization, statistics: [Average], additionalDimensions: [], disableTimestamp: true}\n";
+        let errors = all_errors(yaml);
+        let yace: Vec<&str> =
+            errors.iter().filter(|e| e.contains(": YACE field `")).map(|e| e.split(": YACE").next().unwrap()).collect();
+        assert_eq!(
+            yace,
+            [
+                "discovery.exportedTags",
+                "discovery.jobs[0].region",
+                "discovery.jobs[0].roleArn",
+                "discovery.jobs[0].roleArns",
+                "discovery.jobs[0].searchTags[0].Key",
+                "discovery.jobs[0].searchTags[0].Value",
+                "discovery.jobs[0].metrics[0].additionalDimensions",
+                "discovery.jobs[0].metrics[0].disableTimestamp",
+            ]
+        );
+        // Without the fields named, what is left is checked too: the job has no `regions`.
+        assert_eq!(errors.last().unwrap(), "discovery.jobs[0].regions: must name at least one region");
+        assert_eq!(errors.len(), yace.len() + 1, "{errors:#?}");
+        assert!(errors[1].ends_with("write regions: [REGION]) at line 5"), "{}", errors[1]);
+        // A typo of a field this exporter reads is no YACE field.
+        let e = all_errors("static:\n  - name: a\n    namespace: N\n    region: [r]\n    metrics: []\n    Regions: [r]\n");
+        assert!(e[0].starts_with("static[0].region: YACE field `region` is not supported"), "{e:?}");
+        assert!(e[1].starts_with("static[0]: unknown field `Regions` (did you mean `regions`?)"), "{e:?}");
+    }
+
+    /// The field lists `verify-config` checks against are the `Raw*` structs' fields, as serde's
+    /// own "expected one of" lists them.
+    #[test]
+    fn the_field_lists_are_the_structs_fields() {
+        use fields::Node;
+        for node in Node::ALL {
+            let yaml = match node {
+                Node::Top => "zzzz: 1\n",
+                Node::Discovery => "discovery: {zzzz: 1}\n",
+                Node::DiscoveryJob => "discovery: {jobs: [{zzzz: 1}]}\n",
+                Node::CustomNamespaceJob => "customNamespace: [{zzzz: 1}]\n",
+                Node::StaticJob => "static: [{zzzz: 1}]\n",
+                Node::Metric => "static: [{metrics: [{zzzz: 1}]}]\n",
+                Node::Role => "static: [{roles: [{zzzz: 1}]}]\n",
+                Node::Tag => "static: [{customTags: [{zzzz: 1}]}]\n",
+                Node::Dimension => "static: [{dimensions: [{zzzz: 1}]}]\n",
+                Node::EnhancedMetric => "discovery: {jobs: [{enhancedMetrics: [{zzzz: 1}]}]}\n",
+            };
+            let serde = err(yaml).message;
+            let mut expected: Vec<&str> = serde.split('`').skip(1).step_by(2).skip(1).collect();
+            let mut ours = node.fields();
+            expected.sort();
+            ours.sort();
+            assert_eq!(ours, expected, "{node:?}: {serde}");
+            assert!(fields::yace_only(node, "zzzz").is_none());
+            // And the walk finds it, with nothing else.
+            let all = all_errors(yaml);
+            assert!(all[0].contains("unknown field `zzzz`, expected one of"), "{node:?}: {all:?}");
         }
     }
 }

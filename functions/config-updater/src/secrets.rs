@@ -33,7 +33,7 @@ impl Secrets {
             .secret_id(arn)
             .send()
             .await
-            .map_err(|e| fail(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| fail(promstack::aws::describe(&e)))?;
         let value = out.secret_string().map(str::trim).unwrap_or_default().to_string();
         if value.is_empty() {
             return Err(fail("the secret has no string value".into()));

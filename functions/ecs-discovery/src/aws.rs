@@ -7,7 +7,8 @@ use std::future::Future;
 
 use aws_config::retry::RetryConfig;
 use aws_config::SdkConfig;
-use aws_sdk_ecs::error::DisplayErrorContext;
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::DesiredStatus;
 
 use crate::event::is_eni_attachment;
@@ -90,8 +91,10 @@ impl AwsApi {
     }
 }
 
-fn api_error<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> ApiError {
-    move |e| ApiError { operation, message: DisplayErrorContext(&e).to_string() }
+fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    operation: &'static str,
+) -> impl FnOnce(SdkError<E, HttpResponse>) -> ApiError {
+    move |e| ApiError { operation, message: promstack::aws::describe(&e) }
 }
 
 impl EcsApi for AwsApi {
