@@ -42,7 +42,7 @@ build-check: setup
 	  $(foreach f,$(wildcard functions/*),--package $(notdir $(f)))
 	@ls -l target/lambda/*/bootstrap
 
-## bench: criterion benches (figures in the README)
+## bench: criterion benches (figures in docs/benchmarks.md)
 bench: setup
 	$(CARGO) bench --workspace --all-features
 

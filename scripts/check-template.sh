@@ -12,7 +12,7 @@
 #
 # `sam build` is not run here: it cross-compiles the three functions for arm64 with
 # `cargo lambda build --release --arm64`, which needs the aarch64-unknown-linux-gnu standard
-# library (`rustup target add`), and a fat-LTO release build of each function; see README.md.
+# library (`rustup target add`), and a fat-LTO release build of each function; see docs/development.md, Checks in CI.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

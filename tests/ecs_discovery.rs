@@ -2,9 +2,10 @@
 //! `file_sd_configs` read the files the function writes. Every assertion on targets is made on
 //! Prometheus' `/api/v1/targets`, i.e. on what Prometheus understood from the file.
 //!
-//! moto gaps (see the README): DescribeTasks returns only the first container and no
-//! `networkBindings`, so bridge mode is exercised through events, which carry them (events are
-//! built from what moto's DescribeTasks returns, plus the bindings, version and AZ ECS adds).
+//! moto gaps (see docs/development.md, What moto cannot cover): DescribeTasks returns only the
+//! first container and no `networkBindings`, so bridge mode is exercised through events, which
+//! carry them (events are built from what moto's DescribeTasks returns, plus the bindings, version
+//! and AZ ECS adds).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

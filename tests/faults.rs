@@ -1,5 +1,5 @@
 //! Each function under the faults of `harness::faults`, against the real servers: it must end in
-//! a state the README promises (Failure modes): nothing half-written, nothing recorded that did
+//! a state docs/development.md promises (Failure modes): nothing half-written, nothing recorded that did
 //! not happen, and nothing lost that a retry could deliver (the failure is reported retryable).
 //!
 //! config-updater: pushes delivered at once (the template's reserved concurrency, the volume's

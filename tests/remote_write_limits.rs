@@ -1,6 +1,6 @@
 //! The bounds on a push and on a run, against real servers: a real Prometheus behind a proxy
 //! that can refuse or stall chosen requests, moto for CloudWatch, S3 (the state) and the SDK's
-//! timeouts. Each test is a failure the README's "Failure modes" table names.
+//! timeouts. Each test is a failure the "Failure modes" table of docs/development.md names.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -127,7 +127,7 @@ async fn a_batch_refused_whole_costs_at_most_the_cap_and_every_sample_is_reporte
     let proxy = Proxy::start(prom.write_url(), |_| Answer::Forward).await;
     let client = Client::new(Config::new(proxy.url.clone())).unwrap();
     let cap = client.config().max_requests_per_batch;
-    assert_eq!(cap, 64, "the bound the README documents");
+    assert_eq!(cap, 64, "the bound docs/development.md (Failure modes) documents");
 
     // A current sample sets the head's time; samples three hours older are then out of bounds
     // (the head takes samples back to half a block, one hour, before its newest), as after an outage.

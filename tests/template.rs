@@ -848,7 +848,7 @@ fn only_the_compactor_expires_thanos_blocks_and_it_never_runs_twice() {
 }
 
 /// The functions that mount the EFS access point look for Prometheus' config directory where it is
-/// mounted (the README: `/mnt/prometheus` in Lambdas), and those that do not, do not mount it.
+/// mounted (docs/development.md: `/mnt/prometheus` in Lambdas), and those that do not, do not mount it.
 #[test]
 fn functions_that_mount_efs_point_prometheus_config_dir_at_the_mount() {
     let yaml = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");

@@ -6,7 +6,7 @@
 //! the targets of a task it finds in moto's ECS. The test then checks what the stack relies on:
 //! the flags parse, rules and file_sd targets load, remote write and `/-/reload` work, nothing is
 //! written to the config volume (mounted read-only), and `replica: ${HOSTNAME}` in external labels
-//! (README.md, "The config repository") expands.
+//! (docs/deploy.md, "The config repository") expands.
 //!
 //! The other containers that run a binary of the Prometheus ecosystem are Thanos (sidecar, store,
 //! query): Thanos is not installed here (`make setup` installs only Prometheus), so they are not
@@ -52,7 +52,7 @@ fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// The `$(VAR)`s config-updater renders: the example repo's and those of README's example.
+/// The `$(VAR)`s config-updater renders: the example repo's and those of docs/deploy.md's example.
 fn template_vars() -> BTreeMap<String, String> {
     [("CLUSTER", "itest"), ("ACCOUNT_ALIAS", "acme-prod"), ("PRODUCT", "shop")]
         .into_iter()
@@ -312,11 +312,12 @@ async fn discover_one_task(efs: &Path) -> (Moto, PathBuf) {
     (moto, file)
 }
 
-/// README.md's example `prometheus.yml` (section "The config repository"), with
+/// docs/deploy.md's example `prometheus.yml` (section "The config repository"), with
 /// `replica: ${HOSTNAME}`.
-fn readme_example_config() -> String {
-    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
-    let section = readme.split("### The config repository").nth(1).expect("README.md has \"The config repository\"");
+fn deploy_md_example_config() -> String {
+    let deploy_md = std::fs::read_to_string(repo_path("docs/deploy.md")).unwrap();
+    let section = deploy_md.split("### The config repository").nth(1);
+    let section = section.expect("docs/deploy.md has \"The config repository\"");
     let block = section.split("```yaml\n").nth(1).expect("that section has a yaml block");
     block.split("```").next().unwrap().to_string()
 }
@@ -411,11 +412,11 @@ async fn the_template_prometheus_command_runs_on_prometheus_3_5_with_what_the_fu
         .collect();
     assert!(changed.is_empty(), "Prometheus wrote to its read-only config volume: {changed:?}");
 
-    // Reload: config-updater deploys a changed release (README's example prometheus.yml) and
+    // Reload: config-updater deploys a changed release (docs/deploy.md's example prometheus.yml) and
     // calls /-/reload (the template's --web.enable-lifecycle); Prometheus takes it.
     let repo = tempfile::tempdir().unwrap();
     copy_tree(&repo_path("examples/config-repo"), repo.path());
-    std::fs::write(repo.path().join("prometheus.yml"), readme_example_config()).unwrap();
+    std::fs::write(repo.path().join("prometheus.yml"), deploy_md_example_config()).unwrap();
     let second = release(repo.path(), &target(&container));
     let loaded_before = prom.own_metric("prometheus_config_last_reload_success_timestamp_seconds").await;
     // The timestamp is in whole seconds: the reload must land in a later one.
@@ -430,12 +431,12 @@ async fn the_template_prometheus_command_runs_on_prometheus_3_5_with_what_the_fu
     // `replica: ${HOSTNAME}` became the task's host name, and a series leaves with it.
     let labels = prom.external_labels().await;
     let want = [("account_alias", "acme-prod"), ("product", "shop"), ("cluster", "itest"), ("replica", TASK_HOSTNAME)];
-    assert_eq!(labels, want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), "README's example");
+    assert_eq!(labels, want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), "docs/deploy.md's example");
     let (status, federated) = prom.get("/federate?match%5B%5D=promstack_template_check").await;
     let line = federated.lines().find(|l| l.starts_with("promstack_template_check{"));
     let line = line.unwrap_or_else(|| prom.fail(format!("/federate ({status}) has no pushed series: {federated}")));
     assert!(line.contains(&format!("replica=\"{TASK_HOSTNAME}\"")), "{line}");
-    assert_eq!(prom.loaded_rules().await, example_rules(), "README's example keeps rules.d/*.yml");
+    assert_eq!(prom.loaded_rules().await, example_rules(), "docs/deploy.md's example keeps rules.d/*.yml");
     prom.expect_file_sd_targets(&ecs_file).await;
 }
 

@@ -3,7 +3,7 @@
 //! label names, the file_sd target-group format, the AWS SDK and tracing setup, and the way
 //! settings are read from environment variables.
 //!
-//! Each module does one job; the contracts between the parts are in the README.
+//! Each module does one job; the contracts between the parts are in docs/development.md.
 
 pub mod aws;
 pub mod file_sd;

@@ -1,6 +1,6 @@
 //! Scale run: one exporter run over N series served by a real moto server, pushing to a real
 //! Prometheus, to measure GetMetricData calls against the minimum, the exporter's CPU time and
-//! its peak memory (README figures). Two subcommands, run as two processes so that `run`'s
+//! its peak memory (figures in docs/benchmarks.md). Two subcommands, run as two processes so that `run`'s
 //! figures are the exporter's alone:
 //!
 //!   scale seed N    PutMetricData of N series (namespace Scale, metric Load, dimension Id,

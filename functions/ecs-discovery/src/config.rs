@@ -14,7 +14,8 @@ use crate::error::Error;
 use crate::own_series::OWN_SERIES_LABELS;
 use crate::targets::LabelFilter;
 
-/// Where file_sd files go under the volume, as the DESIGN's EFS table fixes; `FILE_SD_DIR` overrides.
+/// Where file_sd files go under the volume, as the EFS layout in docs/development.md (How the parts meet)
+/// fixes; `FILE_SD_DIR` overrides.
 pub const FILE_SD_SUBDIR: &str = "file_sd/ecs";
 
 /// How long a writer waits for another invocation's lock on a cluster's file.
