@@ -489,9 +489,21 @@ async fn every_dashboard_query_returns_data_from_a_stack_fed_by_the_three_functi
         }
     }
     // The stack's rules, deployed by config-updater, evaluate on the fed data without an error.
-    let groups = stack.prom.api("/api/v1/rules").await["groups"].as_array().cloned().unwrap_or_default();
+    // A rule loaded moments ago says "unknown" until its group's first evaluation: wait for that.
+    let promstack_groups = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        let all = v["groups"].as_array().cloned().unwrap_or_default();
+        all.into_iter().filter(|g| g["name"].as_str().is_some_and(|n| n.starts_with("promstack"))).collect()
+    };
+    let mut groups = promstack_groups(&stack.prom.api("/api/v1/rules").await);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while groups.iter().flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default()).any(|r| r["health"] == "unknown")
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        groups = promstack_groups(&stack.prom.api("/api/v1/rules").await);
+    }
     let mut evaluated = 0;
-    for group in groups.iter().filter(|g| g["name"].as_str().is_some_and(|n| n.starts_with("promstack"))) {
+    for group in &groups {
         for rule in group["rules"].as_array().unwrap() {
             assert_eq!(rule["health"], "ok", "rule {} of group {}: {}", rule["name"], group["name"], rule["lastError"]);
             evaluated += 1;
