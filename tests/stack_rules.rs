@@ -496,7 +496,10 @@ async fn every_dashboard_query_returns_data_from_a_stack_fed_by_the_three_functi
     };
     let mut groups = promstack_groups(&stack.prom.api("/api/v1/rules").await);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    while groups.iter().flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default()).any(|r| r["health"] == "unknown")
+    while groups
+        .iter()
+        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+        .any(|r| r["health"] == "unknown")
         && tokio::time::Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_secs(2)).await;

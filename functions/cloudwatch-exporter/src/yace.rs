@@ -849,7 +849,10 @@ mod fields {
             .unwrap_or_default();
         let expected: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
         let parent = if unread.parent.is_empty() { "config".to_string() } else { unread.parent.clone() };
-        ConfigError::at(parent, format!("unknown field `{key}`{guess}, expected one of {}{at_line}", expected.join(", ")))
+        ConfigError::at(
+            parent,
+            format!("unknown field `{key}`{guess}, expected one of {}{at_line}", expected.join(", ")),
+        )
     }
 
     /// Collects the unread fields of the mapping `value` of kind `node` at `path`, removing them.
@@ -994,7 +997,10 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, Vec<ConfigError>> {
     let mut errors = Vec::new();
     match &raw.api_version {
         Some(v) if v != "v1alpha1" => {
-            errors.push(ConfigError::at("apiVersion", format!("unknown apiVersion {v:?} (this exporter reads v1alpha1)")));
+            errors.push(ConfigError::at(
+                "apiVersion",
+                format!("unknown apiVersion {v:?} (this exporter reads v1alpha1)"),
+            ));
         }
         Some(_) => {}
         None => {
@@ -1002,7 +1008,10 @@ fn validate(raw: RawConfig) -> Result<ExporterConfig, Vec<ConfigError>> {
         }
     }
     if raw.discovery.jobs.is_none() && raw.static_jobs.is_none() && raw.custom_namespace.is_none() {
-        errors.push(ConfigError::at("config", "no jobs: define at least one of discovery.jobs, static or customNamespace"));
+        errors.push(ConfigError::at(
+            "config",
+            "no jobs: define at least one of discovery.jobs, static or customNamespace",
+        ));
         return Err(errors);
     }
     let discovery_jobs = raw.discovery.jobs.unwrap_or_default();
@@ -1851,7 +1860,11 @@ discovery:
     }
 
     fn all_errors(yaml: &str) -> Vec<String> {
-        ExporterConfig::from_yaml_all(yaml).expect_err("config should be refused").iter().map(|e| e.to_string()).collect()
+        ExporterConfig::from_yaml_all(yaml)
+            .expect_err("config should be refused")
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
     }
 
     #[test]
@@ -1886,7 +1899,10 @@ discovery:
         let errors = all_errors(yaml);
         assert_eq!(errors.len(), 2, "{errors:#?}");
         assert!(errors[0].starts_with("discovery.jobs[0].awsDimensions: YACE field"), "{}", errors[0]);
-        assert_eq!(errors[1], "discovery.jobs[0].period: invalid type: string \"five\", expected a number of seconds at line 6");
+        assert_eq!(
+            errors[1],
+            "discovery.jobs[0].period: invalid type: string \"five\", expected a number of seconds at line 6"
+        );
     }
 
     #[test]
@@ -1913,7 +1929,8 @@ discovery:
         assert_eq!(errors.len(), yace.len() + 1, "{errors:#?}");
         assert!(errors[1].ends_with("write regions: [REGION]) at line 5"), "{}", errors[1]);
         // A typo of a field this exporter reads is no YACE field.
-        let e = all_errors("static:\n  - name: a\n    namespace: N\n    region: [r]\n    metrics: []\n    Regions: [r]\n");
+        let e =
+            all_errors("static:\n  - name: a\n    namespace: N\n    region: [r]\n    metrics: []\n    Regions: [r]\n");
         assert!(e[0].starts_with("static[0].region: YACE field `region` is not supported"), "{e:?}");
         assert!(e[1].starts_with("static[0]: unknown field `Regions` (did you mean `regions`?)"), "{e:?}");
     }
