@@ -23,7 +23,7 @@ fn the_example_repo_passes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/config-repo");
     let (code, stdout, stderr) = check(&dir, Some("ci"));
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("OK: 5 rules in 2 groups from 2 rule files"), "{stdout}");
+    assert!(stdout.contains("OK: 35 rules in 8 groups from 4 rule files"), "{stdout}");
 }
 
 #[test]
