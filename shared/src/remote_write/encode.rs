@@ -1,9 +1,18 @@
-//! Request bodies and headers: a `WriteRequest` encoded straight from a slice of series (no copy
-//! into an owned message) and compressed with snappy's block format, as the spec requires.
+//! Request bodies and headers: a `WriteRequest` encoded straight from the series (no copy into an
+//! owned message) and compressed with snappy's block format, as the spec requires.
+//!
+//! A series' labels are the bulk of a body (about 230 of the 250 bytes of a one-sample exporter
+//! series) and never change, so a [`Series`] encodes them once, when it is built ([`Labels`]), and
+//! every request that carries it (each batch, replica, retry and split part) copies those bytes and
+//! encodes only the samples. Walking a million separately allocated label strings per request was
+//! what made the encoder several times slower than snappy alone.
 
+use prost::encoding::{encode_varint, encoded_len_varint};
 use prost::Message;
 
-use super::proto::TimeSeries;
+use super::batch::Piece;
+use super::proto::{Label, Sample, TimeSeries};
+use super::series::Series;
 
 /// The headers Remote-Write 1.0 requires on every request.
 pub mod headers {
@@ -15,6 +24,44 @@ pub mod headers {
 
 /// Field number of `WriteRequest.timeseries`.
 const TIMESERIES_TAG: u32 = 1;
+/// Keys (field number and wire type) of the fields written by hand below, as prost writes them.
+const TIMESERIES_KEY: u8 = 0x0a; // WriteRequest.timeseries, length-delimited
+const SAMPLE_KEY: u8 = 0x12; // TimeSeries.samples, length-delimited
+const VALUE_KEY: u8 = 0x09; // Sample.value, 64-bit
+const TIMESTAMP_KEY: u8 = 0x10; // Sample.timestamp, varint
+/// Field number of `TimeSeries.labels`.
+const LABELS_TAG: u32 = 1;
+
+/// A label set and its wire form (the `labels` fields of a `TimeSeries`), encoded once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Labels {
+    list: Vec<Label>,
+    bytes: Vec<u8>,
+}
+
+impl Labels {
+    /// Encodes `list` (sorted by name, as a series sends it).
+    pub(crate) fn new(list: Vec<Label>) -> Self {
+        let mut bytes = Vec::with_capacity(list.iter().map(|l| 2 + l.encoded_len()).sum());
+        for label in &list {
+            prost::encoding::message::encode(LABELS_TAG, label, &mut bytes);
+        }
+        Self { list, bytes }
+    }
+
+    pub(crate) fn list(&self) -> &[Label] {
+        &self.list
+    }
+
+    /// The encoded `labels` fields; equal label sets have equal bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub(crate) fn into_list(self) -> Vec<Label> {
+        self.list
+    }
+}
 
 /// Encodes and compresses request bodies, reusing its buffers between calls.
 pub struct Encoder {
@@ -47,9 +94,35 @@ impl Encoder {
         &self.proto
     }
 
-    /// The request body: protobuf, then snappy block compression.
+    /// The request body: protobuf, then snappy block compression. Encodes every label (the
+    /// first sight of them); [`Encoder::encode_series`] reuses the labels a [`Series`] encoded.
     pub fn encode(&mut self, series: &[TimeSeries]) -> Vec<u8> {
         self.encode_proto(series);
+        self.compress()
+    }
+
+    /// The request body for `series`, copying the label bytes each encoded when it was built.
+    pub fn encode_series(&mut self, series: &[Series]) -> Vec<u8> {
+        self.proto.clear();
+        for s in series {
+            let samples = s.wire_samples();
+            put_series(&mut self.proto, s.encoded_labels().bytes(), &samples);
+        }
+        self.compress()
+    }
+
+    /// The request body for `pieces` (the client's batches).
+    pub(crate) fn encode_pieces(&mut self, pieces: &[Piece]) -> Vec<u8> {
+        self.proto.clear();
+        let len: usize = pieces.iter().map(|p| piece_len_in_request(&p.labels, &p.samples)).sum();
+        self.proto.reserve(len);
+        for p in pieces {
+            put_series(&mut self.proto, p.labels.bytes(), &p.samples);
+        }
+        self.compress()
+    }
+
+    fn compress(&mut self) -> Vec<u8> {
         let max = snap::raw::max_compress_len(self.proto.len());
         if self.compressed.len() < max {
             self.compressed.resize(max, 0);
@@ -70,12 +143,49 @@ pub fn encode_request(series: &[TimeSeries]) -> Vec<u8> {
 /// Bytes that `series` takes inside a `WriteRequest` (tag, length prefix and message).
 pub(crate) fn encoded_len_in_request(series: &TimeSeries) -> usize {
     let len = series.encoded_len();
-    1 + prost::encoding::encoded_len_varint(len as u64) + len
+    1 + encoded_len_varint(len as u64) + len
+}
+
+/// Bytes that a series of `labels` and `samples` takes inside a `WriteRequest`.
+pub(crate) fn piece_len_in_request(labels: &Labels, samples: &[Sample]) -> usize {
+    let len = series_len(labels.bytes(), samples);
+    1 + encoded_len_varint(len as u64) + len
+}
+
+fn series_len(labels: &[u8], samples: &[Sample]) -> usize {
+    labels.len() + samples.iter().map(|s| 2 + sample_len(s)).sum::<usize>()
+}
+
+/// A `Sample` message's length, proto3 defaults left out as prost leaves them out (`-0.0 == 0.0`).
+fn sample_len(s: &Sample) -> usize {
+    let value = if s.value != 0.0 { 9 } else { 0 };
+    let timestamp = if s.timestamp != 0 { 1 + encoded_len_varint(s.timestamp as u64) } else { 0 };
+    value + timestamp
+}
+
+/// One `WriteRequest.timeseries` field, byte for byte what prost writes for the owned message.
+fn put_series(out: &mut Vec<u8>, labels: &[u8], samples: &[Sample]) {
+    out.push(TIMESERIES_KEY);
+    encode_varint(series_len(labels, samples) as u64, out);
+    out.extend_from_slice(labels);
+    for s in samples {
+        out.push(SAMPLE_KEY);
+        // At most 9 + 11 bytes: the length is one byte.
+        out.push(sample_len(s) as u8);
+        if s.value != 0.0 {
+            out.push(VALUE_KEY);
+            out.extend_from_slice(&s.value.to_le_bytes());
+        }
+        if s.timestamp != 0 {
+            out.push(TIMESTAMP_KEY);
+            encode_varint(s.timestamp as u64, out);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::proto::{Label, Sample, WriteRequest};
+    use super::super::proto::WriteRequest;
     use super::*;
 
     fn series(n: usize) -> Vec<TimeSeries> {
@@ -146,5 +256,52 @@ mod tests {
         assert_eq!(ours, WriteRequest { timeseries: input.clone() }.encode_to_vec());
         let sum: usize = input.iter().map(encoded_len_in_request).sum();
         assert_eq!(sum, ours.len());
+    }
+
+    /// The body from labels encoded once is byte for byte the body from the owned message, on
+    /// the wire format's edges too.
+    #[test]
+    fn encoded_labels_give_byte_identical_bodies() {
+        let long = "x".repeat(300);
+        let mut input = series(300);
+        input.push(TimeSeries {
+            labels: vec![
+                Label { name: "__name__".into(), value: long.clone() },
+                Label { name: "k".into(), value: "v".into() },
+            ],
+            samples: vec![
+                Sample { value: 0.0, timestamp: 0 },
+                Sample { value: -0.0, timestamp: -1 },
+                Sample { value: f64::NAN, timestamp: i64::MAX },
+                Sample { value: f64::INFINITY, timestamp: i64::MIN },
+                Sample { value: 1.5, timestamp: 127 },
+                Sample { value: -2.0, timestamp: 128 },
+            ],
+        });
+        input.push(TimeSeries {
+            labels: (0..40).map(|i| Label { name: format!("l{i:02}"), value: long.clone() }).collect(),
+            samples: (0..50).map(|k| Sample { value: k as f64, timestamp: 1_700_000_000_000 + k * 60_000 }).collect(),
+        });
+        let owned = WriteRequest { timeseries: input.clone() }.encode_to_vec();
+        let mut enc = Encoder::new();
+        let pieces: Vec<Piece> = input.iter().cloned().map(Piece::from_proto).collect();
+        let body = enc.encode_pieces(&pieces);
+        assert_eq!(snap::raw::Decoder::new().decompress_vec(&body).unwrap(), owned);
+        assert_eq!(body, enc.encode(&input), "the same compressed bytes as the first-sight path");
+        let lengths: usize = pieces.iter().map(|p| piece_len_in_request(&p.labels, &p.samples)).sum();
+        assert_eq!(lengths, owned.len());
+
+        // Through `Series`: built once, its labels encoded at construction.
+        let built: Vec<Series> = input[..300]
+            .iter()
+            .map(|ts| {
+                let mut s = Series::from_labels(ts.labels.clone()).unwrap();
+                for p in ts.samples.iter().rev() {
+                    s.push(p.timestamp, p.value); // out of order: sent sorted all the same
+                }
+                s
+            })
+            .collect();
+        assert_eq!(enc.encode_series(&built), enc.encode(&input[..300]));
     }
 }
