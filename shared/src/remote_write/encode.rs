@@ -63,12 +63,26 @@ impl Labels {
     }
 }
 
+/// Snappy compresses its input in independent blocks of 64 KiB (`snap`'s `MAX_BLOCK_SIZE`): a body
+/// is the varint of the whole length, then each block's elements. So the protobuf is written one
+/// block at a time into a buffer that stays in cache and each block is compressed as soon as it is
+/// full, instead of writing the whole protobuf out to memory and reading it back; the bytes are
+/// the same as compressing the whole protobuf at once (a test compares them).
+const SNAPPY_BLOCK: usize = 1 << 16;
+/// Room kept at the start of the compressed buffer for the length varint (at most 5 bytes below
+/// snappy's 4 GiB limit), which is known only at the end.
+const HEADER_ROOM: usize = 5;
+
 /// Encodes and compresses request bodies, reusing its buffers between calls.
 pub struct Encoder {
+    /// The whole protobuf ([`Encoder::encode_proto`]), or the block being written.
     proto: Vec<u8>,
-    /// Sized for snappy's worst case once and kept: zeroing and faulting in a fresh buffer of
-    /// that size for every request cost more than the compression itself (see the bench).
+    /// Kept between requests: zeroing and faulting in a fresh buffer of snappy's worst-case size
+    /// for every request cost more than the compression itself (see the bench).
     compressed: Vec<u8>,
+    /// Compressed bytes so far (after [`HEADER_ROOM`]) and uncompressed bytes they hold.
+    compressed_end: usize,
+    total: usize,
     snappy: snap::raw::Encoder,
 }
 
@@ -80,7 +94,13 @@ impl Default for Encoder {
 
 impl Encoder {
     pub fn new() -> Self {
-        Self { proto: Vec::new(), compressed: Vec::new(), snappy: snap::raw::Encoder::new() }
+        Self {
+            proto: Vec::new(),
+            compressed: Vec::new(),
+            compressed_end: HEADER_ROOM,
+            total: 0,
+            snappy: snap::raw::Encoder::new(),
+        }
     }
 
     /// The uncompressed protobuf of a `WriteRequest` holding `series`.
@@ -97,41 +117,88 @@ impl Encoder {
     /// The request body: protobuf, then snappy block compression. Encodes every label (the
     /// first sight of them); [`Encoder::encode_series`] reuses the labels a [`Series`] encoded.
     pub fn encode(&mut self, series: &[TimeSeries]) -> Vec<u8> {
-        self.encode_proto(series);
-        self.compress()
+        self.begin();
+        for s in series {
+            prost::encoding::message::encode(TIMESERIES_TAG, s, &mut self.proto);
+            self.compress_full_blocks();
+        }
+        self.finish()
     }
 
     /// The request body for `series`, copying the label bytes each encoded when it was built.
     pub fn encode_series(&mut self, series: &[Series]) -> Vec<u8> {
-        self.proto.clear();
+        self.begin();
         for s in series {
-            let samples = s.wire_samples();
-            put_series(&mut self.proto, s.encoded_labels().bytes(), &samples);
+            put_series(&mut self.proto, s.encoded_labels().bytes(), &s.wire_samples());
+            self.compress_full_blocks();
         }
-        self.compress()
+        self.finish()
     }
 
     /// The request body for `pieces` (the client's batches).
     pub(crate) fn encode_pieces(&mut self, pieces: &[Piece]) -> Vec<u8> {
-        self.proto.clear();
-        let len: usize = pieces.iter().map(|p| piece_len_in_request(&p.labels, &p.samples)).sum();
-        self.proto.reserve(len);
+        self.begin();
         for p in pieces {
             put_series(&mut self.proto, p.labels.bytes(), &p.samples);
+            self.compress_full_blocks();
         }
-        self.compress()
+        self.finish()
     }
 
-    fn compress(&mut self) -> Vec<u8> {
-        let max = snap::raw::max_compress_len(self.proto.len());
-        if self.compressed.len() < max {
-            self.compressed.resize(max, 0);
+    fn begin(&mut self) {
+        self.proto.clear();
+        self.proto.reserve(2 * SNAPPY_BLOCK);
+        self.compressed_end = HEADER_ROOM;
+        self.total = 0;
+    }
+
+    fn compress_full_blocks(&mut self) {
+        if self.proto.len() < SNAPPY_BLOCK {
+            return;
         }
+        let mut start = 0;
+        while self.proto.len() - start >= SNAPPY_BLOCK {
+            self.compress_block(start, SNAPPY_BLOCK);
+            start += SNAPPY_BLOCK;
+        }
+        self.proto.drain(..start);
+    }
+
+    /// Compresses `proto[start..start + len]` as one snappy block and appends its elements.
+    fn compress_block(&mut self, start: usize, len: usize) {
+        // `compress` writes the block's own length varint first: it goes over the last bytes
+        // written so far, which are put back after.
+        let header = encoded_len_varint(len as u64);
+        let at = self.compressed_end - header;
+        let needed = at + snap::raw::max_compress_len(len);
+        if self.compressed.len() < needed {
+            self.compressed.resize(needed.max(2 * self.compressed.len()), 0);
+        }
+        let mut kept = [0u8; 3];
+        kept[..header].copy_from_slice(&self.compressed[at..self.compressed_end]);
         let n = self
             .snappy
-            .compress(&self.proto, &mut self.compressed)
+            .compress(&self.proto[start..start + len], &mut self.compressed[at..])
             .expect("the output buffer has snappy's maximum compressed length");
-        self.compressed[..n].to_vec()
+        self.compressed[at..self.compressed_end].copy_from_slice(&kept[..header]);
+        self.compressed_end = at + n;
+        self.total += len;
+    }
+
+    /// The body: the whole length's varint, then every block's elements.
+    fn finish(&mut self) -> Vec<u8> {
+        if !self.proto.is_empty() {
+            self.compress_block(0, self.proto.len());
+            self.proto.clear();
+        }
+        if self.total == 0 {
+            return vec![0];
+        }
+        let mut header = Vec::with_capacity(HEADER_ROOM);
+        encode_varint(self.total as u64, &mut header);
+        let start = HEADER_ROOM - header.len();
+        self.compressed[start..HEADER_ROOM].copy_from_slice(&header);
+        self.compressed[start..self.compressed_end].to_vec()
     }
 }
 
@@ -303,5 +370,20 @@ mod tests {
             })
             .collect();
         assert_eq!(enc.encode_series(&built), enc.encode(&input[..300]));
+    }
+
+    /// Written and compressed block by block, a body is the one-shot compression of the whole
+    /// protobuf, across 64 KiB boundaries and for an empty request too.
+    #[test]
+    fn block_by_block_bodies_match_one_shot_compression() {
+        let mut enc = Encoder::new();
+        for n in [0, 1, 2, 1_000, 2_184, 2_185, 7_000, 20_000] {
+            let input = series(n);
+            let owned = WriteRequest { timeseries: input.clone() }.encode_to_vec();
+            let one_shot = snap::raw::Encoder::new().compress_vec(&owned).unwrap();
+            assert_eq!(enc.encode(&input), one_shot, "{n} series, {} bytes", owned.len());
+            let pieces: Vec<Piece> = input.into_iter().map(Piece::from_proto).collect();
+            assert_eq!(enc.encode_pieces(&pieces), one_shot, "{n} pieces");
+        }
     }
 }
