@@ -228,8 +228,8 @@ impl WireBatch {
     /// the older samples of that series out of order.
     pub(crate) fn shares_series_with(&self, newer: &WireBatch) -> bool {
         // Equal label sets encode to equal bytes.
-        let labels: HashSet<&[u8]> = self.pieces.iter().map(|p| p.labels.bytes()).collect();
-        newer.pieces.iter().any(|p| labels.contains(p.labels.bytes()))
+        let labels: HashSet<&[u8]> = self.pieces.iter().map(|p| &p.labels.bytes()[..]).collect();
+        newer.pieces.iter().any(|p| labels.contains(&p.labels.bytes()[..]))
     }
 }
 

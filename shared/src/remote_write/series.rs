@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::batch::Piece;
 use super::encode::Labels;
 use super::proto::{Label, Sample, TimeSeries};
@@ -31,6 +33,8 @@ pub enum LabelError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     labels: Arc<Labels>,
+    /// `labels`' bytes again, here, so a request reads them without going through the `Arc`.
+    wire: Bytes,
     samples: Vec<Sample>,
     sorted: bool,
 }
@@ -77,7 +81,8 @@ impl Series {
         if !has_name {
             return Err(LabelError::MissingName);
         }
-        Ok(Self { labels: Arc::new(Labels::new(labels)), samples: Vec::new(), sorted: true })
+        let labels = Labels::new(labels);
+        Ok(Self { wire: labels.bytes().clone(), labels: Arc::new(labels), samples: Vec::new(), sorted: true })
     }
 
     /// Adds a sample (timestamp in milliseconds). Samples may come in any order; they are sent
@@ -134,8 +139,8 @@ impl Series {
     }
 
     /// The labels as encoded for the wire.
-    pub(crate) fn encoded_labels(&self) -> &Labels {
-        &self.labels
+    pub(crate) fn label_bytes(&self) -> &[u8] {
+        &self.wire
     }
 
     /// Samples in timestamp order, without sorting the series in place.
