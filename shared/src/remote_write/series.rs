@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use super::batch::Piece;
 use super::encode::Labels;
@@ -35,7 +36,9 @@ pub struct Series {
     labels: Arc<Labels>,
     /// `labels`' bytes again, here, so a request reads them without going through the `Arc`.
     wire: Bytes,
-    samples: Vec<Sample>,
+    /// Held inline up to two (an exporter run pushes one or two per series), so a request reads
+    /// them with the series instead of from an allocation of their own.
+    samples: SmallVec<[Sample; 2]>,
     sorted: bool,
 }
 
@@ -82,7 +85,7 @@ impl Series {
             return Err(LabelError::MissingName);
         }
         let labels = Labels::new(labels);
-        Ok(Self { wire: labels.bytes().clone(), labels: Arc::new(labels), samples: Vec::new(), sorted: true })
+        Ok(Self { wire: labels.bytes().clone(), labels: Arc::new(labels), samples: SmallVec::new(), sorted: true })
     }
 
     /// Adds a sample (timestamp in milliseconds). Samples may come in any order; they are sent
@@ -130,7 +133,7 @@ impl Series {
     pub fn into_proto(mut self) -> TimeSeries {
         self.normalise();
         let labels = Arc::try_unwrap(self.labels).map_or_else(|shared| shared.list().to_vec(), Labels::into_list);
-        TimeSeries { labels, samples: self.samples }
+        TimeSeries { labels, samples: self.samples.into_vec() }
     }
 
     /// The wire form without consuming the series.
@@ -150,7 +153,7 @@ impl Series {
         }
         let mut samples = self.samples.clone();
         normalise(&mut samples);
-        Cow::Owned(samples)
+        Cow::Owned(samples.into_vec())
     }
 
     /// The series as the client cuts it into requests (labels shared, not copied).
@@ -167,17 +170,21 @@ impl Series {
 }
 
 /// Timestamp order; for a timestamp given twice, the last value given.
-fn normalise(samples: &mut Vec<Sample>) {
+fn normalise(samples: &mut SmallVec<[Sample; 2]>) {
     // Stable sort, then keep the last sample given for each timestamp.
     samples.sort_by_key(|s| s.timestamp);
-    let mut out: Vec<Sample> = Vec::with_capacity(samples.len());
-    for s in samples.drain(..) {
-        match out.last_mut() {
-            Some(last) if last.timestamp == s.timestamp => *last = s,
-            _ => out.push(s),
+    let mut kept = 0usize;
+    for i in 0..samples.len() {
+        let s = samples[i];
+        match kept.checked_sub(1) {
+            Some(last) if samples[last].timestamp == s.timestamp => samples[last] = s,
+            _ => {
+                samples[kept] = s;
+                kept += 1;
+            }
         }
     }
-    *samples = out;
+    samples.truncate(kept);
 }
 
 #[cfg(test)]
