@@ -252,43 +252,52 @@ fn sample_len(s: &Sample) -> usize {
 }
 
 /// One `WriteRequest.timeseries` field, byte for byte what prost writes for the owned message.
+/// The field's room is made once and written by index: prost's field by field writes (a capacity
+/// check and a call each) cost more than copying the label bytes.
 fn put_series(out: &mut Vec<u8>, labels: &[u8], samples: &[Sample]) {
-    out.push(TIMESERIES_KEY);
-    encode_varint(series_len(labels, samples) as u64, out);
-    out.extend_from_slice(labels);
+    let body = series_len(labels, samples);
+    let start = out.len();
+    out.resize(start + 1 + encoded_len_varint(body as u64) + body, 0);
+    let field = &mut out[start..];
+    field[0] = TIMESERIES_KEY;
+    let mut n = 1 + write_varint(body as u64, &mut field[1..]);
+    field[n..n + labels.len()].copy_from_slice(labels);
+    n += labels.len();
     for s in samples {
-        put_sample(out, s);
+        n += write_sample(&mut field[n..], s);
     }
+    debug_assert_eq!(n, field.len());
 }
 
-/// One `TimeSeries.samples` field, built on the stack and copied once: prost's field by field
-/// writes (a capacity check and a call each) cost more than the label bytes around them.
+/// One `TimeSeries.samples` field at the start of `out`; returns its length.
 #[inline]
-fn put_sample(out: &mut Vec<u8>, s: &Sample) {
-    // Key, length, value (key and 8 bytes), timestamp (key and at most 10 bytes).
-    let mut field = [0u8; 2 + 9 + 11];
-    field[0] = SAMPLE_KEY;
+fn write_sample(out: &mut [u8], s: &Sample) -> usize {
+    out[0] = SAMPLE_KEY;
     let mut n = 2;
     if s.value != 0.0 {
-        field[n] = VALUE_KEY;
-        field[n + 1..n + 9].copy_from_slice(&s.value.to_le_bytes());
+        out[n] = VALUE_KEY;
+        out[n + 1..n + 9].copy_from_slice(&s.value.to_le_bytes());
         n += 9;
     }
     if s.timestamp != 0 {
-        field[n] = TIMESTAMP_KEY;
-        n += 1;
-        let mut v = s.timestamp as u64;
-        while v >= 0x80 {
-            field[n] = v as u8 | 0x80;
-            v >>= 7;
-            n += 1;
-        }
-        field[n] = v as u8;
-        n += 1;
+        out[n] = TIMESTAMP_KEY;
+        n += 1 + write_varint(s.timestamp as u64, &mut out[n + 1..]);
     }
     // At most 9 + 11 bytes: the length is one byte.
-    field[1] = (n - 2) as u8;
-    out.extend_from_slice(&field[..n]);
+    out[1] = (n - 2) as u8;
+    n
+}
+
+#[inline]
+fn write_varint(mut value: u64, out: &mut [u8]) -> usize {
+    let mut n = 0;
+    while value >= 0x80 {
+        out[n] = value as u8 | 0x80;
+        value >>= 7;
+        n += 1;
+    }
+    out[n] = value as u8;
+    n + 1
 }
 
 #[cfg(test)]
