@@ -45,8 +45,8 @@ pub(crate) struct Labels {
 /// Label bytes are written one after another into chunks of this size (a thread's own), so a
 /// request built from series in the order they were made reads them as one stream, not from a
 /// separate allocation per series; reading scattered label bytes cost more than snappy itself.
-/// A chunk is freed with the last series whose labels are in it: what stays allocated is bounded by
-/// the series alive (at worst one chunk each, when a few outlive the rest of their run's).
+/// A chunk is freed with the last series whose labels are in it, and each thread keeps the one it
+/// writes into: what stays allocated is bounded by the series alive, so churn needs no eviction.
 const LABEL_CHUNK: usize = 256 << 10;
 
 thread_local! {
