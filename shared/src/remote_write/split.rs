@@ -500,6 +500,17 @@ mod tests {
     }
 
     #[test]
+    fn two_bad_samples_in_different_parts_cost_about_fifty_requests() {
+        let mut head = Head::default();
+        for i in [100, 1900] {
+            head.newest.insert(labels(i), (NOW + 1, 0.0));
+        }
+        let split = run(&mut head, batch(2000, |_| vec![NOW]), 64);
+        assert_eq!((head.landed, split.proven, split.bet, split.capped), (1998, 2, 0, 0));
+        assert!((40..=49).contains(&split.requests), "{split:?}");
+    }
+
+    #[test]
     fn seven_bad_samples_are_found_one_by_one() {
         let bad = [3, 300, 600, 900, 1200, 1500, 1800];
         let mut head = Head::default();
