@@ -156,6 +156,11 @@ impl Series {
         Cow::Owned(samples.into_vec())
     }
 
+    /// The samples as pushed, in any order.
+    pub(crate) fn unsorted_samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
     /// The series as the client cuts it into requests (labels shared, not copied).
     pub(crate) fn piece(&self) -> Piece {
         Piece { labels: Arc::clone(&self.labels), samples: self.wire_samples().into_owned() }
