@@ -275,21 +275,20 @@ fn touch<'a>(samples: impl Iterator<Item = &'a [Sample]>) {
 }
 
 /// One `WriteRequest.timeseries` field, byte for byte what prost writes for the owned message.
-/// The field's room is made once and written by index: prost's field by field writes (a capacity
-/// check and a call each) cost more than copying the label bytes.
+/// The samples' room is made once and written by index: prost's field by field writes (a
+/// capacity check and a call each) cost more than copying the label bytes.
 fn put_series(out: &mut Vec<u8>, labels: &[u8], samples: &[Sample]) {
     let body = series_len(labels, samples);
+    out.push(TIMESERIES_KEY);
+    encode_varint(body as u64, out);
+    out.extend_from_slice(labels);
     let start = out.len();
-    out.resize(start + 1 + encoded_len_varint(body as u64) + body, 0);
-    let field = &mut out[start..];
-    field[0] = TIMESERIES_KEY;
-    let mut n = 1 + write_varint(body as u64, &mut field[1..]);
-    field[n..n + labels.len()].copy_from_slice(labels);
-    n += labels.len();
+    out.resize(start + body - labels.len(), 0);
+    let mut n = 0;
     for s in samples {
-        n += write_sample(&mut field[n..], s);
+        n += write_sample(&mut out[start + n..], s);
     }
-    debug_assert_eq!(n, field.len());
+    debug_assert_eq!(start + n, out.len());
 }
 
 /// One `TimeSeries.samples` field at the start of `out`; returns its length.
