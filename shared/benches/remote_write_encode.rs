@@ -1,7 +1,9 @@
 //! Remote-write request bodies: promstack's encoder (protobuf straight from the series, then snappy)
 //! beside `prometheus_remote_write` (a published encoder) and beside snappy alone on the same
 //! protobuf bytes, which no encoder can beat. Two shapes: many samples per series (a backfill) and
-//! one sample per series (an exporter run).
+//! one sample per series (an exporter run). promstack's encoder twice: warm (series built before,
+//! their labels encoded then: every request after a series' first) and cold (labels encoded from
+//! their strings in the request: the first sight of them).
 //!
 //! `cargo bench -p promstack-shared --bench remote_write_encode`; the bytes per sample are printed
 //! once per shape before the timings.
@@ -9,7 +11,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use prometheus_remote_write as published;
 use promstack::remote_write::proto::{Label, Sample, TimeSeries};
-use promstack::remote_write::Encoder;
+use promstack::remote_write::{Encoder, Series};
 
 /// Series shaped like the exporter's: a CloudWatch metric name and YACE's labels, sorted.
 fn shape(series: usize, samples: usize) -> Vec<TimeSeries> {
@@ -62,9 +64,18 @@ fn to_published(series: &[TimeSeries]) -> published::WriteRequest {
 fn bench_shape(c: &mut Criterion, name: &str, series: usize, samples: usize) {
     let input = shape(series, samples);
     let total = (series * samples) as u64;
+    let built: Vec<Series> = input
+        .iter()
+        .map(|ts| {
+            let mut s = Series::from_labels(ts.labels.clone()).unwrap();
+            ts.samples.iter().for_each(|p| _ = s.push(p.timestamp, p.value));
+            s
+        })
+        .collect();
     let mut encoder = Encoder::new();
     let proto = encoder.encode_proto(&input).to_vec();
     let body = encoder.encode(&input);
+    assert_eq!(encoder.encode_series(&built), body, "warm and cold bodies are byte-identical");
     let theirs = to_published(&input).encode_compressed().unwrap();
     println!(
         "{name}: {total} samples, protobuf {:.1} B/sample, snappy body {:.1} B/sample \
@@ -77,7 +88,8 @@ fn bench_shape(c: &mut Criterion, name: &str, series: usize, samples: usize) {
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(total));
     group.sample_size(20);
-    group.bench_function("promstack encode+compress", |b| b.iter(|| encoder.encode(&input)));
+    group.bench_function("promstack warm encode+compress", |b| b.iter(|| encoder.encode_series(&built)));
+    group.bench_function("promstack cold encode+compress", |b| b.iter(|| encoder.encode(&input)));
     let request = to_published(&input);
     group.bench_function("prometheus_remote_write encode_compressed", |b| {
         // It takes the request by value; the clone is setup, not measured.

@@ -1,9 +1,13 @@
 //! Cuts a push into requests bounded by samples and bytes. Series keep their order, and a series
 //! with more samples than fit is continued in the next request, so its samples still arrive in
-//! timestamp order.
+//! timestamp order. The client cuts [`Piece`]s (labels already encoded); [`batches`] does the same
+//! for wire-form series.
 
-use super::encode::encoded_len_in_request;
-use super::proto::TimeSeries;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::encode::{encoded_len_in_request, piece_len_in_request, Labels};
+use super::proto::{Sample, TimeSeries};
 
 /// Upper bounds for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,32 +55,95 @@ impl Batch {
 
 /// Cuts `series` into batches within `limits`. Empty series are left out.
 pub fn batches(series: Vec<TimeSeries>, limits: Limits) -> Vec<Batch> {
+    cut(series, limits).into_iter().map(|series| Batch { series }).collect()
+}
+
+/// A series' part of one request: its labels, encoded once, and some of its samples in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Piece {
+    pub labels: Arc<Labels>,
+    pub samples: Vec<Sample>,
+}
+
+impl Piece {
+    /// A wire-form series, its labels encoded here (the first sight of them).
+    pub(crate) fn from_proto(series: TimeSeries) -> Self {
+        Self { labels: Arc::new(Labels::new(series.labels)), samples: series.samples }
+    }
+}
+
+/// One request's worth of pieces.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct WireBatch {
+    pub pieces: Vec<Piece>,
+}
+
+/// Cuts `pieces` into requests within `limits`. Empty pieces are left out.
+pub(crate) fn cut_pieces(pieces: Vec<Piece>, limits: Limits) -> Vec<WireBatch> {
+    cut(pieces, limits).into_iter().map(|pieces| WireBatch { pieces }).collect()
+}
+
+/// What [`cut`] needs of a series.
+trait Cuttable: Default {
+    fn len(&self) -> usize;
+    /// Bytes it takes in a request.
+    fn bytes(&self) -> usize;
+    /// Its first `n` samples, with its labels; it keeps the rest.
+    fn take_front(&mut self, n: usize) -> Self;
+}
+
+impl Cuttable for TimeSeries {
+    fn len(&self) -> usize {
+        self.samples.len()
+    }
+    fn bytes(&self) -> usize {
+        encoded_len_in_request(self)
+    }
+    fn take_front(&mut self, n: usize) -> Self {
+        let rest = self.samples.split_off(n);
+        TimeSeries { labels: self.labels.clone(), samples: std::mem::replace(&mut self.samples, rest) }
+    }
+}
+
+impl Default for Piece {
+    fn default() -> Self {
+        Self { labels: Arc::new(Labels::new(Vec::new())), samples: Vec::new() }
+    }
+}
+
+impl Cuttable for Piece {
+    fn len(&self) -> usize {
+        self.samples.len()
+    }
+    fn bytes(&self) -> usize {
+        piece_len_in_request(&self.labels, &self.samples)
+    }
+    fn take_front(&mut self, n: usize) -> Self {
+        let rest = self.samples.split_off(n);
+        Piece { labels: Arc::clone(&self.labels), samples: std::mem::replace(&mut self.samples, rest) }
+    }
+}
+
+fn cut<T: Cuttable>(series: Vec<T>, limits: Limits) -> Vec<Vec<T>> {
     let max_samples = limits.max_samples.max(1);
     let mut out = Vec::new();
-    let mut current = Batch::default();
+    let mut current = Vec::new();
     let (mut samples, mut bytes) = (0usize, 0usize);
 
     for mut ts in series {
-        while !ts.samples.is_empty() {
+        while ts.len() > 0 {
             let room = max_samples - samples;
-            let take = ts.samples.len().min(room);
-            let piece = if take == ts.samples.len() {
-                std::mem::take(&mut ts)
-            } else {
-                let rest = ts.samples.split_off(take);
-                let head = TimeSeries { labels: ts.labels.clone(), samples: std::mem::take(&mut ts.samples) };
-                ts.samples = rest;
-                head
-            };
-            let len = encoded_len_in_request(&piece);
-            if !current.series.is_empty() && bytes + len > limits.max_bytes {
+            let take = ts.len().min(room);
+            let piece = if take == ts.len() { std::mem::take(&mut ts) } else { ts.take_front(take) };
+            let len = piece.bytes();
+            if !current.is_empty() && bytes + len > limits.max_bytes {
                 out.push(std::mem::take(&mut current));
                 samples = 0;
                 bytes = 0;
             }
-            samples += piece.samples.len();
+            samples += piece.len();
             bytes += len;
-            current.series.push(piece);
+            current.push(piece);
             if samples >= max_samples {
                 out.push(std::mem::take(&mut current));
                 samples = 0;
@@ -84,10 +151,86 @@ pub fn batches(series: Vec<TimeSeries>, limits: Limits) -> Vec<Batch> {
             }
         }
     }
-    if !current.series.is_empty() {
+    if !current.is_empty() {
         out.push(current);
     }
     out
+}
+
+impl WireBatch {
+    pub(crate) fn samples(&self) -> usize {
+        self.pieces.iter().map(|p| p.samples.len()).sum()
+    }
+
+    /// Halves by series, or, for a single series, by samples (the older half first). `None` for
+    /// one sample.
+    pub(crate) fn split(self) -> Option<(WireBatch, WireBatch)> {
+        let mut pieces = self.pieces;
+        if pieces.len() > 1 {
+            let right = pieces.split_off(pieces.len() / 2);
+            return Some((WireBatch { pieces }, WireBatch { pieces: right }));
+        }
+        let mut only = pieces.pop()?;
+        if only.samples.len() < 2 {
+            return None;
+        }
+        let right = only.samples.split_off(only.samples.len() / 2);
+        let right = Piece { labels: Arc::clone(&only.labels), samples: right };
+        Some((WireBatch { pieces: vec![only] }, WireBatch { pieces: vec![right] }))
+    }
+
+    /// Up to `parts` batches of whole series, in order, as even in series as they can be.
+    pub(crate) fn split_series(self, parts: usize) -> Vec<WireBatch> {
+        let parts = parts.clamp(1, self.pieces.len().max(1));
+        let (len, mut rest) = (self.pieces.len(), self.pieces.into_iter());
+        (0..parts)
+            .map(|i| WireBatch { pieces: rest.by_ref().take((i + 1) * len / parts - i * len / parts).collect() })
+            .collect()
+    }
+
+    /// The oldest and newest timestamps, `None` when empty.
+    pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
+        let mut samples = self.pieces.iter().flat_map(|s| s.samples.iter().map(|p| p.timestamp));
+        let first = samples.next()?;
+        Some(samples.fold((first, first), |(lo, hi), t| (lo.min(t), hi.max(t))))
+    }
+
+    /// A timestamp that cuts the samples in two non-empty parts (`< cut` and `>= cut`) as even as
+    /// the timestamps allow; `None` when every sample has one timestamp.
+    pub(crate) fn time_cut(&self) -> Option<i64> {
+        let mut times: Vec<i64> = self.pieces.iter().flat_map(|s| s.samples.iter().map(|p| p.timestamp)).collect();
+        times.sort_unstable();
+        let (oldest, middle) = (*times.first()?, times[times.len() / 2]);
+        if middle > oldest {
+            return Some(middle);
+        }
+        times.into_iter().find(|&t| t > oldest)
+    }
+
+    /// The samples older than `cut`, and the others; each series keeps its place in both.
+    pub(crate) fn split_at_time(self, cut: i64) -> (WireBatch, WireBatch) {
+        let (mut older, mut newer) = (WireBatch::default(), WireBatch::default());
+        for mut ts in self.pieces {
+            // Samples are in timestamp order within a series.
+            let at = ts.samples.partition_point(|p| p.timestamp < cut);
+            let later = ts.samples.split_off(at);
+            if !later.is_empty() {
+                newer.pieces.push(Piece { labels: Arc::clone(&ts.labels), samples: later });
+            }
+            if !ts.samples.is_empty() {
+                older.pieces.push(ts);
+            }
+        }
+        (older, newer)
+    }
+
+    /// Whether a series has samples in both batches: then landing `newer` before `older` would make
+    /// the older samples of that series out of order.
+    pub(crate) fn shares_series_with(&self, newer: &WireBatch) -> bool {
+        // Equal label sets encode to equal bytes.
+        let labels: HashSet<&[u8]> = self.pieces.iter().map(|p| &p.labels.bytes()[..]).collect();
+        newer.pieces.iter().any(|p| labels.contains(&p.labels.bytes()[..]))
+    }
 }
 
 #[cfg(test)]
@@ -137,5 +280,22 @@ mod tests {
         let (rl, rr) = r.split().unwrap();
         assert_eq!((rl.samples(), rr.samples()), (1, 2));
         assert_eq!(rr.series[0].labels, rl.series[0].labels);
+    }
+
+    #[test]
+    fn pieces_are_cut_as_series_are() {
+        let input: Vec<TimeSeries> = (0..50).map(|i| ts(&format!("series_{i:02}"), i % 7)).collect();
+        for limits in [Limits { max_samples: 5, max_bytes: usize::MAX }, Limits { max_samples: 1000, max_bytes: 200 }] {
+            let pieces = input.iter().cloned().map(Piece::from_proto).collect();
+            let ours: Vec<Vec<(String, Vec<Sample>)>> = cut_pieces(pieces, limits)
+                .iter()
+                .map(|b| b.pieces.iter().map(|p| (p.labels.list()[0].value.clone(), p.samples.clone())).collect())
+                .collect();
+            let theirs: Vec<Vec<(String, Vec<Sample>)>> = batches(input.clone(), limits)
+                .iter()
+                .map(|b| b.series.iter().map(|s| (s.labels[0].value.clone(), s.samples.clone())).collect())
+                .collect();
+            assert_eq!(ours, theirs, "{limits:?}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The send loop. A push goes to every replica behind the URL's host ([`super::replicas`]), each
 //! on its own: batches go out in order; each is retried on 5xx/429/408 and transport errors, split
-//! on 400, and given up on any other 4xx. A replica that refuses a sample splits only its own
+//! on 400 ([`super::split`]), and given up on any other 4xx. A replica that refuses a sample splits only its own
 //! requests, and one that fails stops only its own loop: the others still get every request once.
 
 use std::collections::HashMap;
@@ -11,12 +11,13 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use super::auth::Auth;
-use super::batch::{batches, Batch, Limits};
+use super::batch::{cut_pieces, Limits, Piece, WireBatch};
 use super::encode::{headers, Encoder};
-use super::proto::TimeSeries;
+use super::proto::{display_name, TimeSeries};
 use super::replicas::{Endpoint, Resolve, SystemResolver};
 use super::retry::{Disposition, RetryPolicy};
 use super::series::Series;
+use super::split;
 
 /// Where and how to send.
 #[derive(Debug, Clone)]
@@ -32,9 +33,9 @@ pub struct Config {
     /// Turns the URL's host name into the replicas' addresses (default: the system resolver).
     pub resolver: Arc<dyn Resolve>,
     /// Requests one batch may cost a replica while its 400s are split, retries not counted
-    /// (each request is retried at most `retry.max_retries` times on top). A batch refused
-    /// whole would otherwise cost 2n-1 requests; once the cap is reached, the halves not yet
-    /// sent are dropped and reported with the refusal that produced them.
+    /// (each request is retried at most `retry.max_retries` times on top). A backstop: the split
+    /// rule keeps a batch refused whole to a few requests; once the cap is reached, the parts not
+    /// yet sent are dropped and reported with the refusal that covered them.
     pub max_requests_per_batch: u32,
     /// No request starts, and none runs, past this instant: the push stops and says what landed.
     pub deadline: Option<tokio::time::Instant>,
@@ -182,6 +183,34 @@ enum Sent {
     BadRequest(String),
 }
 
+/// One replica as the split sees it: a request landed is counted, a sample dropped is reported.
+struct ReplicaReceiver<'a> {
+    client: &'a Client,
+    replica: &'a Replica,
+    encoder: &'a mut Encoder,
+    report: &'a mut ReplicaReport,
+}
+
+impl split::Receiver for ReplicaReceiver<'_> {
+    type Error = Error;
+
+    async fn send(&mut self, batch: &WireBatch) -> Result<split::Answer, Error> {
+        Ok(match self.client.send_with_retries(self.replica, batch, self.encoder, self.report).await? {
+            Sent::Landed => {
+                self.report.samples_sent += batch.samples() as u64;
+                split::Answer::Landed
+            }
+            Sent::BadRequest(reason) => split::Answer::Refused(reason),
+        })
+    }
+
+    fn dropped(&mut self, batch: &WireBatch, reason: &str, _: split::Basis) {
+        for piece in &batch.pieces {
+            record_rejection(self.report, piece, reason.to_string());
+        }
+    }
+}
+
 /// What a push did, including how far every replica got when it failed.
 #[derive(Debug)]
 pub struct Pushed {
@@ -207,13 +236,13 @@ impl Client {
     /// by each replica that stayed reachable (refusals are in the report), as long as one
     /// replica took every request; an error means no replica did, or none was found.
     pub async fn push(&self, series: &[Series]) -> Result<PushReport, Error> {
-        self.push_proto(series.iter().map(Series::to_proto).collect()).await
+        self.push_pieces(series.iter().map(Series::piece).collect()).await.result
     }
 
     /// As [`Client::push`], and also how many leading series every replica handled whole, which
     /// a failed push needs to record what landed before it failed.
     pub async fn push_counting(&self, series: &[Series]) -> Pushed {
-        self.push_proto_counting(series.iter().map(Series::to_proto).collect()).await
+        self.push_pieces(series.iter().map(Series::piece).collect()).await
     }
 
     /// This client with every later request bounded by `deadline`.
@@ -226,10 +255,10 @@ impl Client {
     /// As [`Client::push`], for series already in wire form (labels sorted and valid, samples
     /// in timestamp order).
     pub async fn push_proto(&self, series: Vec<TimeSeries>) -> Result<PushReport, Error> {
-        self.push_proto_counting(series).await.result
+        self.push_pieces(series.into_iter().map(Piece::from_proto).collect()).await.result
     }
 
-    async fn push_proto_counting(&self, series: Vec<TimeSeries>) -> Pushed {
+    async fn push_pieces(&self, series: Vec<Piece>) -> Pushed {
         // Batches keep the series' order, so the series a replica holds whole are a prefix:
         // series i is done once the batches sent hold all samples up to its last.
         let mut ends = Vec::with_capacity(series.len());
@@ -238,12 +267,12 @@ impl Client {
             total += s.samples.len();
             ends.push(total);
         }
-        let batches = Arc::new(batches(series, self.config.limits));
+        let batches = Arc::new(cut_pieces(series, self.config.limits));
         if batches.is_empty() {
             return Pushed { result: Ok(PushReport::default()), series_done: ends.len() };
         }
         let series_done = |batches_done: usize| {
-            let handled: usize = batches[..batches_done].iter().map(Batch::samples).sum();
+            let handled: usize = batches[..batches_done].iter().map(WireBatch::samples).sum();
             ends.partition_point(|&end| end <= handled)
         };
         let addresses = match self.replicas().await {
@@ -307,7 +336,7 @@ impl Client {
     }
 
     /// The whole push to one replica; stops at its first failed request.
-    async fn push_to(&self, address: SocketAddr, batches: &[Batch]) -> (ReplicaReport, Option<Error>) {
+    async fn push_to(&self, address: SocketAddr, batches: &[WireBatch]) -> (ReplicaReport, Option<Error>) {
         let mut report = ReplicaReport::new(address);
         let result = match self.http_for(address) {
             Ok(http) => {
@@ -401,49 +430,25 @@ impl Client {
         Ok(report)
     }
 
-    /// Sends a batch; on 400 sends its halves instead, down to the samples at fault, within
-    /// `max_requests_per_batch` requests. A 400'd request is never sent again as it was.
+    /// Sends a batch; on 400, what [`super::split`] says, within `max_requests_per_batch` requests.
+    /// A 400'd request is never sent again as it was.
     async fn send_splitting(
         &self,
         replica: &Replica,
-        batch: Batch,
+        batch: WireBatch,
         encoder: &mut Encoder,
         report: &mut ReplicaReport,
     ) -> Result<(), Error> {
-        // Each half carries the refusal of the request it came from.
-        let mut pending: Vec<(Batch, Option<String>)> = vec![(batch, None)];
-        let mut sent = 0u32;
-        let mut unsplit = 0usize;
-        while let Some((batch, refused_as)) = pending.pop() {
-            if let (Some(reason), true) = (&refused_as, sent >= self.config.max_requests_per_batch.max(1)) {
-                // The cap: what its parent's 400 covered and no request tried is refused.
-                unsplit += batch.samples();
-                for series in &batch.series {
-                    record_rejection(report, series, reason.clone());
-                }
-                continue;
-            }
-            sent += 1;
-            match self.send_with_retries(replica, &batch, encoder, report).await? {
-                Sent::Landed => report.samples_sent += batch.samples() as u64,
-                Sent::BadRequest(reason) => {
-                    let whole = batch.clone();
-                    match batch.split() {
-                        Some((left, right)) => {
-                            pending.push((right, Some(reason.clone())));
-                            pending.push((left, Some(reason)));
-                        }
-                        None => record_rejection(report, &whole.series[0], reason),
-                    }
-                }
-            }
-        }
-        if unsplit > 0 {
+        let mut receiver = ReplicaReceiver { client: self, replica, encoder, report };
+        let split = split::send_splitting(&mut receiver, batch, self.config.max_requests_per_batch).await?;
+        if split.bet + split.capped > 0 {
             tracing::warn!(
                 replica = %replica.address,
-                requests = sent,
-                samples = unsplit,
-                "remote write: a refused request was not split further (the per-request cap was reached); its samples count as refused"
+                requests = split.requests,
+                samples_assumed = split.bet,
+                samples_capped = split.capped,
+                "remote write: samples of a refused request were dropped without being sent alone (every part of \
+                 the request was refused the same way, or the per-batch request cap was reached); they count as refused"
             );
         }
         Ok(())
@@ -452,11 +457,11 @@ impl Client {
     async fn send_with_retries(
         &self,
         replica: &Replica,
-        batch: &Batch,
+        batch: &WireBatch,
         encoder: &mut Encoder,
         report: &mut ReplicaReport,
     ) -> Result<Sent, Error> {
-        let body = encoder.encode(&batch.series);
+        let body = encoder.encode_pieces(&batch.pieces);
         let mut retries = 0;
         let mut last_error = String::from("no request was sent");
         loop {
@@ -569,9 +574,9 @@ impl Client {
     }
 }
 
-fn record_rejection(report: &mut ReplicaReport, series: &TimeSeries, reason: String) {
-    let name = series.display_name();
-    let samples = series.samples.len();
+fn record_rejection(report: &mut ReplicaReport, piece: &Piece, reason: String) {
+    let name = display_name(piece.labels.list());
+    let samples = piece.samples.len();
     report.samples_rejected += samples as u64;
     match report.rejected.last_mut() {
         Some(last) if last.series == name && last.reason == reason => last.samples += samples,

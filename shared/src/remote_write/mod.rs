@@ -22,6 +22,7 @@ pub mod proto;
 mod replicas;
 mod retry;
 mod series;
+mod split;
 
 pub use auth::{Auth, SigV4};
 pub use batch::{batches, Batch, Limits};

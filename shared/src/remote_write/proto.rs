@@ -39,9 +39,14 @@ pub struct Sample {
 impl TimeSeries {
     /// The series in Prometheus' own notation, `name{a="b", c="d"}`, for reports and logs.
     pub fn display_name(&self) -> String {
-        let name = self.labels.iter().find(|l| l.name == "__name__").map(|l| l.value.as_str()).unwrap_or("");
-        let rest: Vec<String> =
-            self.labels.iter().filter(|l| l.name != "__name__").map(|l| format!("{}={:?}", l.name, l.value)).collect();
-        format!("{name}{{{}}}", rest.join(", "))
+        display_name(&self.labels)
     }
+}
+
+/// `labels` in Prometheus' own notation, `name{a="b", c="d"}`.
+pub(crate) fn display_name(labels: &[Label]) -> String {
+    let name = labels.iter().find(|l| l.name == "__name__").map(|l| l.value.as_str()).unwrap_or("");
+    let rest: Vec<String> =
+        labels.iter().filter(|l| l.name != "__name__").map(|l| format!("{}={:?}", l.name, l.value)).collect();
+    format!("{name}{{{}}}", rest.join(", "))
 }

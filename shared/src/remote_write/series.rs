@@ -1,6 +1,14 @@
 //! A validated series: the label set is checked once, when the series is built, so a bad label
 //! is a clear error at the caller instead of a 400 from Prometheus that rolls back a whole batch.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+use super::batch::Piece;
+use super::encode::Labels;
 use super::proto::{Label, Sample, TimeSeries};
 use crate::names::{self, Scheme, METRIC_NAME_LABEL};
 
@@ -21,10 +29,16 @@ pub enum LabelError {
     Duplicate(String),
 }
 
-/// One series: sorted, validated labels (`__name__` included) and its samples.
+/// One series: sorted, validated labels (`__name__` included) and its samples. The labels are
+/// encoded for the wire once, here, and shared by every request that carries the series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    inner: TimeSeries,
+    labels: Arc<Labels>,
+    /// `labels`' bytes again, here, so a request reads them without going through the `Arc`.
+    wire: Bytes,
+    /// Held inline up to two (an exporter run pushes one or two per series), so a request reads
+    /// them with the series instead of from an allocation of their own.
+    samples: SmallVec<[Sample; 2]>,
     sorted: bool,
 }
 
@@ -70,78 +84,112 @@ impl Series {
         if !has_name {
             return Err(LabelError::MissingName);
         }
-        Ok(Self { inner: TimeSeries { labels, samples: Vec::new() }, sorted: true })
+        let labels = Labels::new(labels);
+        Ok(Self { wire: labels.bytes().clone(), labels: Arc::new(labels), samples: SmallVec::new(), sorted: true })
     }
 
     /// Adds a sample (timestamp in milliseconds). Samples may come in any order; they are sent
     /// in timestamp order, and for a timestamp given twice the last value given wins.
     pub fn push(&mut self, timestamp_ms: i64, value: f64) -> &mut Self {
-        if let Some(last) = self.inner.samples.last() {
+        if let Some(last) = self.samples.last() {
             if last.timestamp >= timestamp_ms {
                 self.sorted = false;
             }
         }
-        self.inner.samples.push(Sample { value, timestamp: timestamp_ms });
+        self.samples.push(Sample { value, timestamp: timestamp_ms });
         self
     }
 
     /// The metric name.
     pub fn name(&self) -> &str {
-        self.inner.labels.iter().find(|l| l.name == METRIC_NAME_LABEL).map_or("", |l| l.value.as_str())
+        self.labels().iter().find(|l| l.name == METRIC_NAME_LABEL).map_or("", |l| l.value.as_str())
     }
 
     /// Labels, sorted by name, `__name__` included.
     pub fn labels(&self) -> &[Label] {
-        &self.inner.labels
+        self.labels.list()
     }
 
     /// The value of label `name`, if set.
     pub fn label(&self, name: &str) -> Option<&str> {
-        self.inner.labels.iter().find(|l| l.name == name).map(|l| l.value.as_str())
+        self.labels().iter().find(|l| l.name == name).map(|l| l.value.as_str())
     }
 
     /// Samples in timestamp order.
     pub fn samples(&mut self) -> &[Sample] {
         self.normalise();
-        &self.inner.samples
+        &self.samples
     }
 
     pub fn len(&self) -> usize {
-        self.inner.samples.len()
+        self.samples.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inner.samples.is_empty()
+        self.samples.is_empty()
     }
 
     /// The wire form, samples in timestamp order.
     pub fn into_proto(mut self) -> TimeSeries {
         self.normalise();
-        self.inner
+        let labels = Arc::try_unwrap(self.labels).map_or_else(|shared| shared.list().to_vec(), Labels::into_list);
+        TimeSeries { labels, samples: self.samples.into_vec() }
     }
 
     /// The wire form without consuming the series.
     pub fn to_proto(&self) -> TimeSeries {
-        self.clone().into_proto()
+        TimeSeries { labels: self.labels().to_vec(), samples: self.wire_samples().into_owned() }
+    }
+
+    /// The labels as encoded for the wire.
+    pub(crate) fn label_bytes(&self) -> &[u8] {
+        &self.wire
+    }
+
+    /// Samples in timestamp order, without sorting the series in place.
+    pub(crate) fn wire_samples(&self) -> Cow<'_, [Sample]> {
+        if self.sorted {
+            return Cow::Borrowed(&self.samples);
+        }
+        let mut samples = self.samples.clone();
+        normalise(&mut samples);
+        Cow::Owned(samples.into_vec())
+    }
+
+    /// The samples as pushed, in any order.
+    pub(crate) fn unsorted_samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    /// The series as the client cuts it into requests (labels shared, not copied).
+    pub(crate) fn piece(&self) -> Piece {
+        Piece { labels: Arc::clone(&self.labels), samples: self.wire_samples().into_owned() }
     }
 
     fn normalise(&mut self) {
-        if self.sorted {
-            return;
+        if !self.sorted {
+            normalise(&mut self.samples);
+            self.sorted = true;
         }
-        // Stable sort, then keep the last sample given for each timestamp.
-        self.inner.samples.sort_by_key(|s| s.timestamp);
-        let samples = std::mem::take(&mut self.inner.samples);
-        let mut out: Vec<Sample> = Vec::with_capacity(samples.len());
-        for s in samples {
-            match out.last_mut() {
-                Some(last) if last.timestamp == s.timestamp => *last = s,
-                _ => out.push(s),
+    }
+}
+
+/// Timestamp order; for a timestamp given twice, the last value given.
+fn normalise(samples: &mut SmallVec<[Sample; 2]>) {
+    // Stable sort, then keep the last sample given for each timestamp.
+    samples.sort_by_key(|s| s.timestamp);
+    let mut kept = 0usize;
+    for i in 0..samples.len() {
+        let s = samples[i];
+        match kept.checked_sub(1) {
+            Some(last) if samples[last].timestamp == s.timestamp => samples[last] = s,
+            _ => {
+                samples[kept] = s;
+                kept += 1;
             }
         }
-        self.inner.samples = out;
-        self.sorted = true;
     }
+    samples.truncate(kept);
 }
 
 #[cfg(test)]
