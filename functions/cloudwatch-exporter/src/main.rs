@@ -1,6 +1,9 @@
-//! The Lambda entry point, and outside Lambda `cloudwatch-exporter verify-config FILE`.
+//! The Lambda entry point (a scheduled run, or with `EXPORTER_MODE=metric-stream` a Firehose
+//! delivery through the Function URL), and outside Lambda `cloudwatch-exporter verify-config FILE`.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use cloudwatch_exporter::settings::Mode;
+use cloudwatch_exporter::stream::{self, handler::StreamDeps};
 use cloudwatch_exporter::{handle, verify_config, Deps};
 use lambda_runtime::{service_fn, LambdaEvent};
 
@@ -29,6 +32,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         None => {}
     }
     promstack::telemetry::init_tracing();
+    let env = promstack::settings::Env::from_process();
+    if cloudwatch_exporter::settings::mode(&env)? == Mode::MetricStream {
+        let deps = StreamDeps::from_env().await?;
+        let deps = &deps;
+        return lambda_http::run(lambda_http::service_fn(move |request| stream::handler::handle(request, deps))).await;
+    }
     let deps = Deps::from_env().await?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent>| handle(event, deps))).await
