@@ -138,7 +138,7 @@ impl KeyValue {
 
     fn as_str(&self) -> Option<&str> {
         match &self.value.as_ref()?.value {
-            Some(any_value::Value::StringValue(s)) => Some(s),
+            Some(any_value::Value::StringValue(s)) => Some(s.as_str()),
             _ => None,
         }
     }

@@ -47,17 +47,17 @@ pub fn labels(d: &Datum, placement: &Placement<'_>, labels_snake_case: bool) -> 
         Placement::Unconfigured => Some(metric_labels(&metric, "global", None, ctx)),
         Placement::Job { job, scoped, resource } => {
             ctx.account_alias = scoped.account_alias.as_deref();
-            ctx.custom_tags = &job.custom_tags;
+            ctx.custom_tags = job.custom_tags.as_slice();
             ctx.context_on_info = job.include_context_on_info_metrics;
             let resource = resource.and_then(|i| scoped.resources.get(i));
             let name = match (&job.kind, resource) {
                 (JobKind::CustomNamespace { name } | JobKind::Static { name, .. }, _) => name.as_str(),
                 (JobKind::Discovery { exported_tags, .. }, Some(r)) => {
-                    ctx.exported_tags = exported_tags;
+                    ctx.exported_tags = exported_tags.as_slice();
                     r.arn.as_str()
                 }
                 (JobKind::Discovery { exported_tags, .. }, None) => {
-                    ctx.exported_tags = exported_tags;
+                    ctx.exported_tags = exported_tags.as_slice();
                     "global"
                 }
             };
