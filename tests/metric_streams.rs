@@ -439,13 +439,16 @@ async fn a_redelivered_request_changes_nothing() {
     // The same container: answered at once.
     let (status, body, delivered) = send(&deps, first()).await;
     assert_eq!((status, delivered.redelivery, delivered.samples_pushed), (200, true, 0), "{body}");
-    // A cold container: the same samples pushed again, which Prometheus takes without a change.
+    // A cold container: the same samples pushed again. Prometheus takes the copy of each series'
+    // newest sample silently and refuses the older one as out of order; nothing changes.
     let cold = s.stream().await;
     let (status, body, delivered) = send(&cold, first()).await;
     assert_eq!(status, 200, "{body}");
     assert!(!delivered.redelivery);
-    assert!(delivered.samples_dropped.is_empty(), "identical samples are not refused: {delivered:?}");
+    let reasons: Vec<&str> = delivered.samples_dropped.keys().map(String::as_str).collect();
+    assert_eq!(reasons, ["out_of_order"], "{delivered:?}");
     assert_eq!(samples(&s.prometheus, "aws_myapp_orders_average").await, before);
+    assert_eq!(samples(&s.prometheus, "aws_myapp_orders_sum").await, [(m - 180_000, 4.0), (m - 120_000, 6.0)]);
 
     // After a newer delivery, a redelivery of the older one is refused as out of order and
     // counted as the polling path counts it; the series keeps what it had.
@@ -456,7 +459,9 @@ async fn a_redelivered_request_changes_nothing() {
     let colder = s.stream().await;
     let (status, body, delivered) = send(&colder, first()).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(delivered.samples_dropped.get("out_of_order"), Some(&10), "{delivered:?}");
+    let reasons: Vec<&str> = delivered.samples_dropped.keys().map(String::as_str).collect();
+    assert_eq!(reasons, ["out_of_order"], "{delivered:?}");
+    assert_eq!(delivered.samples_dropped["out_of_order"], 10, "every sample of the older request: {delivered:?}");
     assert_eq!(samples(&s.prometheus, "aws_myapp_orders_average").await, after);
 }
 }

@@ -8,9 +8,9 @@
 //!   dropped (`malformed_record`); the rest of the request lands and the answer is 200, since
 //!   sending it again cannot make it readable.
 //! - The config, a tagging lookup or the push failing: 500, or 503 when it may pass on a retry;
-//!   Firehose sends the request again. A redelivery changes nothing in Prometheus: the same
-//!   samples with the same timestamps are taken again silently, and refused ones (out of order,
-//!   too old) are counted as the polling path counts them.
+//!   Firehose sends the request again. A redelivery changes nothing in Prometheus: a copy of a
+//!   series' newest sample is taken silently, older copies are refused as out of order, and
+//!   refusals are counted as the polling path counts them.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
