@@ -236,16 +236,20 @@ async fn both_formats_plain_and_gzipped_land_as_the_polling_path_names_them() {
         lines.into_bytes()
     };
     let otlp = |ts: i64, sum: f64| {
-        let point = |dimensions| Point {
-            namespace: "AWS/EC2",
-            metric_name: "CPUUtilization",
-            dimensions,
-            end_ms: ts,
-            sum,
-            count: 4,
-            quantiles: &[(0.0, 1.0), (0.99, sum - 2.0), (1.0, sum - 1.0)],
-        };
-        record(&[request(ACCOUNT, "us-east-1", &[point(&core), point(&other)])])
+        let quantiles = [(0.0, 1.0), (0.99, sum - 2.0), (1.0, sum - 1.0)];
+        let points: Vec<Point> = [&core[..], &other[..]]
+            .into_iter()
+            .map(|dimensions| Point {
+                namespace: "AWS/EC2",
+                metric_name: "CPUUtilization",
+                dimensions,
+                end_ms: ts,
+                sum,
+                count: 4,
+                quantiles: &quantiles,
+            })
+            .collect();
+        record(&[request(ACCOUNT, "us-east-1", &points)])
     };
     let deliveries = [
         ("json-plain", json(m - 600_000, 40.0), false),

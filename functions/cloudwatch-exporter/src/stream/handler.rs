@@ -216,11 +216,11 @@ pub async fn deliver<A: CloudWatchApi>(request: &Request, deps: &StreamDeps<A>) 
         }
         delivered.samples_pushed = pushed.samples_sent;
         delivered.remote_write_requests = pushed.requests;
-        if let Some(missed) = pushed.failed().next() {
+        let missed = pushed.failed().next().map(|r| (r.address, r.failure.clone().unwrap_or_default()));
+        if let Some((address, error)) = missed {
             // Another replica took it: sending it again fills the one that missed it and changes
             // nothing in the others.
-            let error = missed.failure.clone().unwrap_or_default();
-            let message = format!("remote-write replica {} missed it: {error}", missed.address);
+            let message = format!("remote-write replica {address} missed it: {error}");
             return fail(StatusCode::SERVICE_UNAVAILABLE, message, delivered);
         }
     }
