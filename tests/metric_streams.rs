@@ -291,6 +291,7 @@ async fn both_formats_plain_and_gzipped_land_as_the_polling_path_names_them() {
     let r = s.prometheus.query("last_over_time(aws_ec2_cpuutilization_average[2h])").await;
     assert_eq!(r.len(), 1, "only the selected instance: {r:?}");
     let want = pairs(&[
+        ("__name__", "aws_ec2_cpuutilization_average"),
         ("account_id", ACCOUNT),
         ("custom_tag_env", "test"),
         ("dimension_InstanceId", &s.core),
@@ -350,12 +351,19 @@ async fn a_custom_namespace_metric_is_named_after_its_job_and_an_unconfigured_on
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(
         labels(&r[0]),
-        pairs(&[("account_id", ACCOUNT), ("dimension_Shop", "berlin"), ("name", "shop"), ("region", "us-east-1")])
+        pairs(&[
+            ("__name__", "aws_myapp_orders_sum"),
+            ("account_id", ACCOUNT),
+            ("dimension_Shop", "berlin"),
+            ("name", "shop"),
+            ("region", "us-east-1")
+        ])
     );
     assert_eq!(r[0]["value"][1], "7");
     let r = s.prometheus.query("last_over_time(aws_other_app_latency_average[1h])").await;
     assert_eq!(r.len(), 1, "{r:?}");
-    assert_eq!(labels(&r[0]), pairs(&[("account_id", ACCOUNT), ("name", "global"), ("region", "us-east-1")]));
+    let global = [("__name__", "aws_other_app_latency_average"), ("account_id", ACCOUNT), ("name", "global"), ("region", "us-east-1")];
+    assert_eq!(labels(&r[0]), pairs(&global));
 }
 }
 
