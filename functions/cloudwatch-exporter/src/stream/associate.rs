@@ -74,7 +74,7 @@ impl Associations {
         let covering = |j: &&Job| {
             !matches!(j.kind, JobKind::Static { .. })
                 && j.namespace == datum.namespace
-                && j.regions.iter().any(|r| *r == datum.region)
+                && j.regions.contains(&datum.region)
                 && dimensions_match(&metric, &j.dimension_name_requirements)
         };
         let lists_metric = |j: &&Job| j.metrics.iter().any(|m| m.name == datum.metric_name);
