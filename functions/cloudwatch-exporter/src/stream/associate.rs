@@ -13,8 +13,8 @@
 //!
 //! The resources are kept per (job, region, role) under the polling path's discovery cache key
 //! ([`discovery_key`]) for `DISCOVERY_REFRESH_SECONDS`: in memory for the warm container, and in
-//! the state bucket. A cold container first takes a fresh entry of the polling path's state (when
-//! it runs too), then of the stream's own cache object, and only then asks the tagging API.
+//! the state bucket. A cold container takes the fresher of the polling path's entry (when it runs
+//! too) and the stream's own cache object's, and asks the tagging API only when neither is fresh.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
