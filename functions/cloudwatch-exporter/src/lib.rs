@@ -4,6 +4,9 @@
 //! `handle` loads the YACE config, runs the jobs ([`run::run`]) and returns the run's summary;
 //! `verify_config` is the CLI's `verify-config FILE`. AWS is reached through
 //! [`aws::CloudWatchApi`] (`Deps::api`), so tests can wrap or replace it.
+//!
+//! With `EXPORTER_MODE=metric-stream` the same binary takes CloudWatch Metric Streams deliveries
+//! from Firehose through its Function URL instead ([`stream`]).
 
 pub mod aws;
 pub mod cache;
@@ -21,6 +24,7 @@ pub mod services;
 pub mod settings;
 pub mod state;
 pub mod statics;
+pub mod stream;
 pub mod yace;
 
 use aws_config::SdkConfig;

@@ -1,9 +1,12 @@
-//! The Lambda entry point when started without arguments; outside Lambda, the command line
-//! (`cloudwatch-exporter --help`). Arguments are read before anything else, AWS included, so
-//! `--help` and a mistyped command answer at once.
+//! The Lambda entry point when started without arguments (a scheduled run, or with
+//! `EXPORTER_MODE=metric-stream` a Firehose delivery through the Function URL); outside Lambda,
+//! the command line (`cloudwatch-exporter --help`). Arguments are read before anything else, AWS
+//! included, so `--help` and a mistyped command answer at once.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use clap::{Parser, Subcommand};
+use cloudwatch_exporter::settings::Mode;
+use cloudwatch_exporter::stream::{self, handler::StreamDeps};
 use cloudwatch_exporter::{dry_run, handle, verify_config, Deps};
 use lambda_runtime::{service_fn, LambdaEvent};
 
@@ -55,6 +58,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         None => {}
     }
     promstack::telemetry::init_tracing();
+    let env = promstack::settings::Env::from_process();
+    if cloudwatch_exporter::settings::mode(&env)? == Mode::MetricStream {
+        let deps = StreamDeps::from_env().await?;
+        let deps = &deps;
+        return lambda_http::run(lambda_http::service_fn(move |request| stream::handler::handle(request, deps))).await;
+    }
     let deps = Deps::from_env().await?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent>| handle(event, deps))).await

@@ -92,6 +92,30 @@ fn parse_extra_labels(text: &str) -> Option<Vec<(String, String)>> {
     promstack::settings::parse_label_pairs(text, is_exporter_label)
 }
 
+/// What the function does when invoked (`EXPORTER_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Unset or `polling`: a run per scheduled event (GetMetricData).
+    Polling,
+    /// `metric-stream`: Firehose deliveries of a CloudWatch Metric Stream through the Function URL.
+    MetricStream,
+}
+
+/// `EXPORTER_MODE`.
+pub fn mode(env: &Env) -> Result<Mode, SettingError> {
+    let mode = env.parsed("EXPORTER_MODE", "polling or metric-stream", |v| match v {
+        "polling" => Some(Mode::Polling),
+        "metric-stream" => Some(Mode::MetricStream),
+        _ => None,
+    })?;
+    Ok(mode.unwrap_or(Mode::Polling))
+}
+
+/// `FIREHOSE_ACCESS_KEY_SECRET_ARN`: the secret holding the key Firehose sends (metric-stream mode).
+pub fn firehose_access_key_secret_arn(env: &Env) -> Result<String, SettingError> {
+    env.required("FIREHOSE_ACCESS_KEY_SECRET_ARN")
+}
+
 impl Settings {
     /// Reads the process environment; the error names the variable at fault.
     pub fn from_env() -> Result<Self, String> {
@@ -256,6 +280,22 @@ mod tests {
         assert_eq!(s.lease, Duration::from_secs(360));
         assert_eq!(s.get_metric_data_concurrency, 2);
         assert_eq!(s.aws_max_attempts, 3);
+    }
+
+    #[test]
+    fn the_mode_is_polling_unless_metric_stream_is_asked() {
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().copied());
+        assert_eq!(mode(&env(&[])).unwrap(), Mode::Polling);
+        assert_eq!(mode(&env(&[("EXPORTER_MODE", "polling")])).unwrap(), Mode::Polling);
+        assert_eq!(mode(&env(&[("EXPORTER_MODE", "metric-stream")])).unwrap(), Mode::MetricStream);
+        assert_eq!(
+            mode(&env(&[("EXPORTER_MODE", "stream")])).unwrap_err(),
+            SettingError::invalid("EXPORTER_MODE", "stream", "polling or metric-stream")
+        );
+        assert_eq!(
+            firehose_access_key_secret_arn(&env(&[])).unwrap_err(),
+            SettingError::missing("FIREHOSE_ACCESS_KEY_SECRET_ARN")
+        );
     }
 
     #[test]
