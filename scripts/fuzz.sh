@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Fuzzes every parser of outside input (fuzz/fuzz_targets/*) with cargo-fuzz (libFuzzer + AddressSanitizer).
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   each target for SECONDS (default 20, the CI pass), from its corpus
+#   scripts/fuzz.sh cmin [TARGET...]        minimise the committed corpora (fuzz/corpus/<target>)
+# The machine has one stable toolchain; cargo-fuzz passes nightly flags (-Zsanitizer=address), which
+# RUSTC_BOOTSTRAP=1 lets stable rustc accept. A crash fails the script; libFuzzer saves the input under
+# fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_FUZZ_VERSION="0.13.2"
+export RUSTC_BOOTSTRAP=1
+# Fuzz builds (release + sanitizer) never share the workspace's target dir: their flags differ.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/fuzz/target}"
+
+log() { printf '==> %s\n' "$*"; }
+
+if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install cargo-fuzz --version "=$CARGO_FUZZ_VERSION" --locked
+fi
+
+[ "${1:-}" = "install" ] && exit 0
+
+TARGETS=(webhook ecs_event yace_config rule_file prometheus_config remote_write state_records)
+
+if [ "${1:-}" = "cmin" ]; then
+  shift
+  for t in "${@:-${TARGETS[@]}}"; do
+    log "minimising the corpus of $t"
+    cargo fuzz cmin --fuzz-dir fuzz "$t" "fuzz/corpus/$t"
+  done
+  exit 0
+fi
+
+SECONDS_PER_TARGET="${1:-20}"
+[ $# -gt 0 ] && shift
+# One job, one worker: a 2-core runner keeps a core for everything else. Runs work on a copy of the
+# committed corpus, so a CI pass never changes the tree; -max_len leaves room for nested PromQL.
+cargo fuzz build --fuzz-dir fuzz
+for t in "${@:-${TARGETS[@]}}"; do
+  log "fuzzing $t for ${SECONDS_PER_TARGET}s"
+  work="$(mktemp -d)"
+  cp -r "fuzz/corpus/$t/." "$work/"
+  cargo fuzz run --fuzz-dir fuzz "$t" "$work" -- \
+    -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -jobs=1 -workers=1 -print_final_stats=1
+  rm -rf "$work"
+done
