@@ -35,14 +35,15 @@ fi
 
 SECONDS_PER_TARGET="${1:-20}"
 [ $# -gt 0 ] && shift
-# One job, one worker: a 2-core runner keeps a core for everything else. Runs work on a copy of the
-# committed corpus, so a CI pass never changes the tree; -max_len leaves room for nested PromQL.
+# One process on one core (libFuzzer's default; -jobs would fork workers), so a 2-core runner keeps a
+# core for everything else. Runs work on a copy of the committed corpus, so a CI pass never changes
+# the tree; -max_len leaves room for nested PromQL.
 cargo fuzz build --fuzz-dir fuzz
 for t in "${@:-${TARGETS[@]}}"; do
   log "fuzzing $t for ${SECONDS_PER_TARGET}s"
   work="$(mktemp -d)"
   cp -r "fuzz/corpus/$t/." "$work/"
   cargo fuzz run --fuzz-dir fuzz "$t" "$work" -- \
-    -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -jobs=1 -workers=1 -print_final_stats=1
+    -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -print_final_stats=1
   rm -rf "$work"
 done
