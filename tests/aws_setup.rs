@@ -9,8 +9,12 @@ async fn sdk_config_reaches_the_given_endpoint() {
     // Credentials come from the environment chain as in Lambda; give the chain static ones.
     std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-    let config =
-        sdk_config_with(AwsSettings { endpoint_url: Some(moto.endpoint()), region: Some("eu-west-1".into()) }).await;
+    let config = sdk_config_with(AwsSettings {
+        endpoint_url: Some(moto.endpoint()),
+        region: Some("eu-west-1".into()),
+        ..Default::default()
+    })
+    .await;
     assert!(uses_custom_endpoint(&config));
     assert_eq!(config.region().unwrap().as_ref(), "eu-west-1");
     let identity = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await;

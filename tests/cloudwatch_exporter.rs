@@ -290,20 +290,7 @@ async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
 }
 }
 
-const TIMESTAMPED: &str = r#"
-apiVersion: v1alpha1
-customNamespace:
-  - name: queue
-    namespace: MyApp
-    regions: [us-east-1]
-    period: 60
-    length: 600
-    addCloudwatchTimestamp: true
-    exportAllDataPoints: true
-    metrics:
-      - name: Latency
-        statistics: [Average]
-"#;
+const TIMESTAMPED: &str = harness::TIMESTAMPED_QUEUE_CONFIG;
 
 const SELECTOR: &str = r#"aws_myapp_latency_average{dimension_Queue="jobs"}"#;
 

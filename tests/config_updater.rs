@@ -254,7 +254,7 @@ async fn pings_ignored_events_and_bad_bodies() {
 harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_rules_and_rejected_configs_leave_prometheus_on_the_old_release() {
-    let (s, c1) = Stack::start().await;
+    let (mut s, c1) = Stack::start().await;
     assert_eq!(result_of(&s.push(&c1).await), "deployed");
     let before = read_tree(s.volume.path());
     let rules_before = loaded_rules(&s.prom).await;
@@ -270,7 +270,10 @@ async fn invalid_rules_and_rejected_configs_leave_prometheus_on_the_old_release(
     assert_eq!(read_tree(s.volume.path()), before, "nothing was written");
     assert_eq!(loaded_rules(&s.prom).await, rules_before);
 
-    // Valid for us, refused by Prometheus 2.42 (a Prometheus 3 function): rolled back.
+    // Valid for the Prometheus config-updater is told it deploys (3.16 with experimental functions),
+    // refused by the one running (a function it lacks or has not enabled): rolled back.
+    s.deps.settings.prometheus =
+        config_updater::validate::Target::parse("v3.16.0", "promql-experimental-functions").unwrap();
     s.git.edit(&[("rules/disk.yml", Some("groups:\n  - name: disk\n    rules:\n      - alert: LoadRising\n        expr: double_exponential_smoothing(node_load1[10m], 0.5, 0.5) > 10\n"))]);
     let rejected = s.git.commit("prometheus 3 only");
     let response = s.push(&rejected).await;
@@ -357,9 +360,10 @@ async fn sync_deploys_the_branch_head_and_pull_requests_only_validate() {
     assert_eq!(s.bitbucket.states_for(&good), ["SUCCESSFUL"], "posted on the full hash");
     s.git.edit(&[(
         "rules/disk.yml",
-        Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n"),
+        // `bad name` is a valid name from Prometheus 3 (UTF-8); `for` on a recording rule never is.
+        Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n        for: 5m\n"),
     )]);
-    let bad = s.git.commit_to("feature", "bad record name");
+    let bad = s.git.commit_to("feature", "bad recording rule");
     let response = s.signed("pullrequest:updated", &pr(&bad)).await;
     assert_eq!(response.status_code, 422, "{response:?}");
     let status = s.bitbucket.last_for(&bad).unwrap();

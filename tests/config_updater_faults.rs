@@ -299,9 +299,10 @@ async fn a_pull_request_status_goes_on_the_commit_that_was_validated() {
     // A broken head under a webhook that names a good commit: FAILED on the head.
     s.git.edit(&[(
         "rules/disk.yml",
-        Some("groups:\n  - name: disk\n    rules:\n      - record: bad name\n        expr: up\n"),
+        // Invalid on every version (a name with a space is a valid record name from Prometheus 3).
+        Some("groups:\n  - name: disk\n    rules:\n      - record: disk_used\n        expr: up ==\n"),
     )]);
-    let broken = s.git.commit_to("feature", "bad record name");
+    let broken = s.git.commit_to("feature", "expression that does not parse");
     let response = s.signed("pullrequest:updated", &pr(&head)).await;
     assert_eq!(response.status_code, 422, "{response:?}");
     assert_eq!(s.bitbucket.states_for(&broken), ["FAILED"]);

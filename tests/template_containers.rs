@@ -502,7 +502,6 @@ async fn the_prometheus_features_item_passes_the_flag_to_prometheus_3_5() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the PrometheusFeatures parameter in template.yaml (issue #12): remove once it is there"]
 async fn the_template_prometheus_features_parameter_passes_the_flag_to_prometheus_3_5() {
     feature_flag_reaches_prometheus(&Template::repo()).await;
 }
@@ -607,4 +606,15 @@ fn container_paths_move_to_their_volumes_and_resources_are_refused() {
     assert_eq!(container.command[1], "--web.external-url=<resource:ConfigFileSystem>");
     let err = container.local_args(&volumes).unwrap_err();
     assert!(err.contains("refers to a resource that exists only once deployed"), "{err}");
+}
+
+/// config-updater validates for the template's default Prometheus when `PROMETHEUS_VERSION` is
+/// not set (`config-updater check` on a laptop): the two defaults are one.
+#[test]
+fn config_updater_defaults_to_the_prometheus_version_the_template_deploys() {
+    let template = Template::repo();
+    let deployment = template.deploy(&[]).unwrap();
+    let reference: serde_norway::Value = serde_norway::from_str("!Ref PrometheusVersion").unwrap();
+    let deployed = deployment.eval(&reference).unwrap().and_then(|v| v.as_str().map(str::to_string));
+    assert_eq!(deployed.as_deref(), Some(config_updater::validate::target::DEFAULT_VERSION));
 }

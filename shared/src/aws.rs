@@ -2,7 +2,16 @@
 //! the real one in Lambda, or a local emulator named by `AWS_ENDPOINT_URL` (moto in the tests,
 //! or on a laptop under `cargo lambda watch`).
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Bounds on every SDK call, so a stalled endpoint cannot hold a run past its function timeout.
+/// One attempt gets `ATTEMPT_TIMEOUT`; the call with all its retries gets `OPERATION_TIMEOUT`.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Explicit settings; `None` means "as the environment says".
 #[derive(Debug, Clone, Default)]
@@ -11,6 +20,9 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
     /// Overrides `AWS_REGION` / `AWS_DEFAULT_REGION`.
     pub region: Option<String>,
+    /// Overrides [`OPERATION_TIMEOUT`] and [`ATTEMPT_TIMEOUT`] (the attempt gets at most the
+    /// operation's time).
+    pub operation_timeout: Option<Duration>,
 }
 
 /// The SDK configuration from the environment (region, credentials, and `AWS_ENDPOINT_URL`,
@@ -29,6 +41,14 @@ pub async fn sdk_config_with(settings: AwsSettings) -> SdkConfig {
     if let Some(region) = settings.region {
         loader = loader.region(Region::new(region));
     }
+    let operation = settings.operation_timeout.unwrap_or(OPERATION_TIMEOUT);
+    loader = loader.timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(operation))
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(operation))
+            .operation_timeout(operation)
+            .build(),
+    );
     loader.load().await
 }
 

@@ -13,6 +13,7 @@
 pub mod bitbucket;
 #[cfg(feature = "config-updater")]
 pub mod config_updater;
+pub mod faults;
 pub mod git;
 pub mod matrix;
 mod moto;
@@ -33,3 +34,20 @@ pub fn now_secs() -> f64 {
 pub fn now_ms() -> i64 {
     (now_secs() * 1000.0) as i64
 }
+
+/// An exporter config the exporter tests share: one custom-namespace metric (`MyApp` `Latency`,
+/// Average, 60 s periods over 10 minutes) exported with CloudWatch's timestamps, every datapoint.
+pub const TIMESTAMPED_QUEUE_CONFIG: &str = r#"
+apiVersion: v1alpha1
+customNamespace:
+  - name: queue
+    namespace: MyApp
+    regions: [us-east-1]
+    period: 60
+    length: 600
+    addCloudwatchTimestamp: true
+    exportAllDataPoints: true
+    metrics:
+      - name: Latency
+        statistics: [Average]
+"#;

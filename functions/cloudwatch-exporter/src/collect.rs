@@ -53,6 +53,8 @@ pub struct Context<'a> {
 #[derive(Debug, Default)]
 pub struct Collected {
     pub series: Vec<Series>,
+    /// Index in `series` → the target key it was read for (its watermark's and last read's key).
+    pub series_keys: Vec<(usize, String)>,
     /// Watermark key → newest timestamp pushed (moved only once the push succeeded).
     pub watermarks: Vec<(String, i64)>,
     /// Discovery done this run, by cache key.
@@ -75,6 +77,8 @@ pub struct Collected {
 
 impl Collected {
     fn absorb(&mut self, c: Collected) {
+        let offset = self.series.len();
+        self.series_keys.extend(c.series_keys.into_iter().map(|(i, key)| (i + offset, key)));
         self.series.extend(c.series);
         self.watermarks.extend(c.watermarks);
         self.discovery.extend(c.discovery);
@@ -583,6 +587,7 @@ fn push_series(out: &mut Collected, exported: &mut Exported, t: &Target, samples
             for (ts, v) in samples {
                 s.push(ts, v);
             }
+            out.series_keys.push((out.series.len(), t.key.clone()));
             out.series.push(s);
         }
         Err(e) => {

@@ -364,15 +364,25 @@ mod tests {
             "Orders",
             vec![("Shop-Id".into(), "a".into()), ("Shop_Id".into(), "b".into()), ("Zone".into(), "z".into())],
         );
-        let resource = Resource { arn: "arn:x".into(), tags: vec![("team.name".into(), "x".into()), ("team:name".into(), "y".into())] };
+        let resource = Resource {
+            arn: "arn:x".into(),
+            tags: vec![("team.name".into(), "x".into()), ("team:name".into(), "y".into())],
+        };
         let exported = ["team.name".to_string(), "team:name".to_string(), "team:name".to_string()];
         let t = target(&metric, &spec(false, false, false), "Sum", "arn:x", Some(&resource), ctx(&[], &exported));
         assert!(t.labels.contains(&("dimension_Shop_Id".into(), "b".into())), "{:?}", t.labels);
         assert!(t.labels.contains(&("tag_team_name".into(), "y".into())), "{:?}", t.labels);
-        let collision = |label: &str, lost: &str, kept: &str| LabelCollision { label: label.into(), kept: kept.into(), lost: lost.into() };
+        let collision = |label: &str, lost: &str, kept: &str| LabelCollision {
+            label: label.into(),
+            kept: kept.into(),
+            lost: lost.into(),
+        };
         assert_eq!(
             t.label_collisions,
-            [collision("dimension_Shop_Id", "Shop-Id", "Shop_Id"), collision("tag_team_name", "team.name", "team:name")]
+            [
+                collision("dimension_Shop_Id", "Shop-Id", "Shop_Id"),
+                collision("tag_team_name", "team.name", "team:name")
+            ]
         );
         assert_eq!(
             t.label_collisions[0].to_string(),

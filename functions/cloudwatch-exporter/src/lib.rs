@@ -49,6 +49,8 @@ pub enum Error {
     RemoteWrite(#[from] remote_write::Error),
     #[error("every job failed: {0}")]
     AllJobsFailed(String),
+    #[error("the run's deadline passed while {0}; nothing was pushed")]
+    Deadline(String),
 }
 
 impl Error {
@@ -62,6 +64,7 @@ impl Error {
             Error::RemoteWrite(e) if e.is_retryable() => "RemoteWriteUnavailable",
             Error::RemoteWrite(_) => "RemoteWrite",
             Error::AllJobsFailed(_) => "AllJobsFailed",
+            Error::Deadline(_) => "Deadline",
         }
     }
 }
@@ -157,7 +160,18 @@ impl<A: CloudWatchApi> Deps<A> {
 /// The Lambda handler: one run per scheduled event.
 pub async fn handle<A: CloudWatchApi>(event: LambdaEvent<EventBridgeEvent>, deps: &Deps<A>) -> Result<Summary, Error> {
     let config = deps.load_config().await?;
-    run::run(deps, &config, event.payload.id.as_deref()).await
+    // A context without a deadline (0: a local invocation, a test) bounds nothing.
+    let deadline =
+        (event.context.deadline > 0).then(|| push_deadline(event.context.deadline, std::time::SystemTime::now()));
+    run::run_until(deps, &config, event.payload.id.as_deref(), deadline).await
+}
+
+/// The instant the run's pushes must end: the invocation's deadline (ms since the epoch, from the
+/// Lambda context) less [`run::PERSIST_MARGIN`] for writing the state and giving the lease back.
+pub fn push_deadline(deadline_ms: u64, now: std::time::SystemTime) -> tokio::time::Instant {
+    let deadline = std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms);
+    let left = deadline.duration_since(now).unwrap_or_default().saturating_sub(run::PERSIST_MARGIN);
+    tokio::time::Instant::now() + left
 }
 
 /// `cloudwatch-exporter verify-config FILE`: the config's problem, or `Ok` with a one-line
@@ -188,6 +202,20 @@ mod tests {
         assert_eq!(event, again);
         let original: serde_json::Value = serde_json::from_slice(bytes).unwrap();
         assert_eq!(serde_json::to_value(&event).unwrap(), original, "nothing lost");
+    }
+
+    #[test]
+    fn the_push_deadline_leaves_the_margin_before_the_invocations() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let before = tokio::time::Instant::now();
+        let in_300s = 1_700_000_000_000 + 300_000;
+        let got = push_deadline(in_300s, now);
+        let left = got.duration_since(before);
+        let expected = std::time::Duration::from_secs(300) - run::PERSIST_MARGIN;
+        assert!(left >= expected && left < expected + std::time::Duration::from_secs(1), "{left:?}");
+        // Already past: no time to push at all.
+        let got = push_deadline(1_700_000_000_000 - 5_000, now);
+        assert!(got.duration_since(before) < std::time::Duration::from_secs(1));
     }
 
     #[test]

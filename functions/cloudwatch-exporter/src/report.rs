@@ -166,7 +166,8 @@ mod tests {
             s.map(|s| s.to_proto().samples[0].value)
         };
         assert_eq!(value(&Summary::default()), Some(0.0));
-        let summary = Summary { samples_dropped: BTreeMap::from([("label_collision".into(), 3)]), ..Default::default() };
+        let summary =
+            Summary { samples_dropped: BTreeMap::from([("label_collision".into(), 3)]), ..Default::default() };
         assert_eq!(value(&summary), Some(3.0));
     }
 

@@ -85,7 +85,10 @@ async fn local(event: Option<String>) -> ExitCode {
 /// Validates a checked-out config repo exactly as a push would: exit 0, or every problem and 1.
 fn check(args: &[String]) -> ExitCode {
     let [dir] = args else {
-        eprintln!("usage: config-updater check DIR");
+        eprintln!(
+            "usage: config-updater check DIR   (for the Prometheus in PROMETHEUS_VERSION, default v3.16.0, \
+             and PROMETHEUS_FEATURES, its --enable-feature values)"
+        );
         return ExitCode::from(2);
     };
     let env = Env::from_process();
@@ -105,7 +108,7 @@ fn check(args: &[String]) -> ExitCode {
     };
     match config_updater::check::check_dir(std::path::Path::new(dir), &layout, limits, &vars, &target) {
         Ok(release) => {
-            println!("{dir}: OK: {}", release.summary);
+            println!("{dir}: OK: {} (checked for {target})", release.summary);
             ExitCode::SUCCESS
         }
         Err(problems) => {

@@ -154,10 +154,10 @@ pub fn layout(env: &Env) -> Result<Layout, Error> {
     })
 }
 
-/// The deployed Prometheus: `PROMETHEUS_VERSION` (the image tag, default 3.x) and
+/// The deployed Prometheus: `PROMETHEUS_VERSION` (the image tag, default the template's `v3.16.0`) and
 /// `PROMETHEUS_FEATURES` (its `--enable-feature` values, comma-separated).
 pub fn target(env: &Env) -> Result<Target, Error> {
-    let version: String = env.or("PROMETHEUS_VERSION", "3".to_string())?;
+    let version: String = env.or("PROMETHEUS_VERSION", crate::validate::target::DEFAULT_VERSION.to_string())?;
     let features: String = env.or("PROMETHEUS_FEATURES", String::new())?;
     Target::parse(&version, &features)
         .map_err(|e| Error::Settings(SettingError::invalid("PROMETHEUS_VERSION", &version, &e)))
@@ -271,6 +271,17 @@ mod tests {
             let Err(Error::Settings(e)) = read(&[(name, value)]) else { panic!("{name}={value:?} was accepted") };
             assert_eq!(e, SettingError::invalid(name, value, expected));
         }
+    }
+
+    #[test]
+    fn the_deployed_prometheus_is_read_with_its_flags() {
+        assert_eq!(read(&[]).unwrap().prometheus, Target::parse("v3.16.0", "").unwrap());
+        let s = read(&[("PROMETHEUS_VERSION", "v3.16.0"), ("PROMETHEUS_FEATURES", "promql-experimental-functions")])
+            .unwrap();
+        assert_eq!((s.prometheus.major, s.prometheus.minor), (3, 16));
+        assert!(s.prometheus.feature("promql-experimental-functions"));
+        let Err(Error::Settings(e)) = read(&[("PROMETHEUS_VERSION", "latest")]) else { panic!("latest accepted") };
+        assert!(e.to_string().contains("PROMETHEUS_VERSION"), "{e}");
     }
 
     #[test]

@@ -66,7 +66,12 @@ impl Config {
         Ok(Config {
             file_sd_dir: env.or("FILE_SD_DIR", prometheus_dir.join(FILE_SD_SUBDIR))?,
             clusters: parse_clusters(&clusters),
-            cluster_arns: clusters.split(',').map(str::trim).filter(|c| crate::task::arn_scope(c).is_some()).map(String::from).collect(),
+            cluster_arns: clusters
+                .split(',')
+                .map(str::trim)
+                .filter(|c| crate::task::arn_scope(c).is_some())
+                .map(String::from)
+                .collect(),
             region,
             filter: env.parsed("FILTER_LABEL", "NAME or NAME=VALUE", |v| LabelFilter::parse(v).ok())?,
             lock_timeout: env.seconds("LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT)?,
@@ -84,10 +89,12 @@ pub fn parse_clusters(list: &str) -> Vec<String> {
 /// region: a different cluster, or none. Refused instead, naming the ARN.
 fn check_cluster_regions(list: &str, region: Option<&str>) -> Result<(), SettingError> {
     let Some(region) = region else { return Ok(()) };
-    let foreign = list.split(',').map(str::trim).find(|c| crate::task::arn_scope(c).is_some_and(|s| s.region != region));
+    let foreign =
+        list.split(',').map(str::trim).find(|c| crate::task::arn_scope(c).is_some_and(|s| s.region != region));
     match foreign {
         Some(arn) => {
-            let expected = format!("a cluster of this function's region {region} (AWS_REGION): one deployment per region");
+            let expected =
+                format!("a cluster of this function's region {region} (AWS_REGION): one deployment per region");
             Err(SettingError::invalid("CLUSTERS", arn, &expected))
         }
         None => Ok(()),
@@ -162,7 +169,10 @@ mod tests {
         };
         assert!(e.to_string().contains(arn) && e.to_string().contains("CLUSTERS"), "{e}");
         let config = read(&[("AWS_REGION", "eu-west-1"), ("CLUSTERS", &format!("prod, {arn}"))]).unwrap();
-        assert_eq!((config.clusters, config.region.as_deref()), (vec!["prod".to_string(), "batch".into()], Some("eu-west-1")));
+        assert_eq!(
+            (config.clusters, config.region.as_deref()),
+            (vec!["prod".to_string(), "batch".into()], Some("eu-west-1"))
+        );
         assert_eq!(config.cluster_arns, [arn], "kept for the account check");
     }
 

@@ -339,7 +339,9 @@ fn put_back(file: &Path, before: Option<&[u8]>, record_error: io::Error) -> io::
     };
     match restored {
         Ok(()) => io::Error::new(record_error.kind(), format!("{record_error}; {} put back as it was", file.display())),
-        Err(restore_error) => io::Error::other(FileAheadOfRecord { file: file.to_path_buf(), record_error, restore_error }),
+        Err(restore_error) => {
+            io::Error::other(FileAheadOfRecord { file: file.to_path_buf(), record_error, restore_error })
+        }
     }
 }
 
@@ -463,7 +465,8 @@ mod tests {
                 let mut s = current.unwrap();
                 s.seq += 1;
                 let targets = vec![target(addr)];
-                s.tasks.insert(addr.into(), TaskRecord { version: 1, running: true, seq: s.seq, changed_at: 0, targets });
+                s.tasks
+                    .insert(addr.into(), TaskRecord { version: 1, running: true, seq: s.seq, changed_at: 0, targets });
                 Ok::<_, ()>((Some(s), ()))
             })
             .map(Result::unwrap)
@@ -530,7 +533,10 @@ mod tests {
                     std::fs::create_dir_all(record.join("occupied")).unwrap();
                     s.seq += 1;
                     let targets = vec![target("10.0.0.2:9100")];
-                    s.tasks.insert("b".into(), TaskRecord { version: 1, running: true, seq: s.seq, changed_at: 0, targets });
+                    s.tasks.insert(
+                        "b".into(),
+                        TaskRecord { version: 1, running: true, seq: s.seq, changed_at: 0, targets },
+                    );
                     Ok::<_, ()>((Some(s), ()))
                 })
                 .unwrap_err()

@@ -164,10 +164,16 @@ pub async fn apply_task_change<A: EcsApi + Ec2Api>(task: TaskSnapshot, deps: &De
 fn outside_home<A>(cluster_arn: &str, deps: &Deps<A>) -> Option<String> {
     let cluster = task::arn_scope(cluster_arn)?;
     if let Some(region) = deps.config.region.as_deref().filter(|r| *r != cluster.region) {
-        return Some(format!("cluster {cluster_arn} is in region {}; this deployment discovers {region}", cluster.region));
+        return Some(format!(
+            "cluster {cluster_arn} is in region {}; this deployment discovers {region}",
+            cluster.region
+        ));
     }
     let account = deps.account.get().filter(|a| *a != cluster.account)?;
-    Some(format!("cluster {cluster_arn} is in account {}; this deployment discovers account {account}", cluster.account))
+    Some(format!(
+        "cluster {cluster_arn} is in account {}; this deployment discovers account {account}",
+        cluster.account
+    ))
 }
 
 fn ignored_reason(version: i64, recorded: i64) -> String {
@@ -256,7 +262,8 @@ pub async fn reconcile<A: EcsApi + Ec2Api>(deps: &Deps<A>) -> Result<Outcome, Er
 /// this account: a different cluster, or none. Refused once the function's account is known.
 fn check_cluster_accounts<A>(deps: &Deps<A>) -> Result<(), Error> {
     let Some(account) = deps.account.get() else { return Ok(()) };
-    let foreign = deps.config.cluster_arns.iter().find(|arn| task::arn_scope(arn).is_some_and(|s| s.account != account));
+    let foreign =
+        deps.config.cluster_arns.iter().find(|arn| task::arn_scope(arn).is_some_and(|s| s.account != account));
     match foreign {
         Some(arn) => {
             let expected = format!("a cluster of this function's account {account}: one deployment per account");
@@ -426,7 +433,10 @@ mod handler_tests {
         let event = LambdaEvent { payload: serde_json::from_slice(SCHEDULE).unwrap(), context };
         let err = handle(event, &deps).await.unwrap_err();
         assert!(matches!(err, Error::Config(_)) && !err.retryable(), "{err:?}");
-        assert!(err.to_string().contains("999988887777:cluster/prod") && err.to_string().contains("111122223333"), "{err}");
+        assert!(
+            err.to_string().contains("999988887777:cluster/prod") && err.to_string().contains("111122223333"),
+            "{err}"
+        );
     }
 
     #[test]

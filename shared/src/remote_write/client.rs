@@ -31,6 +31,13 @@ pub struct Config {
     pub timeout: Duration,
     /// Turns the URL's host name into the replicas' addresses (default: the system resolver).
     pub resolver: Arc<dyn Resolve>,
+    /// Requests one batch may cost a replica while its 400s are split, retries not counted
+    /// (each request is retried at most `retry.max_retries` times on top). A batch refused
+    /// whole would otherwise cost 2n-1 requests; once the cap is reached, the halves not yet
+    /// sent are dropped and reported with the refusal that produced them.
+    pub max_requests_per_batch: u32,
+    /// No request starts, and none runs, past this instant: the push stops and says what landed.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Config {
@@ -42,6 +49,8 @@ impl Config {
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(30),
             resolver: Arc::new(SystemResolver),
+            max_requests_per_batch: 64,
+            deadline: None,
         }
     }
 }
@@ -97,6 +106,8 @@ pub struct ReplicaReport {
     pub rejected: Vec<Rejection>,
     /// Why it stopped: it lacks the samples of the failed request and of every later one.
     pub failure: Option<String>,
+    /// Requests (batches) it handled whole, every sample landed or refused.
+    pub batches_done: usize,
 }
 
 impl ReplicaReport {
@@ -109,6 +120,7 @@ impl ReplicaReport {
             samples_rejected: 0,
             rejected: Vec::new(),
             failure: None,
+            batches_done: 0,
         }
     }
 }
@@ -132,13 +144,16 @@ pub enum Error {
     EveryReplicaFailed { url: String, failures: String, retryable: bool },
     #[error("remote-write auth: {0}")]
     Auth(String),
+    /// The push's deadline came before the replica took every request.
+    #[error("remote write to {url} at {address} stopped at the run's deadline ({samples_sent} samples landed before): {last}")]
+    Deadline { url: String, address: SocketAddr, last: String, samples_sent: u64 },
 }
 
 impl Error {
     /// Whether running the same push later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Unresolved { .. } | Error::Unavailable { .. } => true,
+            Error::Unresolved { .. } | Error::Unavailable { .. } | Error::Deadline { .. } => true,
             Error::EveryReplicaFailed { retryable, .. } => *retryable,
             _ => false,
         }
@@ -167,6 +182,15 @@ enum Sent {
     BadRequest(String),
 }
 
+/// What a push did, including how far every replica got when it failed.
+#[derive(Debug)]
+pub struct Pushed {
+    pub result: Result<PushReport, Error>,
+    /// How many of the pushed series, from the first, every replica handled whole (each sample
+    /// landed or refused): the series whose progress may be recorded even when the push failed.
+    pub series_done: usize,
+}
+
 impl Client {
     pub fn new(config: Config) -> Result<Self, Error> {
         let url =
@@ -186,14 +210,46 @@ impl Client {
         self.push_proto(series.iter().map(Series::to_proto).collect()).await
     }
 
+    /// As [`Client::push`], and also how many leading series every replica handled whole, which
+    /// a failed push needs to record what landed before it failed.
+    pub async fn push_counting(&self, series: &[Series]) -> Pushed {
+        self.push_proto_counting(series.iter().map(Series::to_proto).collect()).await
+    }
+
+    /// This client with every later request bounded by `deadline`.
+    pub fn until(&self, deadline: tokio::time::Instant) -> Client {
+        let mut client = self.clone();
+        client.config.deadline = Some(deadline);
+        client
+    }
+
     /// As [`Client::push`], for series already in wire form (labels sorted and valid, samples
     /// in timestamp order).
     pub async fn push_proto(&self, series: Vec<TimeSeries>) -> Result<PushReport, Error> {
+        self.push_proto_counting(series).await.result
+    }
+
+    async fn push_proto_counting(&self, series: Vec<TimeSeries>) -> Pushed {
+        // Batches keep the series' order, so the series a replica holds whole are a prefix:
+        // series i is done once the batches sent hold all samples up to its last.
+        let mut ends = Vec::with_capacity(series.len());
+        let mut total = 0usize;
+        for s in &series {
+            total += s.samples.len();
+            ends.push(total);
+        }
         let batches = Arc::new(batches(series, self.config.limits));
         if batches.is_empty() {
-            return Ok(PushReport::default());
+            return Pushed { result: Ok(PushReport::default()), series_done: ends.len() };
         }
-        let addresses = self.replicas().await?;
+        let series_done = |batches_done: usize| {
+            let handled: usize = batches[..batches_done].iter().map(Batch::samples).sum();
+            ends.partition_point(|&end| end <= handled)
+        };
+        let addresses = match self.replicas().await {
+            Ok(addresses) => addresses,
+            Err(e) => return Pushed { result: Err(e), series_done: 0 },
+        };
         // Replicas run side by side, so a slow or dead one does not hold the others back.
         let mut pushes = tokio::task::JoinSet::new();
         for address in addresses {
@@ -206,7 +262,8 @@ impl Client {
             outcomes.push(joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
         }
         outcomes.sort_by_key(|(replica, _)| replica.address);
-        self.combine(outcomes)
+        let least = outcomes.iter().map(|(r, _)| r.batches_done).min().unwrap_or(0);
+        Pushed { series_done: series_done(least), result: self.combine(outcomes) }
     }
 
     /// Every replica's address, asked again at each push (tasks come and go); resolving is
@@ -227,6 +284,9 @@ impl Client {
             }
             retries += 1;
             let delay = self.config.retry.delay(retries, None);
+            if self.past_deadline(delay) {
+                return Err(Error::Unresolved { url: self.config.url.clone(), attempts: retries, last });
+            }
             tracing::warn!(attempt = retries, delay_ms = delay.as_millis() as u64, error = %last, "remote write will resolve again");
             tokio::time::sleep(delay).await;
         }
@@ -259,6 +319,7 @@ impl Client {
                     if result.is_err() {
                         break;
                     }
+                    report.batches_done += 1;
                 }
                 result
             }
@@ -340,7 +401,8 @@ impl Client {
         Ok(report)
     }
 
-    /// Sends a batch; on 400 sends its halves instead, down to the samples at fault.
+    /// Sends a batch; on 400 sends its halves instead, down to the samples at fault, within
+    /// `max_requests_per_batch` requests. A 400'd request is never sent again as it was.
     async fn send_splitting(
         &self,
         replica: &Replica,
@@ -348,21 +410,41 @@ impl Client {
         encoder: &mut Encoder,
         report: &mut ReplicaReport,
     ) -> Result<(), Error> {
-        let mut pending = vec![batch];
-        while let Some(batch) = pending.pop() {
+        // Each half carries the refusal of the request it came from.
+        let mut pending: Vec<(Batch, Option<String>)> = vec![(batch, None)];
+        let mut sent = 0u32;
+        let mut unsplit = 0usize;
+        while let Some((batch, refused_as)) = pending.pop() {
+            if let (Some(reason), true) = (&refused_as, sent >= self.config.max_requests_per_batch.max(1)) {
+                // The cap: what its parent's 400 covered and no request tried is refused.
+                unsplit += batch.samples();
+                for series in &batch.series {
+                    record_rejection(report, series, reason.clone());
+                }
+                continue;
+            }
+            sent += 1;
             match self.send_with_retries(replica, &batch, encoder, report).await? {
                 Sent::Landed => report.samples_sent += batch.samples() as u64,
                 Sent::BadRequest(reason) => {
                     let whole = batch.clone();
                     match batch.split() {
                         Some((left, right)) => {
-                            pending.push(right);
-                            pending.push(left);
+                            pending.push((right, Some(reason.clone())));
+                            pending.push((left, Some(reason)));
                         }
                         None => record_rejection(report, &whole.series[0], reason),
                     }
                 }
             }
+        }
+        if unsplit > 0 {
+            tracing::warn!(
+                replica = %replica.address,
+                requests = sent,
+                samples = unsplit,
+                "remote write: a refused request was not split further (the per-request cap was reached); its samples count as refused"
+            );
         }
         Ok(())
     }
@@ -376,7 +458,11 @@ impl Client {
     ) -> Result<Sent, Error> {
         let body = encoder.encode(&batch.series);
         let mut retries = 0;
+        let mut last_error = String::from("no request was sent");
         loop {
+            if self.past_deadline(Duration::ZERO) {
+                return Err(self.deadline_error(replica, report, last_error));
+            }
             report.requests += 1;
             let (last, retry_after) = match self.send_once(replica, body.clone()).await? {
                 Ok((status, text, retry_after)) => match Disposition::of(status) {
@@ -407,6 +493,10 @@ impl Client {
             retries += 1;
             report.retries += 1;
             let delay = self.config.retry.delay(retries, retry_after);
+            if self.past_deadline(delay) {
+                return Err(self.deadline_error(replica, report, last));
+            }
+            last_error = last.clone();
             tracing::warn!(
                 replica = %replica.address,
                 attempt = retries,
@@ -415,6 +505,20 @@ impl Client {
                 "remote write will retry"
             );
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Whether waiting `wait` would take the push past its deadline.
+    fn past_deadline(&self, wait: Duration) -> bool {
+        self.config.deadline.is_some_and(|deadline| tokio::time::Instant::now() + wait >= deadline)
+    }
+
+    fn deadline_error(&self, replica: &Replica, report: &ReplicaReport, last: String) -> Error {
+        Error::Deadline {
+            url: self.config.url.clone(),
+            address: replica.address,
+            last,
+            samples_sent: report.samples_sent,
         }
     }
 
@@ -432,6 +536,7 @@ impl Client {
             .header(headers::CONTENT_TYPE.0, headers::CONTENT_TYPE.1)
             .header(headers::VERSION.0, headers::VERSION.1)
             .body(body.clone())
+            .timeout(self.request_timeout())
             .build()
             .map_err(|e| Error::Setup(e.to_string()))?;
         self.config.auth.apply(&mut request, &body).await.map_err(Error::Auth)?;
@@ -448,6 +553,19 @@ impl Client {
             .map(Duration::from_secs);
         let text = response.text().await.unwrap_or_default();
         Ok(Ok((status, truncate(text.trim(), 1024), retry_after)))
+    }
+}
+
+impl Client {
+    /// The configured per-request timeout, shortened to what is left before the deadline.
+    fn request_timeout(&self) -> Duration {
+        match self.config.deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                self.config.timeout.min(left.max(Duration::from_millis(1)))
+            }
+            None => self.config.timeout,
+        }
     }
 }
 

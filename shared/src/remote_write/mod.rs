@@ -25,7 +25,7 @@ mod series;
 
 pub use auth::{Auth, SigV4};
 pub use batch::{batches, Batch, Limits};
-pub use client::{Client, Config, Error, PushReport, Rejection, ReplicaReport};
+pub use client::{Client, Config, Error, PushReport, Pushed, Rejection, ReplicaReport};
 pub use encode::{encode_request, headers, Encoder};
 pub use replicas::{Resolve, ResolveFuture, SystemResolver};
 pub use retry::{Disposition, RetryPolicy};

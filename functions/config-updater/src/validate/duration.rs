@@ -53,6 +53,18 @@ mod tests {
         assert_eq!(parse("2w"), Ok(14 * 86_400_000));
     }
 
+    /// `evaluation_interval: X` through `promtool check config --syntax-only` of 2.42.0 and 3.5.3:
+    /// the same verdict on both.
+    #[test]
+    fn durations_as_promtool_judges_them() {
+        for good in ["0", "1d1h", "100ms", "1y", "1w2d", "01m", "1m0s", "1h30m15s500ms"] {
+            assert!(parse(good).is_ok(), "{good:?} should be valid");
+        }
+        for bad in ["", "1h1d", "5", "1.0s", "-1m", "1M"] {
+            assert!(parse(bad).is_err(), "{bad:?} should be invalid");
+        }
+    }
+
     #[test]
     fn invalid_durations() {
         for bad in ["", "5", "1.5m", "m", "30 s", "1m1h", "1s1s", "-5m", "5min", "1h 30m"] {

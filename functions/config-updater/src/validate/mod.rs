@@ -4,11 +4,17 @@
 //! (not only the first), each naming the file, the line and the rule where known.
 
 pub mod config;
+pub mod constraints;
 pub mod duration;
 pub mod file_sd;
 pub mod gotemplate;
+pub mod lines;
+pub mod nesting;
 pub mod promql;
+pub mod promql_version;
+pub mod relabel;
 pub mod rules;
+pub mod schema;
 pub mod target;
 
 use std::collections::BTreeMap;
@@ -152,21 +158,23 @@ fn check_rule_files(
         .filter_map(|f| std::str::from_utf8(&f.contents).ok().map(|t| (f.path.as_str(), t)))
         .collect();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
-    if threads < 2 || work.len() < 8 {
-        let mut promql = promql::Checker::default();
-        return work.into_iter().map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql, target))).collect();
-    }
-    let chunk = work.len().div_ceil(threads);
+    let chunk = if threads < 2 || work.len() < 8 { work.len().max(1) } else { work.len().div_ceil(threads) };
+    // Parsing recurses once per level of an expression: each thread has the stack that the
+    // nesting bound (`nesting.rs`, checked before parsing) was measured for.
     std::thread::scope(|scope| {
         let handles: Vec<_> = work
             .chunks(chunk)
             .map(|part| {
-                scope.spawn(move || {
-                    let mut promql = promql::Checker::default();
-                    part.iter()
-                        .map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql, target)))
-                        .collect::<Vec<_>>()
-                })
+                std::thread::Builder::new()
+                    .name("rule-check".into())
+                    .stack_size(nesting::PARSE_STACK)
+                    .spawn_scoped(scope, move || {
+                        let mut promql = promql::Checker::default();
+                        part.iter()
+                            .map(|(p, t)| (p.to_string(), rules::check_with(p, t, &mut promql, target)))
+                            .collect::<Vec<_>>()
+                    })
+                    .expect("spawning a rule-check thread")
             })
             .collect();
         handles.into_iter().flat_map(|h| h.join().expect("a rule check panicked")).collect()
@@ -192,9 +200,37 @@ pub(crate) fn scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D
     scalar_string(value).map_err(serde::de::Error::custom)
 }
 
+/// A mapping of names to scalars as Go's decoder reads it into `map[string]string`: any scalar
+/// value as a string, `null` as no entries, and a repeated name refused.
 pub(crate) fn scalar_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    let map = Option::<BTreeMap<String, serde_norway::Value>>::deserialize(d)?.unwrap_or_default();
-    map.into_iter().map(|(k, v)| scalar_string(v).map(|v| (k, v)).map_err(serde::de::Error::custom)).collect()
+    struct Labels;
+    impl<'de> serde::de::Visitor<'de> for Labels {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a mapping of names to strings")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            use serde::de::Error;
+            let mut out = BTreeMap::new();
+            while let Some((name, value)) = map.next_entry::<String, serde_norway::Value>()? {
+                let value = scalar_string(value).map_err(A::Error::custom)?;
+                if out.insert(name.clone(), value).is_some() {
+                    return Err(A::Error::custom(format!("{name:?} is repeated in the same mapping")));
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_option(Labels)
 }
 
 fn scalar_string(value: serde_norway::Value) -> Result<String, String> {
@@ -333,6 +369,30 @@ mod tests {
         );
         files.retain(|f| !f.path.ends_with('3') && !f.path.ends_with("3.yml"));
         assert_eq!(check_repo(&files, &Layout::default(), &vars(), &Target::default()).unwrap().summary.rule_files, 36);
+    }
+
+    /// 100,000 parentheses in one rule, or 40,000 in each of 8 files, overflowed the stack and
+    /// aborted the process; now each is a problem naming its file and rule.
+    #[test]
+    fn hostile_nesting_is_a_problem_not_an_abort() {
+        let nested = |n: usize| format!("{}up{}", "(".repeat(n), ")".repeat(n));
+        let rule = |name: &str, expr: &str| {
+            format!("groups:\n  - name: g\n    rules:\n      - record: {name}\n        expr: '{expr}'\n")
+        };
+        for (count, depth) in [(1, 100_000), (8, 40_000)] {
+            let mut files = vec![file("prometheus.yml", TEMPLATE)];
+            for i in 0..count {
+                files.push(file(&format!("rules/deep{i}.yml"), &rule(&format!("deep{i}"), &nested(depth))));
+            }
+            files.push(file("rules/fine.yml", RULES));
+            let problems = check_repo(&files, &Layout::default(), &vars(), &Target::default()).unwrap_err();
+            assert_eq!(problems.len(), count, "{}", describe(&problems));
+            for (i, p) in problems.iter().enumerate() {
+                let text = p.to_string();
+                assert!(text.starts_with(&format!("rules/deep{i}.yml:4: rule \"deep{i}\": ")), "{text}");
+                assert!(text.contains(&format!("nests {depth} levels deep")), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -15,10 +15,13 @@ pub struct Target {
     pub features: BTreeSet<String>,
 }
 
+/// The template's default `PrometheusVersion` (a test keeps the two equal).
+pub const DEFAULT_VERSION: &str = "v3.16.0";
+
 impl Default for Target {
-    /// Prometheus 3 (the template deploys 3.x) with no feature flag.
+    /// What the template deploys when `PrometheusVersion` is not given, with no feature flag.
     fn default() -> Self {
-        Target { major: 3, minor: 0, features: BTreeSet::new() }
+        Target::parse(DEFAULT_VERSION, "").expect("the default version parses")
     }
 }
 
@@ -49,6 +52,11 @@ impl Target {
     /// Whether this version is at least `major.minor`.
     pub fn at_least(&self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
+    }
+
+    /// `Prometheus 3.5`: the version alone, for messages that name their flag themselves.
+    pub fn version(&self) -> String {
+        format!("Prometheus {}.{}", self.major, self.minor)
     }
 
     /// Whether `--enable-feature=<name>` is set.
