@@ -52,7 +52,7 @@ mod config_updater_on_a_full_volume {
     use config_updater::deploy::{self, RecordState};
     use harness::config_updater::{loaded_rules, Stack};
 
-    /// 1,000 recording rules, 62 KiB: 16 pages, more than the whole example release.
+    /// 1,000 recording rules, 64 KiB: 17 pages, more than the whole example release.
     fn big_rule_file() -> String {
         let mut text = String::from("groups:\n  - name: big\n    rules:\n");
         for i in 0..1000 {
@@ -117,7 +117,10 @@ mod config_updater_on_a_full_volume {
         }
         eprintln!("writes refused for want of space, one per step: {refused:?}");
         let under_previous = format!("{}/{}", root.display(), deploy::PREVIOUS_DIR);
-        assert!(refused.iter().any(|p| p.starts_with(&under_previous)), "the copy of c1 met the full volume: {refused:?}");
+        assert!(
+            refused.iter().any(|p| p.starts_with(&under_previous)),
+            "the copy of c1 met the full volume: {refused:?}"
+        );
         assert!(refused.iter().any(|p| p.ends_with("big.yml")), "the new rule file met the full volume: {refused:?}");
 
         // With room enough, the redelivery deployed it, and c1 is kept as the previous release.

@@ -70,6 +70,7 @@ fn uri_parts_are_plain(text: &str) -> bool {
     let from_headers = headers
         .filter(|(name, _)| name.eq_ignore_ascii_case("host") || name.eq_ignore_ascii_case("x-forwarded-proto"))
         .map(|(_, value)| value);
-    let from_event = ["/requestContext/domainName", "/rawPath", "/rawQueryString"].iter().filter_map(|p| event.pointer(p));
+    let from_event =
+        ["/requestContext/domainName", "/rawPath", "/rawQueryString"].iter().filter_map(|p| event.pointer(p));
     from_headers.chain(from_event).all(|value| value.as_str().is_none_or(plain))
 }

@@ -321,7 +321,10 @@ pub fn run_in_mount_namespace(name: &str, env: &[(&str, String)]) -> Output {
         "unshare could not make a user and mount namespace (user namespaces disabled? \
          kernel.unprivileged_userns_clone / user.max_user_namespaces): {stderr}"
     );
-    assert!(stdout.contains("1 passed"), "the child test {name} did not run and pass in its own namespace:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child test {name} did not run and pass in its own namespace:\n{stdout}\n{stderr}"
+    );
     output
 }
 
