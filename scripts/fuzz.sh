@@ -32,7 +32,9 @@ if [ "${1:-}" = "cmin" ]; then
   shift
   for t in "${@:-${TARGETS[@]}}"; do
     log "minimising the corpus of $t"
-    cargo fuzz cmin "${BUILD[@]}" "$t" "fuzz/corpus/$t"
+    # A set cover keeps a few hundred files per target where a plain merge keeps about twice as
+    # many for nearly the same coverage.
+    cargo fuzz cmin "${BUILD[@]}" "$t" "fuzz/corpus/$t" -- -set_cover_merge=1 -max_len=65536
   done
   exit 0
 fi
@@ -48,6 +50,6 @@ for t in "${@:-${TARGETS[@]}}"; do
   work="$(mktemp -d)"
   cp -r "fuzz/corpus/$t/." "$work/"
   cargo fuzz run "${BUILD[@]}" "$t" "$work" -- \
-    -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -print_final_stats=1
+    -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -rss_limit_mb=2048 -timeout=30 -print_final_stats=1
   rm -rf "$work"
 done

@@ -17,7 +17,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let target = if pick & 1 == 1 { Target::parse("2.42", "").expect("2.42 is supported") } else { Target::default() };
-    let vars = BTreeMap::from([("CLUSTER".to_string(), "prod".to_string()), ("REGION".to_string(), "eu-west-1".to_string())]);
+    let vars =
+        BTreeMap::from([("CLUSTER".to_string(), "prod".to_string()), ("REGION".to_string(), "eu-west-1".to_string())]);
     let Ok(rendered) = render(text, &vars) else { return };
     let rules = [("rules/a.yml".to_string(), "/etc/prometheus/rules/a.yml".to_string())];
     let _ = config::check("prometheus.yml", &rendered, &rules, &target);
