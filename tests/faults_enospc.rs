@@ -1,8 +1,8 @@
 //! Each function on a volume that fills up: a real `ENOSPC` from a real filesystem. Each test runs
 //! in a child process in its own user and mount namespace (`harness::faults::run_in_mount_namespace`),
 //! which mounts a 1 MiB tmpfs over the function's volume and fills it so that only a chosen number
-//! of pages is free. Stepping that number up one page at a time from none, every write of an
-//! update meets the full volume in turn, until the update fits: at every step the function must
+//! of pages is free. Stepping that number up one page at a time from none, the update gets further
+//! at each step before a write meets the full volume, until it fits: at every step the function must
 //! end as the README promises (Failure modes), with nothing half-written and nothing recorded that
 //! did not happen, and report the failure as one a retry can get past.
 //!
