@@ -58,19 +58,37 @@ fn deliver(body: &[u8], signature: Option<&str>, event_key: Option<&str>, sign: 
     }
 }
 
-/// Whether the event's parts that lambda_http builds the request's URI from (the Host header or
-/// the domain name, `x-forwarded-proto`, the raw path and query) hold only characters a URI may.
-/// lambda_http panics on others (`failed to build request: InvalidUriChar`,
-/// fuzz/artifacts-found/webhook/): its bug, on fields the Function URL's front end sets, so the
-/// target leaves them to it and fuzzes what reaches our code.
+/// Whether the event's parts that lambda_http builds the request's URI from hold what a Function
+/// URL's front end would put there: a DNS host name (and port) in the Host header and the domain
+/// name, a scheme in `x-forwarded-proto`, URI characters in the raw path and query. lambda_http
+/// panics on others (`failed to build request: InvalidUriChar`, and `IdnaError` from its
+/// `Url::parse(..).unwrap()`; fuzz/artifacts-found/webhook/): its bug, on fields the front end
+/// sets, so the target leaves them to it and fuzzes what reaches our code.
 fn uri_parts_are_plain(text: &str) -> bool {
     let Ok(event) = serde_json::from_str::<serde_json::Value>(text) else { return true };
-    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b));
+    let uri = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#@!$&'()*+,;=%".contains(&b));
+    let host = |s: &str| {
+        let name = s
+            .split_once(':')
+            .map_or(s, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { "" });
+        !name.is_empty()
+            && name
+                .split('.')
+                .all(|l| (1..=63).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    let scheme = |s: &str| matches!(s, "http" | "https");
+    let text_of = |v: &serde_json::Value, ok: &dyn Fn(&str) -> bool| v.as_str().is_none_or(ok);
     let headers = event.get("headers").and_then(|h| h.as_object()).into_iter().flatten();
-    let from_headers = headers
-        .filter(|(name, _)| name.eq_ignore_ascii_case("host") || name.eq_ignore_ascii_case("x-forwarded-proto"))
-        .map(|(_, value)| value);
-    let from_event =
-        ["/requestContext/domainName", "/rawPath", "/rawQueryString"].iter().filter_map(|p| event.pointer(p));
-    from_headers.chain(from_event).all(|value| value.as_str().is_none_or(plain))
+    let headers_ok = headers.into_iter().all(|(name, value)| {
+        if name.eq_ignore_ascii_case("host") {
+            text_of(value, &host)
+        } else if name.eq_ignore_ascii_case("x-forwarded-proto") {
+            text_of(value, &scheme)
+        } else {
+            true
+        }
+    });
+    headers_ok
+        && event.pointer("/requestContext/domainName").is_none_or(|v| text_of(v, &host))
+        && ["/rawPath", "/rawQueryString"].iter().filter_map(|p| event.pointer(p)).all(|v| text_of(v, &uri))
 }
