@@ -8,7 +8,7 @@ export PROMSTACK_VENV ?= $(PROMSTACK_CACHE)/venv
 VENV_BIN := $(PROMSTACK_VENV)/bin
 CARGO ?= cargo
 
-.PHONY: setup lint test unit build build-check bench bench-reload demo deploy lint-template clean
+.PHONY: setup lint test unit build build-check bench bench-reload demo deploy lint-template clean fuzz
 
 ## setup: install what a fresh Debian machine lacks (Prometheus, moto server, cargo-lambda, linters)
 setup:
@@ -41,6 +41,11 @@ build-check: setup
 	PATH="$(VENV_BIN):$$PATH" $(CARGO) lambda build --release \
 	  $(foreach f,$(wildcard functions/*),--package $(notdir $(f)))
 	@ls -l target/lambda/*/bootstrap
+
+## fuzz: every fuzz target for FUZZ_SECONDS each (cargo-fuzz, installed by the script; docs/development.md, Fuzzing)
+FUZZ_SECONDS ?= 20
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## bench: criterion benches (figures in docs/benchmarks.md)
 bench: setup

@@ -7,12 +7,16 @@
 //!   as `AWS_ENDPOINT_URL`);
 //! - [`run_with_file_size_limit`]: runs one test of the current test binary in a child process
 //!   whose `RLIMIT_FSIZE` makes the kernel fail any write past a size with `EFBIG` (a volume that
-//!   refuses to grow a file). No mount and no root needed, and the errno is the kernel's: a
-//!   full volume's `ENOSPC` needs a small filesystem, which needs a mount.
+//!   refuses to grow a file). No mount and no root needed, and the errno is the kernel's;
+//! - [`run_in_mount_namespace`], [`mount_small_filesystem`] and [`fill_leaving`]: a full volume's
+//!   `ENOSPC`, from a real filesystem: the test runs in a child process in a new user and mount
+//!   namespace (`unshare`, no root needed), mounts a small tmpfs over the function's volume there
+//!   (no other process sees it), and fills it so that the function's writes fail at a chosen point.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -259,11 +263,11 @@ impl Drop for StalledEndpoint {
     }
 }
 
-/// Set in the child process [`run_with_file_size_limit`] starts.
+/// Set in the child process [`run_with_file_size_limit`] or [`run_in_mount_namespace`] starts.
 pub const FAULT_CHILD_ENV: &str = "PROMSTACK_FAULT_CHILD";
 
-/// Whether this process is the child [`run_with_file_size_limit`] started: the child test does
-/// its work only then.
+/// Whether this process is the child [`run_with_file_size_limit`] or [`run_in_mount_namespace`]
+/// started: the child test does its work only then.
 pub fn in_fault_child() -> bool {
     std::env::var_os(FAULT_CHILD_ENV).is_some()
 }
@@ -291,4 +295,88 @@ pub fn run_with_file_size_limit(name: &str, bytes: u64, env: &[(&str, String)]) 
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+/// Runs the test `name` of the current test binary in a child process in a new user and mount
+/// namespace (`unshare --user --map-root-user --mount`), where it may mount filesystems that no
+/// other process sees ([`mount_small_filesystem`]); they go when the child ends. The network is
+/// the host's, so the servers the child starts are reachable as usual. `env` is passed on.
+/// Returns the child's output; the child test must run to pass. Fails, saying why, where
+/// `unshare` is missing or user namespaces are disabled: nothing is skipped.
+pub fn run_in_mount_namespace(name: &str, env: &[(&str, String)]) -> Output {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut command = Command::new("unshare");
+    command.args(["--user", "--map-root-user", "--mount", "--"]).arg(exe);
+    command.args([name, "--exact", "--include-ignored", "--nocapture"]);
+    command.env(FAULT_CHILD_ENV, "1").env("RUST_TEST_THREADS", "1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("unshare (util-linux) could not be run ({e}): the ENOSPC tests need it to mount a small tmpfs")
+    });
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        !stderr.starts_with("unshare:"),
+        "unshare could not make a user and mount namespace (user namespaces disabled? \
+         kernel.unprivileged_userns_clone / user.max_user_namespaces): {stderr}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child test {name} did not run and pass in its own namespace:\n{stdout}\n{stderr}"
+    );
+    output
+}
+
+/// In the child [`run_in_mount_namespace`] started: mounts a tmpfs of `bytes` (a multiple of the
+/// 4 KiB page) over `dir`, hiding what was there.
+pub fn mount_small_filesystem(dir: &Path, bytes: u64) {
+    assert!(in_fault_child(), "mount_small_filesystem runs only in the child of run_in_mount_namespace");
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    let output = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "promstack-small"])
+        .arg(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("mount could not be run: {e}"));
+    assert!(
+        output.status.success(),
+        "mounting a {bytes}-byte tmpfs over {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A file that takes all the space of a filesystem but what [`fill_leaving`] was asked to leave.
+pub struct Filler {
+    path: PathBuf,
+}
+
+impl Filler {
+    /// Gives the space back.
+    pub fn release(self) {
+        std::fs::remove_file(&self.path).unwrap_or_else(|e| panic!("removing {}: {e}", self.path.display()));
+    }
+}
+
+/// Fills the filesystem holding `path` with a file there until the kernel answers `ENOSPC`, then
+/// gives back `free_bytes` (a multiple of the 4 KiB page, the unit in which tmpfs hands out
+/// space): the next writes that need more than that fail with `ENOSPC`.
+pub fn fill_leaving(path: &Path, free_bytes: u64) -> Filler {
+    const PAGE: u64 = 4096;
+    assert_eq!(free_bytes % PAGE, 0, "tmpfs hands out whole pages: {free_bytes}");
+    let path = path.to_path_buf();
+    let mut file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+    let chunk = vec![0xA5u8; 64 * 1024];
+    let full = loop {
+        if let Err(e) = file.write_all(&chunk) {
+            break e;
+        }
+    };
+    assert_eq!(full.raw_os_error(), Some(28), "filling {} ended in {full}, not ENOSPC", path.display());
+    // A full tmpfs has every page used, so the filler ends on a page boundary.
+    let len = file.seek(SeekFrom::End(0)).unwrap();
+    assert!(len >= free_bytes, "the filesystem of {} had only {len} bytes free, not {free_bytes}", path.display());
+    file.set_len(len - free_bytes).unwrap();
+    file.sync_all().unwrap();
+    Filler { path }
 }
