@@ -85,8 +85,7 @@ impl Setup {
                 .tags(aws_sdk_ec2::types::Tag::builder().key("Name").value(name).build())
                 .tags(aws_sdk_ec2::types::Tag::builder().key("team").value(team).build())
                 .build();
-            let out =
-                ec2.run_instances().image_id("ami-12c6146b").min_count(1).max_count(1).tag_specifications(tags);
+            let out = ec2.run_instances().image_id("ami-12c6146b").min_count(1).max_count(1).tag_specifications(tags);
             let out = out.send().await.unwrap();
             ids.push(out.instances()[0].instance_id().unwrap().to_string());
         }

@@ -366,8 +366,11 @@ fn crate_name(code_uri: &str) -> &str {
 fn mismatches(f: &TemplateFunction, reads: &CodeReads, read_but_not_set: &[(&str, &str, &str)]) -> Vec<String> {
     let krate = crate_name(&f.code_uri);
     let who = format!("function {} ({})", f.logical_id, f.code_uri);
-    let excused: BTreeMap<&str, &str> =
-        read_but_not_set.iter().filter(|(c, _, _)| *c == krate || *c == f.logical_id).map(|(_, n, why)| (*n, *why)).collect();
+    let excused: BTreeMap<&str, &str> = read_but_not_set
+        .iter()
+        .filter(|(c, _, _)| *c == krate || *c == f.logical_id)
+        .map(|(_, n, why)| (*n, *why))
+        .collect();
     let runtime: BTreeSet<&str> = LAMBDA_RUNTIME_VARS.iter().copied().collect();
     let mut problems = Vec::new();
 

@@ -141,7 +141,11 @@ pub(crate) struct Split {
 }
 
 /// Sends `batch`; when refused, splits it as the module says, within `cap` requests.
-pub(crate) async fn send_splitting<R: Receiver>(receiver: &mut R, batch: WireBatch, cap: u32) -> Result<Split, R::Error> {
+pub(crate) async fn send_splitting<R: Receiver>(
+    receiver: &mut R,
+    batch: WireBatch,
+    cap: u32,
+) -> Result<Split, R::Error> {
     let mut splitter = Splitter { receiver, cap: cap.max(1), split: Split::default() };
     let mut todo = vec![Todo::Send(batch, None)];
     while let Some(next) = todo.pop() {
@@ -474,7 +478,11 @@ mod tests {
 
         let mut head = Head { min_valid: NOW, ..Head::default() };
         let split = run(&mut head, batch(200, |_| (0..10).map(|k| OLD + k * minute).collect()), 64);
-        assert_eq!((split.requests, split.proven, head.landed), (10, 2000, 0), "the last timestamp is proven by its own request");
+        assert_eq!(
+            (split.requests, split.proven, head.landed),
+            (10, 2000, 0),
+            "the last timestamp is proven by its own request"
+        );
     }
 
     #[test]
@@ -496,7 +504,10 @@ mod tests {
         }
         let split = run(&mut head, batch(2000, |_| vec![NOW]), 64);
         assert_eq!((split.requests, split.bet, head.landed), (1 + PARTS as u32, 2000, 0));
-        assert!(head.dropped.iter().all(|(_, r, _)| r.starts_with("400: out of order sample") && r.contains("every part")));
+        assert!(head
+            .dropped
+            .iter()
+            .all(|(_, r, _)| r.starts_with("400: out of order sample") && r.contains("every part")));
     }
 
     #[test]

@@ -124,9 +124,7 @@ mod tests {
 
     #[test]
     fn a_delivery_parses_plain_and_gzipped() {
-        for (body, encoding) in
-            [(DOCS_BODY.as_bytes().to_vec(), None), (gzip(DOCS_BODY.as_bytes()), Some("gzip"))]
-        {
+        for (body, encoding) in [(DOCS_BODY.as_bytes().to_vec(), None), (gzip(DOCS_BODY.as_bytes()), Some("gzip"))] {
             let d = parse(&body, encoding).unwrap();
             assert_eq!(d.request_id, "ed4acda5-034f-9f42-bba1-f29aea6d7d8f");
             assert_eq!(d.timestamp, 1578090901599);
@@ -163,6 +161,9 @@ mod tests {
         assert_eq!(body(ok), serde_json::json!({"requestId": "id-1", "timestamp": 1_700_000_000_000i64}));
         let refused = answer(StatusCode::UNAUTHORIZED, "id-2", 5, Some("bad access key"));
         assert_eq!(refused.status(), 401);
-        assert_eq!(body(refused), serde_json::json!({"requestId": "id-2", "timestamp": 5, "errorMessage": "bad access key"}));
+        assert_eq!(
+            body(refused),
+            serde_json::json!({"requestId": "id-2", "timestamp": 5, "errorMessage": "bad access key"})
+        );
     }
 }

@@ -200,7 +200,8 @@ fn datum(account_id: &str, region: &str, metric: &str, point: &SummaryDataPoint)
             ("MetricName", Some(any_value::Value::StringValue(s))) => metric_name = Some(s.clone()),
             ("Dimensions", Some(any_value::Value::KvlistValue(list))) => {
                 for d in &list.values {
-                    let value = d.as_str().ok_or_else(|| format!("dimension {:?} of {metric:?} is not a string", d.key))?;
+                    let value =
+                        d.as_str().ok_or_else(|| format!("dimension {:?} of {metric:?} is not a string", d.key))?;
                     dimensions.push((d.key.clone(), value.to_string()));
                 }
             }
@@ -296,7 +297,10 @@ pub mod build {
             })
             .collect();
         ExportMetricsServiceRequest {
-            resource_metrics: vec![ResourceMetrics { resource: Some(resource), scope_metrics: vec![ScopeMetrics { metrics }] }],
+            resource_metrics: vec![ResourceMetrics {
+                resource: Some(resource),
+                scope_metrics: vec![ScopeMetrics { metrics }],
+            }],
         }
     }
 
@@ -389,7 +393,10 @@ mod tests {
     fn what_is_not_a_stream_record_is_refused_with_the_reason() {
         let mut m = docs_sample();
         m.resource_metrics[0].resource = None;
-        assert_eq!(decode(&record(&[m])).unwrap_err(), "OpenTelemetry message 1: no resource attribute cloud.account.id");
+        assert_eq!(
+            decode(&record(&[m])).unwrap_err(),
+            "OpenTelemetry message 1: no resource attribute cloud.account.id"
+        );
         assert!(decode(b"\x05abc").is_err());
     }
 }
