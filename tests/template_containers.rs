@@ -392,7 +392,8 @@ async fn the_template_prometheus_command_runs_on_prometheus_3_5_with_what_the_fu
     assert_eq!(written[0]["labels"]["container_name"], "web", "{written}");
     prom.expect_file_sd_targets(&ecs_file).await;
     prom.expect_file_sd_targets(&efs.path().join("file_sd/static/hosts.json")).await;
-    assert_eq!(prom.external_labels().await, BTreeMap::from([("cluster".to_string(), "itest".to_string())]));
+    let want = [("account_alias", "acme-prod"), ("product", "shop"), ("cluster", "itest"), ("replica", TASK_HOSTNAME)];
+    assert_eq!(prom.external_labels().await, want.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
 
     // Remote write: the receiver the template enables takes what the exporter's client sends.
     let t = now_ms();

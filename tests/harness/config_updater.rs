@@ -24,7 +24,10 @@ pub fn example_repo() -> PathBuf {
 
 /// The template variables the example repo needs.
 pub fn vars() -> BTreeMap<String, String> {
-    [("CLUSTER".to_string(), "itest".to_string())].into()
+    [("CLUSTER", "itest"), ("ACCOUNT_ALIAS", "acme-prod"), ("PRODUCT", "shop")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The secret the sample events in `events/` are signed with.

@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn the_example_repo_passes() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/config-repo");
-        let vars: BTreeMap<String, String> = [("CLUSTER".to_string(), "demo".to_string())].into();
+        let vars: BTreeMap<String, String> = [("CLUSTER", "demo"), ("ACCOUNT_ALIAS", "demo"), ("PRODUCT", "demo")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let release = check_dir(&dir, &Layout::default(), Limits::default(), &vars, &Target::default())
             .unwrap_or_else(|p| panic!("{}", validate::describe(&p)));
         assert!(release.files.contains_key("prometheus.yml"));

@@ -6,7 +6,8 @@ use std::process::Command;
 
 fn check(dir: &Path, cluster: Option<&str>) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_config-updater"));
-    cmd.arg("check").arg(dir).env_remove("CLUSTER");
+    // The example's other template variables; CLUSTER is the one the tests leave out or set.
+    cmd.arg("check").arg(dir).env_remove("CLUSTER").env("ACCOUNT_ALIAS", "demo").env("PRODUCT", "demo");
     if let Some(c) = cluster {
         cmd.env("CLUSTER", c);
     }
