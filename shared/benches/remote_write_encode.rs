@@ -1,9 +1,10 @@
 //! Remote-write request bodies: promstack's encoder (protobuf straight from the series, then snappy)
 //! beside `prometheus_remote_write` (a published encoder) and beside snappy alone on the same
 //! protobuf bytes, which no encoder can beat. Two shapes: many samples per series (a backfill) and
-//! one sample per series (an exporter run). promstack's encoder twice: warm (series built before,
-//! their labels encoded then: every request after a series' first) and cold (labels encoded from
-//! their strings in the request: the first sight of them).
+//! one sample per series (an exporter run). promstack's encoder three times: warm (series built
+//! before, their labels encoded then: every request after a series' first), the client's request
+//! (the same series as the client holds them for a request, cut into pieces once per push) and
+//! cold (labels encoded from their strings in the request: the first sight of them).
 //!
 //! `cargo bench -p promstack-shared --bench remote_write_encode`; the bytes per sample are printed
 //! once per shape before the timings.
@@ -89,6 +90,9 @@ fn bench_shape(c: &mut Criterion, name: &str, series: usize, samples: usize) {
     group.throughput(Throughput::Elements(total));
     group.sample_size(20);
     group.bench_function("promstack warm encode+compress", |b| b.iter(|| encoder.encode_series(&built)));
+    let request = promstack::remote_write::bench::Request::new(&built);
+    assert_eq!(request.encode(&mut encoder), body, "the client's request path gives the same body");
+    group.bench_function("promstack client request encode+compress", |b| b.iter(|| request.encode(&mut encoder)));
     group.bench_function("promstack cold encode+compress", |b| b.iter(|| encoder.encode(&input)));
     let request = to_published(&input);
     group.bench_function("prometheus_remote_write encode_compressed", |b| {

@@ -6,6 +6,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::encode::{encoded_len_in_request, piece_len_in_request, Labels};
 use super::proto::{Sample, TimeSeries};
 
@@ -62,13 +64,24 @@ pub fn batches(series: Vec<TimeSeries>, limits: Limits) -> Vec<Batch> {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Piece {
     pub labels: Arc<Labels>,
+    /// `labels`' bytes again, here, so a request reads them without going through the `Arc`.
+    pub wire: Bytes,
     pub samples: Vec<Sample>,
 }
 
 impl Piece {
+    pub(crate) fn new(labels: Arc<Labels>, samples: Vec<Sample>) -> Self {
+        Self { wire: labels.bytes().clone(), labels, samples }
+    }
+
     /// A wire-form series, its labels encoded here (the first sight of them).
     pub(crate) fn from_proto(series: TimeSeries) -> Self {
-        Self { labels: Arc::new(Labels::new(series.labels)), samples: series.samples }
+        Self::new(Arc::new(Labels::new(series.labels)), series.samples)
+    }
+
+    /// The rest of this series: its labels and `samples`.
+    fn with(&self, samples: Vec<Sample>) -> Self {
+        Self { labels: Arc::clone(&self.labels), wire: self.wire.clone(), samples }
     }
 }
 
@@ -107,7 +120,7 @@ impl Cuttable for TimeSeries {
 
 impl Default for Piece {
     fn default() -> Self {
-        Self { labels: Arc::new(Labels::new(Vec::new())), samples: Vec::new() }
+        Self::new(Arc::new(Labels::new(Vec::new())), Vec::new())
     }
 }
 
@@ -120,7 +133,8 @@ impl Cuttable for Piece {
     }
     fn take_front(&mut self, n: usize) -> Self {
         let rest = self.samples.split_off(n);
-        Piece { labels: Arc::clone(&self.labels), samples: std::mem::replace(&mut self.samples, rest) }
+        let front = std::mem::replace(&mut self.samples, rest);
+        self.with(front)
     }
 }
 
@@ -175,7 +189,7 @@ impl WireBatch {
             return None;
         }
         let right = only.samples.split_off(only.samples.len() / 2);
-        let right = Piece { labels: Arc::clone(&only.labels), samples: right };
+        let right = only.with(right);
         Some((WireBatch { pieces: vec![only] }, WireBatch { pieces: vec![right] }))
     }
 
@@ -215,7 +229,7 @@ impl WireBatch {
             let at = ts.samples.partition_point(|p| p.timestamp < cut);
             let later = ts.samples.split_off(at);
             if !later.is_empty() {
-                newer.pieces.push(Piece { labels: Arc::clone(&ts.labels), samples: later });
+                newer.pieces.push(ts.with(later));
             }
             if !ts.samples.is_empty() {
                 older.pieces.push(ts);
@@ -228,8 +242,8 @@ impl WireBatch {
     /// the older samples of that series out of order.
     pub(crate) fn shares_series_with(&self, newer: &WireBatch) -> bool {
         // Equal label sets encode to equal bytes.
-        let labels: HashSet<&[u8]> = self.pieces.iter().map(|p| &p.labels.bytes()[..]).collect();
-        newer.pieces.iter().any(|p| labels.contains(&p.labels.bytes()[..]))
+        let labels: HashSet<&[u8]> = self.pieces.iter().map(|p| &p.wire[..]).collect();
+        newer.pieces.iter().any(|p| labels.contains(&p.wire[..]))
     }
 }
 

@@ -31,3 +31,24 @@ pub use encode::{encode_request, headers, Encoder};
 pub use replicas::{Resolve, ResolveFuture, SystemResolver};
 pub use retry::{Disposition, RetryPolicy};
 pub use series::{LabelError, Series};
+
+/// For the encode bench only: the client's own request path (series cut into pieces once per
+/// push, then each request encoded from them). Not part of the API.
+#[doc(hidden)]
+pub mod bench {
+    use super::batch::Piece;
+    use super::{Encoder, Series};
+
+    /// A request's series as the client holds them.
+    pub struct Request(Vec<Piece>);
+
+    impl Request {
+        pub fn new(series: &[Series]) -> Self {
+            Self(series.iter().map(Series::piece).collect())
+        }
+
+        pub fn encode(&self, encoder: &mut Encoder) -> Vec<u8> {
+            encoder.encode_pieces(&self.0)
+        }
+    }
+}

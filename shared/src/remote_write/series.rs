@@ -163,7 +163,7 @@ impl Series {
 
     /// The series as the client cuts it into requests (labels shared, not copied).
     pub(crate) fn piece(&self) -> Piece {
-        Piece { labels: Arc::clone(&self.labels), samples: self.wire_samples().into_owned() }
+        Piece::new(Arc::clone(&self.labels), self.wire_samples().into_owned())
     }
 
     fn normalise(&mut self) {
