@@ -1358,3 +1358,59 @@ fn the_evaluator_refuses_what_a_mode_does_not_create_and_applies_the_rules() {
     let lean = template.deploy(&[("Mode", "lean"), ("Groups", "sg-1,sg-2")]).unwrap();
     assert_eq!(lean.rule_failures().unwrap(), ["lean needs Existing"]);
 }
+
+/// The stream asks CloudWatch for the percentiles of each metric listed (up to four
+/// `Namespace:MetricName` pairs), in one statistics configuration; without percentiles it asks for
+/// none.
+#[test]
+fn metric_stream_percentiles_cover_every_metric_listed() {
+    let template = repo_template();
+    let stream = |extra: &[(&'static str, &'static str)]| {
+        let values: Vec<_> = REQUIRED.iter().chain(&[("MetricStreamEnabled", "true")]).chain(extra).copied().collect();
+        template.deploy(&values).unwrap().properties("MetricStream").unwrap()
+    };
+    let pairs = |config: &Value| -> Vec<String> {
+        config["IncludeMetrics"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|m| format!("{}:{}", m["Namespace"].as_str().unwrap(), m["MetricName"].as_str().unwrap()))
+            .collect()
+    };
+
+    let none = stream(&[]);
+    assert!(none["StatisticsConfigurations"].is_null(), "{none:?}");
+
+    let one = stream(&[("MetricStreamPercentiles", "p99")]);
+    let configs = one["StatisticsConfigurations"].as_sequence().unwrap();
+    assert_eq!(configs.len(), 1);
+    assert_eq!(pairs(&configs[0]), ["AWS/ApplicationELB:TargetResponseTime"]);
+
+    let four = stream(&[
+        ("MetricStreamPercentiles", "p50,p99,p99.9"),
+        (
+            "MetricStreamPercentileMetrics",
+            "AWS/ApplicationELB:TargetResponseTime,AWS/ApiGateway:Latency,AWS/Lambda:Duration,AWS/SQS:ApproximateAgeOfOldestMessage",
+        ),
+    ]);
+    let configs = four["StatisticsConfigurations"].as_sequence().unwrap();
+    assert_eq!(configs.len(), 1);
+    let statistics: Vec<&str> =
+        configs[0]["AdditionalStatistics"].as_sequence().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(statistics, ["p50", "p99", "p99.9"]);
+    assert_eq!(
+        pairs(&configs[0]),
+        [
+            "AWS/ApplicationELB:TargetResponseTime",
+            "AWS/ApiGateway:Latency",
+            "AWS/Lambda:Duration",
+            "AWS/SQS:ApproximateAgeOfOldestMessage"
+        ]
+    );
+
+    let two = stream(&[
+        ("MetricStreamPercentiles", "p99"),
+        ("MetricStreamPercentileMetrics", "AWS/ApiGateway:Latency,AWS/Lambda:Duration"),
+    ]);
+    assert_eq!(pairs(&two["StatisticsConfigurations"][0]), ["AWS/ApiGateway:Latency", "AWS/Lambda:Duration"]);
+}

@@ -1,7 +1,7 @@
 //! template.yaml's ECS containers as a deploy would start them, so a test can run a container's
 //! exact command locally. The template is evaluated the way CloudFormation does it: parameters
 //! take their defaults (or a test's values), conditions are evaluated, and the intrinsic functions
-//! a container definition uses (`!Ref`, `!Sub`, `!If`, `!Join`, `!Select`, `!Equals`, `!Not`,
+//! a container definition uses (`!Ref`, `!Sub`, `!If`, `!Join`, `!Split`, `!Select`, `!Equals`, `!Not`,
 //! `!And`, `!Or`, `!Condition`, `!GetAtt`, short or `Fn::` form) are applied; `!Ref AWS::NoValue`
 //! removes the list item or key it stands for.
 //!
@@ -470,6 +470,12 @@ impl Deployment<'_> {
                     .map(|p| scalar_string(p).ok_or_else(|| format!("{p:?} is not a string")))
                     .collect();
                 Value::String(parts?.join(delimiter))
+            }
+            "Split" => {
+                let a = args(2)?;
+                let delimiter = a[0].as_str().ok_or("the delimiter is not a string")?;
+                let text = self.eval_string(&a[1])?;
+                Value::Sequence(text.split(delimiter).map(|part| Value::String(part.to_string())).collect())
             }
             "Select" => {
                 let a = args(2)?;
