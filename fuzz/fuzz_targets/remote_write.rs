@@ -1,7 +1,8 @@
 //! shared remote_write: the encoder's input (label sets built from CloudWatch dimensions and tags,
 //! samples), cut into batches and split on a 400, and the handling of a response's status and
 //! Retry-After. Properties: a series that validates encodes to a WriteRequest that decodes to the
-//! same series; batching and splitting keep every sample, in order, within the limits; no status
+//! same series, and to the same body whether its labels were encoded when it was built or in the
+//! request; batching and splitting keep every sample, in order, within the limits; no status
 //! panics; no wait is longer than the policy's cap.
 #![no_main]
 
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use promstack::remote_write::proto::{Label, TimeSeries, WriteRequest};
-use promstack::remote_write::{batches, encode_request, Disposition, Limits, RetryPolicy, Series};
+use promstack::remote_write::bench::Request;
+use promstack::remote_write::{batches, encode_request, Disposition, Encoder, Limits, RetryPolicy, Series};
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {
@@ -42,10 +44,17 @@ fuzz_target!(|data: &[u8]| {
         let value = f64::from_le_bytes(chunk[8..].try_into().expect("8 bytes"));
         series.push(ts, value);
     }
+    let n = usize::from(head[7] % 4) + 1;
+    let built: Vec<Series> = (0..n).map(|_| series.clone()).collect();
     let proto = series.into_proto();
-    let copies: Vec<TimeSeries> = (0..=usize::from(head[7] % 4)).map(|_| proto.clone()).collect();
+    let copies: Vec<TimeSeries> = (0..n).map(|_| proto.clone()).collect();
 
     let body = encode_request(&copies);
+    // The paths that copy the label bytes a series encoded when it was built (the bench's warm
+    // path and the client's requests) write the same bytes as encoding the owned messages.
+    let mut encoder = Encoder::new();
+    assert!(encoder.encode_series(&built) == body, "the warm path's body differs");
+    assert!(Request::new(&built).encode(&mut encoder) == body, "the client's request body differs");
     let raw = snap::raw::Decoder::new().decompress_vec(&body).expect("the body is snappy");
     let decoded = WriteRequest::decode(raw.as_slice()).expect("the body is a WriteRequest");
     assert_eq!(decoded.timeseries.len(), copies.len());
