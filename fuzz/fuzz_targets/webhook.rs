@@ -61,8 +61,8 @@ fn deliver(body: &[u8], signature: Option<&str>, event_key: Option<&str>, sign: 
 /// Whether the event's parts that lambda_http builds the request's URI from hold what a Function
 /// URL's front end would put there: a DNS host name (and port) in the Host header and the domain
 /// name, a scheme in `x-forwarded-proto`, URI characters in the raw path and query. lambda_http
-/// panics on others (`failed to build request: InvalidUriChar`, and `IdnaError` from its
-/// `Url::parse(..).unwrap()`; fuzz/artifacts-found/webhook/): its bug, on fields the front end
+/// panics on others (`failed to build request: InvalidUriChar`, and `IdnaError` or
+/// `InvalidIpv4Address` from its `Url::parse(..).unwrap()`; fuzz/artifacts-found/webhook/): its bug, on fields the front end
 /// sets, so the target leaves them to it and fuzzes what reaches our code.
 fn uri_parts_are_plain(text: &str) -> bool {
     let Ok(event) = serde_json::from_str::<serde_json::Value>(text) else { return true };
@@ -71,10 +71,16 @@ fn uri_parts_are_plain(text: &str) -> bool {
         let name = s
             .split_once(':')
             .map_or(s, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { "" });
+        // A name whose last label is a number is an IPv4 address to a URL parser (`x.0` fails as one).
+        let last = name.rsplit('.').next().unwrap_or_default();
+        let numeric = last.bytes().all(|b| b.is_ascii_digit())
+            || (last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"))
+                && last[2..].bytes().all(|b| b.is_ascii_hexdigit()));
         !name.is_empty()
             && name
                 .split('.')
                 .all(|l| (1..=63).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            && (!numeric || name.parse::<std::net::Ipv4Addr>().is_ok())
     };
     let scheme = |s: &str| matches!(s, "http" | "https");
     let text_of = |v: &serde_json::Value, ok: &dyn Fn(&str) -> bool| v.as_str().is_none_or(ok);
