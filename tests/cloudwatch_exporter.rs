@@ -12,6 +12,7 @@ use cloudwatch_exporter::query::{Call, Wanted};
 use cloudwatch_exporter::settings::{AuthSetting, ConfigSource, Settings, StateLocation};
 use cloudwatch_exporter::yace::Role;
 use cloudwatch_exporter::{handle, Deps, Error, Summary};
+use harness::ec2::run_tagged_instance;
 use harness::{now_secs, Moto, Prometheus};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
@@ -172,24 +173,9 @@ harness::prometheus_matrix! {
 async fn discovery_exports_yace_names_labels_tags_and_the_runs_own_figures() {
     let s = setup(DISCOVERY);
     let sdk = s.moto.sdk_config().await;
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let mut instances = Vec::new();
     for (name, team) in [("web", "core"), ("batch", "other")] {
-        let tags = aws_sdk_ec2::types::TagSpecification::builder()
-            .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
-            .tags(aws_sdk_ec2::types::Tag::builder().key("Name").value(name).build())
-            .tags(aws_sdk_ec2::types::Tag::builder().key("team").value(team).build())
-            .build();
-        let out = ec2
-            .run_instances()
-            .image_id("ami-12c6146b")
-            .min_count(1)
-            .max_count(1)
-            .tag_specifications(tags)
-            .send()
-            .await
-            .unwrap();
-        instances.push(out.instances()[0].instance_id().unwrap().to_string());
+        instances.push(run_tagged_instance(&s.moto, &[("Name", name), ("team", team)]).await);
     }
     let cw = aws_sdk_cloudwatch::Client::new(&sdk);
     let m = minute().await;
@@ -1249,14 +1235,7 @@ harness::prometheus_matrix! {
 async fn a_search_tag_that_matches_nothing_exports_nothing_for_its_job_and_says_why() {
     let s = setup(NOTHING_MATCHES);
     let sdk = s.moto.sdk_config().await;
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let tags = aws_sdk_ec2::types::TagSpecification::builder()
-        .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
-        .tags(aws_sdk_ec2::types::Tag::builder().key("team").value("core").build())
-        .build();
-    let out =
-        ec2.run_instances().image_id("ami-12c6146b").min_count(1).max_count(1).tag_specifications(tags).send().await;
-    let instance = out.unwrap().instances()[0].instance_id().unwrap().to_string();
+    let instance = run_tagged_instance(&s.moto, &[("team", "core")]).await;
     let cw = aws_sdk_cloudwatch::Client::new(&sdk);
     let m = minute().await;
     put(&cw, "AWS/EC2", "CPUUtilization", &[("InstanceId", &instance)], &[(m - 120, 1.0), (m - 60, 2.0)]).await;

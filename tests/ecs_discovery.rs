@@ -12,11 +12,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration, NetworkMode, PortMapping,
-};
+use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, LaunchType, NetworkMode, PortMapping};
 use ecs_discovery::aws::AwsApi;
 use ecs_discovery::{Config, Deps, Error, Outcome};
+use harness::ecs::{eni_ip, ContainerInstance, EcsWorld};
 use harness::{Moto, Prometheus};
 use serde_json::{json, Value};
 
@@ -26,90 +25,19 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// One test's world: moto with a cluster, a VPC and an EC2 container instance; a Prometheus whose
 /// config dir stands in for the EFS mount; the function's dependencies aimed at both.
 struct World {
-    moto: Moto,
+    aws: EcsWorld,
     prometheus: Prometheus,
-    ecs: aws_sdk_ecs::Client,
     deps: Arc<Deps<AwsApi>>,
     _mount: tempfile::TempDir,
     file_sd_dir: PathBuf,
-    subnet: String,
-    security_group: String,
-    container_instance_arn: String,
-    instance_ip: String,
+    container_instance: ContainerInstance,
 }
 
 impl World {
     async fn start() -> World {
-        let moto = Moto::start();
-        // Tasks stay RUNNING however often they are described.
-        moto.control(
-            "/moto-api/state-manager/set-transition",
-            json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000}}),
-        )
-        .await;
-        let sdk = moto.sdk_config().await;
-        let ecs = aws_sdk_ecs::Client::new(&sdk);
-        let ec2 = aws_sdk_ec2::Client::new(&sdk);
-
-        ecs.create_cluster()
-            .cluster_name(CLUSTER)
-            .send()
-            .await
-            .unwrap_or_else(|e| moto.fail(format!("create_cluster: {e:?}")));
-        let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
-        ec2.modify_vpc_attribute()
-            .vpc_id(&vpc)
-            .enable_dns_hostnames(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .unwrap();
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block("10.0.1.0/24")
-            .availability_zone("us-east-1a")
-            .send()
-            .await
-            .unwrap()
-            .subnet
-            .unwrap()
-            .subnet_id
-            .unwrap();
-        let security_group = ec2
-            .create_security_group()
-            .group_name("tasks")
-            .description("tasks")
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .unwrap()
-            .group_id
-            .unwrap();
-        let instance = ec2
-            .run_instances()
-            .image_id("ami-12c6146b")
-            .min_count(1)
-            .max_count(1)
-            .subnet_id(&subnet)
-            .send()
-            .await
-            .unwrap_or_else(|e| moto.fail(format!("run_instances: {e:?}")))
-            .instances
-            .unwrap()
-            .remove(0);
-        let instance_ip = instance.private_ip_address.clone().unwrap();
-        let document = json!({"instanceId": instance.instance_id.clone().unwrap()}).to_string();
-        let container_instance_arn = ecs
-            .register_container_instance()
-            .cluster(CLUSTER)
-            .instance_identity_document(document)
-            .send()
-            .await
-            .unwrap_or_else(|e| moto.fail(format!("register_container_instance: {e:?}")))
-            .container_instance
-            .unwrap()
-            .container_instance_arn
-            .unwrap();
+        let aws = EcsWorld::start(Moto::start(), &[CLUSTER]).await;
+        let container_instance = aws.register_container_instance(CLUSTER).await;
+        let sdk = &aws.sdk;
 
         let mount = tempfile::tempdir().unwrap();
         let file_sd_dir = mount.path().join("file_sd/ecs");
@@ -127,19 +55,8 @@ impl World {
             aws_max_attempts: 2,
             ..Config::default()
         };
-        let deps = Arc::new(Deps::new(AwsApi::new(&sdk, config.aws_max_attempts), config));
-        World {
-            moto,
-            prometheus,
-            ecs,
-            deps,
-            _mount: mount,
-            file_sd_dir,
-            subnet,
-            security_group,
-            container_instance_arn,
-            instance_ip,
-        }
+        let deps = Arc::new(Deps::new(AwsApi::new(sdk, config.aws_max_attempts), config));
+        World { aws, prometheus, deps, _mount: mount, file_sd_dir, container_instance }
     }
 
     fn file(&self) -> PathBuf {
@@ -148,17 +65,14 @@ impl World {
 
     /// A Fargate (awsvpc) definition with the community tool's labels and a second endpoint.
     async fn register_awsvpc_definition(&self) -> String {
-        let web = ContainerDefinition::builder()
-            .name("web")
-            .image("example/web:1")
-            .memory(128)
-            .docker_labels("PROMETHEUS_EXPORTER_PORT", "9100")
-            .docker_labels("PROMETHEUS_EXPORTER_PATH", "/custom/metrics")
-            .docker_labels("PROMETHEUS_EXPORTER_JOB_NAME", "api")
-            .docker_labels("PROMETHEUS_EXPORTER_ADMIN_PORT", "9200")
-            .docker_labels("PROMETHEUS_EXPORTER_ADMIN_SCHEME", "https")
-            .build();
-        self.register("api", NetworkMode::Awsvpc, Compatibility::Fargate, web).await
+        let labels = [
+            ("PROMETHEUS_EXPORTER_PORT", "9100"),
+            ("PROMETHEUS_EXPORTER_PATH", "/custom/metrics"),
+            ("PROMETHEUS_EXPORTER_JOB_NAME", "api"),
+            ("PROMETHEUS_EXPORTER_ADMIN_PORT", "9200"),
+            ("PROMETHEUS_EXPORTER_ADMIN_SCHEME", "https"),
+        ];
+        self.aws.register_fargate("api", &labels).await
     }
 
     /// An EC2 bridge definition with the CloudWatch agent's labels and a dynamic host port.
@@ -172,58 +86,16 @@ impl World {
             .docker_labels("ECS_PROMETHEUS_METRICS_PATH", "/jmx")
             .docker_labels("ECS_PROMETHEUS_JOB_NAME", "jmx")
             .build();
-        self.register("batch", NetworkMode::Bridge, Compatibility::Ec2, jmx).await
-    }
-
-    async fn register(
-        &self,
-        family: &str,
-        mode: NetworkMode,
-        compat: Compatibility,
-        container: ContainerDefinition,
-    ) -> String {
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .network_mode(mode)
-            .requires_compatibilities(compat)
-            .container_definitions(container)
-            .send()
-            .await
-            .unwrap_or_else(|e| self.moto.fail(format!("register_task_definition: {e:?}")))
-            .task_definition
-            .unwrap()
-            .task_definition_arn
-            .unwrap()
+        self.aws.register("batch", NetworkMode::Bridge, Compatibility::Ec2, jmx).await
     }
 
     async fn run_fargate(&self, definition: &str, count: i32) -> Vec<aws_sdk_ecs::types::Task> {
-        let network = NetworkConfiguration::builder()
-            .awsvpc_configuration(
-                AwsVpcConfiguration::builder()
-                    .subnets(&self.subnet)
-                    .security_groups(&self.security_group)
-                    .build()
-                    .unwrap(),
-            )
-            .build();
-        self.ecs
-            .run_task()
-            .cluster(CLUSTER)
-            .task_definition(definition)
-            .launch_type(LaunchType::Fargate)
-            .group("service:api")
-            .count(count)
-            .network_configuration(network)
-            .send()
-            .await
-            .unwrap_or_else(|e| self.moto.fail(format!("run_task: {e:?}")))
-            .tasks
-            .unwrap()
+        self.aws.run_fargate(CLUSTER, definition, count, Some("service:api")).await
     }
 
     async fn run_bridge(&self, definition: &str) -> aws_sdk_ecs::types::Task {
         let mut tasks = self
+            .aws
             .ecs
             .run_task()
             .cluster(CLUSTER)
@@ -231,7 +103,7 @@ impl World {
             .launch_type(LaunchType::Ec2)
             .send()
             .await
-            .unwrap_or_else(|e| self.moto.fail(format!("run_task: {e:?}")))
+            .unwrap_or_else(|e| self.aws.moto.fail(format!("run_task: {e:?}")))
             .tasks
             .unwrap();
         assert_eq!(tasks.len(), 1, "moto placed the bridge task");
@@ -241,7 +113,7 @@ impl World {
     /// The EventBridge event ECS would send for `task` at `version`: built from what moto's
     /// DescribeTasks returns, with the ENI attachment typed `eni` as in events.
     async fn event(&self, task_arn: &str, version: i64, last_status: &str, bindings: &[(u16, u16)]) -> Value {
-        let described = self.ecs.describe_tasks().cluster(CLUSTER).tasks(task_arn).send().await.unwrap().tasks.unwrap();
+        let described = self.aws.ecs.describe_tasks().cluster(CLUSTER).tasks(task_arn).send().await.unwrap().tasks.unwrap();
         let t = &described[0];
         let attachments: Vec<Value> = t
             .attachments()
@@ -299,7 +171,7 @@ impl World {
     async fn reconcile(&self) -> Outcome {
         let payload = serde_json::from_slice(include_bytes!("../events/ecs-discovery-schedule.json")).unwrap();
         let event = lambda_runtime::LambdaEvent { payload, context: lambda_runtime::Context::default() };
-        ecs_discovery::handle(event, &self.deps).await.unwrap_or_else(|e| self.moto.fail(format!("reconcile: {e}")))
+        ecs_discovery::handle(event, &self.deps).await.unwrap_or_else(|e| self.aws.moto.fail(format!("reconcile: {e}")))
     }
 
     /// Waits until Prometheus' active targets are exactly the addresses of `want`, each with
@@ -346,16 +218,6 @@ impl World {
     }
 }
 
-fn eni_ip(task: &aws_sdk_ecs::types::Task) -> String {
-    task.attachments()
-        .iter()
-        .flat_map(|a| a.details())
-        .find(|d| d.name() == Some("privateIPv4Address"))
-        .and_then(|d| d.value())
-        .expect("moto gives awsvpc tasks an ENI")
-        .to_string()
-}
-
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -374,7 +236,7 @@ async fn running_and_stopped_events_in_any_order_drive_prometheus_targets() {
     let batch = w.run_bridge(&batch_def).await;
     let api_arn = api.task_arn().unwrap().to_string();
     let batch_arn = batch.task_arn().unwrap().to_string();
-    assert_eq!(batch.container_instance_arn(), Some(w.container_instance_arn.as_str()));
+    assert_eq!(batch.container_instance_arn(), Some(w.container_instance.arn.as_str()));
     let ip = eni_ip(&api);
 
     let out = w.send(&w.event(&api_arn, 3, "RUNNING", &[]).await).await.unwrap();
@@ -406,10 +268,10 @@ async fn running_and_stopped_events_in_any_order_drive_prometheus_targets() {
         // The second endpoint has no job label of its own: the scrape config's job applies.
         (format!("{ip}:9200"), api_labels(Some("admin"), "ecs", format!("https://{ip}:9200/metrics"))),
         (
-            format!("{}:32768", w.instance_ip),
+            format!("{}:32768", w.container_instance.private_ip),
             labels(&[
                 ("job", "jmx"),
-                ("scrapeUrl", &format!("http://{}:32768/jmx", w.instance_ip)),
+                ("scrapeUrl", &format!("http://{}:32768/jmx", w.container_instance.private_ip)),
                 ("cluster", CLUSTER),
                 ("task_name", "batch"),
                 ("task_id", task_id(&batch_arn)),
@@ -431,7 +293,7 @@ async fn running_and_stopped_events_in_any_order_drive_prometheus_targets() {
     // STOPPED removes the task's targets...
     let out = w.send(&w.event(&api_arn, 5, "STOPPED", &[]).await).await.unwrap();
     assert!(matches!(out, Outcome::Applied { running: false, file_targets: 1, .. }), "{out:?}");
-    want.retain(|addr, _| addr.starts_with(&w.instance_ip));
+    want.retain(|addr, _| addr.starts_with(&w.container_instance.private_ip));
     w.expect_targets(want.clone()).await;
     // ...and the RUNNING event delivered after it does not bring them back.
     let late = w.send(&w.event(&api_arn, 4, "RUNNING", &[]).await).await.unwrap();
@@ -467,7 +329,7 @@ async fn reconcile_repairs_missed_events_a_corrupted_file_and_a_damaged_record()
     w.expect_targets(want_all(&ips)).await;
 
     // A task stops and its STOPPED event is lost: the file is stale until the next reconcile.
-    w.ecs.stop_task().cluster(CLUSTER).task(&arns[0]).send().await.unwrap();
+    w.aws.ecs.stop_task().cluster(CLUSTER).task(&arns[0]).send().await.unwrap();
     assert!(w.file_text().contains(&ips[0]));
     w.reconcile().await;
     w.expect_targets(want_all(&ips[1..])).await;
@@ -504,7 +366,7 @@ async fn a_cluster_that_is_no_longer_covered_loses_its_file_at_the_next_reconcil
     let def = w.register_awsvpc_definition().await;
     let ip = eni_ip(&w.run_fargate(&def, 1).await[0]);
     // A deployment that covers every cluster (CLUSTERS unset) writes this one's file.
-    let sdk = w.moto.sdk_config().await;
+    let sdk = w.aws.moto.sdk_config().await;
     let every = Deps::new(AwsApi::new(&sdk, 2), Config { clusters: Vec::new(), ..w.deps.config.clone() });
     let out = ecs_discovery::reconcile(&every).await.unwrap();
     let Outcome::Reconciled { clusters, retired, .. } = &out else { panic!("{out:?}") };
@@ -517,7 +379,7 @@ async fn a_cluster_that_is_no_longer_covered_loses_its_file_at_the_next_reconcil
 
     // CLUSTERS now names another cluster only: this one's file and record go, and Prometheus
     // drops its targets instead of scraping them forever.
-    w.ecs.create_cluster().cluster_name("batch").send().await.unwrap();
+    w.aws.ecs.create_cluster().cluster_name("batch").send().await.unwrap();
     let narrowed = Deps::new(AwsApi::new(&sdk, 2), Config { clusters: vec!["batch".into()], ..w.deps.config.clone() });
     let out = ecs_discovery::reconcile(&narrowed).await.unwrap();
     let Outcome::Reconciled { retired, .. } = &out else { panic!("{out:?}") };
@@ -642,7 +504,7 @@ async fn fifty_concurrent_events_in_random_order_with_duplicates_end_with_the_tr
         match h.await.unwrap() {
             Ok(Outcome::Applied { .. }) => applied += 1,
             Ok(_) => {}
-            Err(e) => w.moto.fail(format!("seed {seed}: event failed: {e}")),
+            Err(e) => w.aws.moto.fail(format!("seed {seed}: event failed: {e}")),
         }
     }
     // Every distinct (task, version) is applied at most once.
@@ -735,7 +597,7 @@ async fn reconcile_of_1000_tasks_makes_the_minimum_of_aws_calls() {
         tasks.extend(w.run_fargate(&def, 100).await);
     }
     assert_eq!(tasks.len(), 1000);
-    let sdk = w.moto.sdk_config().await;
+    let sdk = w.aws.moto.sdk_config().await;
     let counting = Counting { inner: AwsApi::new(&sdk, 2), calls: Default::default() };
     let deps = Deps::new(counting, w.deps.config.clone());
 

@@ -11,11 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration, NetworkMode,
-};
 use ecs_discovery::aws::AwsApi;
 use ecs_discovery::{Config, Deps, Outcome};
+use harness::ecs::{eni_ip, EcsWorld};
 use harness::{Moto, Prometheus};
 use serde_json::{json, Value};
 
@@ -37,10 +35,8 @@ fn cluster_name(len: usize) -> String {
 /// moto with one Fargate task running in each of `clusters`; a Prometheus whose config dir
 /// stands in for the EFS mount.
 struct World {
-    moto: Moto,
+    aws: EcsWorld,
     prometheus: Prometheus,
-    sdk: aws_config::SdkConfig,
-    ecs: aws_sdk_ecs::Client,
     _mount: tempfile::TempDir,
     file_sd_dir: PathBuf,
     /// Per cluster: its one task's ARN and ENI IP.
@@ -49,97 +45,12 @@ struct World {
 
 impl World {
     async fn start(clusters: &[String]) -> World {
-        let moto = Moto::start();
-        moto.control(
-            "/moto-api/state-manager/set-transition",
-            json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000}}),
-        )
-        .await;
-        let sdk = moto.sdk_config().await;
-        let ecs = aws_sdk_ecs::Client::new(&sdk);
-        let ec2 = aws_sdk_ec2::Client::new(&sdk);
-        let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
-        // moto's RunTask names the ENI from the VPC's DNS hostnames.
-        ec2.modify_vpc_attribute()
-            .vpc_id(&vpc)
-            .enable_dns_hostnames(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .unwrap();
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block("10.0.1.0/24")
-            .availability_zone("us-east-1a")
-            .send()
-            .await
-            .unwrap()
-            .subnet
-            .unwrap()
-            .subnet_id
-            .unwrap();
-        let security_group = ec2
-            .create_security_group()
-            .group_name("tasks")
-            .description("tasks")
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .unwrap()
-            .group_id
-            .unwrap();
-        let web = ContainerDefinition::builder()
-            .name("web")
-            .image("example/web:1")
-            .memory(128)
-            .docker_labels("PROMETHEUS_EXPORTER_PORT", "9100")
-            .build();
-        let definition = ecs
-            .register_task_definition()
-            .family("api")
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .container_definitions(web)
-            .send()
-            .await
-            .unwrap_or_else(|e| moto.fail(format!("register_task_definition: {e:?}")))
-            .task_definition
-            .unwrap()
-            .task_definition_arn
-            .unwrap();
+        let aws = EcsWorld::start(Moto::start(), clusters).await;
+        let definition = aws.register_fargate("api", &[("PROMETHEUS_EXPORTER_PORT", "9100")]).await;
         let mut tasks = BTreeMap::new();
         for cluster in clusters {
-            ecs.create_cluster()
-                .cluster_name(cluster)
-                .send()
-                .await
-                .unwrap_or_else(|e| moto.fail(format!("create_cluster {}: {e:?}", cluster.len())));
-            let network = NetworkConfiguration::builder()
-                .awsvpc_configuration(
-                    AwsVpcConfiguration::builder().subnets(&subnet).security_groups(&security_group).build().unwrap(),
-                )
-                .build();
-            let task = ecs
-                .run_task()
-                .cluster(cluster)
-                .task_definition(&definition)
-                .launch_type(LaunchType::Fargate)
-                .network_configuration(network)
-                .send()
-                .await
-                .unwrap_or_else(|e| moto.fail(format!("run_task in the {}-character cluster: {e:?}", cluster.len())))
-                .tasks
-                .unwrap()
-                .remove(0);
-            let ip = task
-                .attachments()
-                .iter()
-                .flat_map(|a| a.details())
-                .find(|d| d.name() == Some("privateIPv4Address"))
-                .and_then(|d| d.value())
-                .expect("moto gives awsvpc tasks an ENI")
-                .to_string();
-            tasks.insert(cluster.clone(), (task.task_arn().unwrap().to_string(), ip));
+            let task = aws.run_fargate(cluster, &definition, 1, None).await.remove(0);
+            tasks.insert(cluster.clone(), (task.task_arn().unwrap().to_string(), eni_ip(&task)));
         }
         let mount = tempfile::tempdir().unwrap();
         let file_sd_dir = mount.path().join("file_sd/ecs");
@@ -150,7 +61,7 @@ impl World {
                 "global:\n  scrape_interval: 1h\nscrape_configs:\n  - job_name: ecs\n    file_sd_configs:\n      - files: ['file_sd/ecs/*.json']\n        refresh_interval: 1s\n",
             )
             .start();
-        World { moto, prometheus, sdk, ecs, _mount: mount, file_sd_dir, tasks }
+        World { aws, prometheus, _mount: mount, file_sd_dir, tasks }
     }
 
     /// The function's dependencies, covering `clusters`.
@@ -161,14 +72,14 @@ impl World {
             aws_max_attempts: 2,
             ..Config::default()
         };
-        Arc::new(Deps::new(AwsApi::new(&self.sdk, config.aws_max_attempts), config))
+        Arc::new(Deps::new(AwsApi::new(&self.aws.sdk, config.aws_max_attempts), config))
     }
 
     /// The RUNNING event ECS would send for `cluster`'s task at `version`, from what moto's
     /// DescribeTasks returns (the ENI attachment typed `eni` as in events).
     async fn running_event(&self, cluster: &str, version: i64) -> Value {
         let (task_arn, _) = &self.tasks[cluster];
-        let described = self.ecs.describe_tasks().cluster(cluster).tasks(task_arn).send().await.unwrap().tasks.unwrap();
+        let described = self.aws.ecs.describe_tasks().cluster(cluster).tasks(task_arn).send().await.unwrap().tasks.unwrap();
         let t = &described[0];
         let attachments: Vec<Value> = t
             .attachments()
@@ -261,7 +172,7 @@ async fn every_valid_cluster_name_length_gets_a_file_and_a_record_prometheus_and
         let len = cluster.len();
         let out = ecs_discovery::handle_value(&w.running_event(cluster, 3).await, &deps)
             .await
-            .unwrap_or_else(|e| w.moto.fail(format!("{len} characters: the event failed: {e}")));
+            .unwrap_or_else(|e| w.aws.moto.fail(format!("{len} characters: the event failed: {e}")));
         assert!(matches!(&out, Outcome::Applied { cluster: c, file_targets: 1, .. } if c == cluster), "{len}: {out:?}");
         assert!(deps.store.file_path(cluster).exists(), "{len}: no file_sd file");
         let record: Value = std::fs::read(deps.store.state_path(cluster))
@@ -287,7 +198,7 @@ async fn every_valid_cluster_name_length_gets_a_file_and_a_record_prometheus_and
     // The scheduled reconcile finds each cluster's task (DescribeTasks tells more than the event,
     // so the first one may rewrite labels); the second finds every record in step.
     for pass in [1, 2] {
-        let out = ecs_discovery::reconcile(&deps).await.unwrap_or_else(|e| w.moto.fail(format!("reconcile: {e}")));
+        let out = ecs_discovery::reconcile(&deps).await.unwrap_or_else(|e| w.aws.moto.fail(format!("reconcile: {e}")));
         let Outcome::Reconciled { clusters: reports, retired, .. } = &out else { panic!("{out:?}") };
         assert!(retired.is_empty(), "{out:?}");
         let seen: Vec<_> = reports.iter().map(|r| (r.cluster.len(), r.running_tasks, r.targets)).collect();
@@ -301,7 +212,7 @@ async fn every_valid_cluster_name_length_gets_a_file_and_a_record_prometheus_and
     // Covering only the shortest: the others' files and records go, whatever their length, and
     // the report names them in full.
     let deps = w.deps(&clusters[..1]);
-    let out = ecs_discovery::reconcile(&deps).await.unwrap_or_else(|e| w.moto.fail(format!("reconcile: {e}")));
+    let out = ecs_discovery::reconcile(&deps).await.unwrap_or_else(|e| w.aws.moto.fail(format!("reconcile: {e}")));
     let Outcome::Reconciled { retired, .. } = &out else { panic!("{out:?}") };
     let mut retired = retired.clone();
     retired.sort_by_key(String::len);
@@ -322,7 +233,7 @@ async fn every_valid_cluster_name_length_gets_a_file_and_a_record_prometheus_and
 async fn a_same_named_cluster_of_another_region_or_account_does_not_share_the_file() {
     let clusters = vec!["prod".to_string()];
     let w = World::start(&clusters).await;
-    let mut deps = Deps::new(AwsApi::new(&w.sdk, 2), w.deps(&clusters).config.clone());
+    let mut deps = Deps::new(AwsApi::new(&w.aws.sdk, 2), w.deps(&clusters).config.clone());
     deps.config.region = Some("us-east-1".into());
     let mut context = lambda_runtime::Context::default();
     context.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ecs-discovery".into();
@@ -331,7 +242,7 @@ async fn a_same_named_cluster_of_another_region_or_account_does_not_share_the_fi
         ecs_discovery::handle(event, &deps)
     };
     let home = w.running_event("prod", 3).await;
-    let out = invoke(home.clone()).await.unwrap_or_else(|e| w.moto.fail(format!("home event: {e}")));
+    let out = invoke(home.clone()).await.unwrap_or_else(|e| w.aws.moto.fail(format!("home event: {e}")));
     assert!(matches!(out, Outcome::Applied { file_targets: 1, .. }), "{out:?}");
     let file = deps.store.file_path("prod");
     let before = std::fs::read_to_string(&file).unwrap();
@@ -348,7 +259,7 @@ async fn a_same_named_cluster_of_another_region_or_account_does_not_share_the_fi
         (elsewhere(":us-east-1:123456789012:", ":eu-west-1:123456789012:"), "region eu-west-1"),
         (elsewhere(":us-east-1:123456789012:", ":us-east-1:210987654321:"), "account 210987654321"),
     ] {
-        let out = invoke(event).await.unwrap_or_else(|e| w.moto.fail(format!("{wanted}: {e}")));
+        let out = invoke(event).await.unwrap_or_else(|e| w.aws.moto.fail(format!("{wanted}: {e}")));
         assert!(matches!(&out, Outcome::Ignored { reason, .. } if reason.contains(wanted)), "{wanted}: {out:?}");
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "the home cluster's file is unchanged");

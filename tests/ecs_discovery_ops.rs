@@ -7,13 +7,11 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration, NetworkMode,
-};
 use ecs_discovery::aws::AwsApi;
 use ecs_discovery::own_series::PUSH_BUDGET;
 use ecs_discovery::targets::SkipCause;
 use ecs_discovery::{handle_value, ClusterNotFound, Config, Deps, Outcome};
+use harness::ecs::{eni_ip, EcsWorld};
 use harness::{Moto, Prometheus};
 use serde_json::{json, Value};
 
@@ -25,63 +23,15 @@ const EXTRA: (&str, &str) = ("stack", "ops-test");
 /// moto with the `prod` cluster and a subnet for awsvpc tasks; a Prometheus whose config dir
 /// stands in for the EFS mount.
 struct World {
-    moto: Moto,
+    aws: EcsWorld,
     prometheus: Prometheus,
-    ecs: aws_sdk_ecs::Client,
-    sdk: aws_config::SdkConfig,
     _mount: tempfile::TempDir,
     file_sd_dir: PathBuf,
-    subnet: String,
-    security_group: String,
 }
 
 impl World {
     async fn start() -> World {
-        let moto = Moto::start();
-        // Tasks stay RUNNING however often they are described.
-        moto.control(
-            "/moto-api/state-manager/set-transition",
-            json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000}}),
-        )
-        .await;
-        let sdk = moto.sdk_config().await;
-        let ecs = aws_sdk_ecs::Client::new(&sdk);
-        let ec2 = aws_sdk_ec2::Client::new(&sdk);
-        ecs.create_cluster()
-            .cluster_name(CLUSTER)
-            .send()
-            .await
-            .unwrap_or_else(|e| moto.fail(format!("create_cluster: {e:?}")));
-        let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
-        // moto names a task's ENI only in a VPC with DNS host names.
-        ec2.modify_vpc_attribute()
-            .vpc_id(&vpc)
-            .enable_dns_hostnames(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .unwrap();
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block("10.0.1.0/24")
-            .availability_zone("us-east-1a")
-            .send()
-            .await
-            .unwrap()
-            .subnet
-            .unwrap()
-            .subnet_id
-            .unwrap();
-        let security_group = ec2
-            .create_security_group()
-            .group_name("tasks")
-            .description("tasks")
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .unwrap()
-            .group_id
-            .unwrap();
+        let aws = EcsWorld::start(Moto::start(), &[CLUSTER]).await;
         let mount = tempfile::tempdir().unwrap();
         let file_sd_dir = mount.path().join("file_sd/ecs");
         std::fs::create_dir_all(&file_sd_dir).unwrap();
@@ -91,7 +41,7 @@ impl World {
                 "global:\n  scrape_interval: 1h\nscrape_configs:\n  - job_name: ecs\n    file_sd_configs:\n      - files: ['file_sd/ecs/*.json']\n        refresh_interval: 1s\n",
             )
             .start();
-        World { moto, prometheus, ecs, sdk, _mount: mount, file_sd_dir, subnet, security_group }
+        World { aws, prometheus, _mount: mount, file_sd_dir }
     }
 
     /// The function's dependencies covering `clusters`, pushing its own series to `write_url`.
@@ -104,7 +54,7 @@ impl World {
             extra_labels: vec![(EXTRA.0.to_string(), EXTRA.1.to_string())],
             ..Config::default()
         };
-        Deps::new(AwsApi::new(&self.sdk, config.aws_max_attempts), config)
+        Deps::new(AwsApi::new(&self.aws.sdk, config.aws_max_attempts), config)
     }
 
     fn pushing(&self, clusters: &[&str]) -> Deps<AwsApi> {
@@ -115,56 +65,10 @@ impl World {
         self.file_sd_dir.join(format!("{cluster}.json"))
     }
 
-    /// A Fargate definition whose one container carries `labels`.
-    async fn register(&self, family: &str, labels: &[(&str, &str)]) -> String {
-        let mut web = ContainerDefinition::builder().name("web").image("example/web:1").memory(128);
-        for (k, v) in labels {
-            web = web.docker_labels(*k, *v);
-        }
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .container_definitions(web.build())
-            .send()
-            .await
-            .unwrap_or_else(|e| self.moto.fail(format!("register_task_definition: {e:?}")))
-            .task_definition
-            .unwrap()
-            .task_definition_arn
-            .unwrap()
-    }
-
-    /// Runs `count` tasks of `definition` in `cluster`; their ENI IPs.
-    async fn run(&self, cluster: &str, definition: &str, count: i32) -> Vec<aws_sdk_ecs::types::Task> {
-        let network = NetworkConfiguration::builder()
-            .awsvpc_configuration(
-                AwsVpcConfiguration::builder()
-                    .subnets(&self.subnet)
-                    .security_groups(&self.security_group)
-                    .build()
-                    .unwrap(),
-            )
-            .build();
-        self.ecs
-            .run_task()
-            .cluster(cluster)
-            .task_definition(definition)
-            .launch_type(LaunchType::Fargate)
-            .count(count)
-            .network_configuration(network)
-            .send()
-            .await
-            .unwrap_or_else(|e| self.moto.fail(format!("run_task: {e:?}")))
-            .tasks
-            .unwrap()
-    }
-
     /// The schedule's event through the handler, as the Lambda runs it (own series included).
     async fn reconcile(&self, deps: &Deps<AwsApi>) -> Outcome {
         let event = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
-        handle_value(&event, deps).await.unwrap_or_else(|e| self.moto.fail(format!("reconcile: {e}")))
+        handle_value(&event, deps).await.unwrap_or_else(|e| self.aws.moto.fail(format!("reconcile: {e}")))
     }
 
     /// Waits until Prometheus' active targets are exactly `want` (addresses).
@@ -225,24 +129,14 @@ impl World {
     }
 }
 
-fn eni_ip(task: &aws_sdk_ecs::types::Task) -> String {
-    task.attachments()
-        .iter()
-        .flat_map(|a| a.details())
-        .find(|d| d.name() == Some("privateIPv4Address"))
-        .and_then(|d| d.value())
-        .expect("moto gives awsvpc tasks an ENI")
-        .to_string()
-}
-
 harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_typo_in_clusters_keeps_every_file_and_says_which_cluster_was_not_found() {
     let w = World::start().await;
-    w.ecs.create_cluster().cluster_name("batch").send().await.unwrap();
-    let api = w.register("api", &[("PROMETHEUS_EXPORTER_PORT", "9100")]).await;
-    let prod_target = format!("{}:9100", eni_ip(&w.run(CLUSTER, &api, 1).await[0]));
-    let batch_target = format!("{}:9100", eni_ip(&w.run("batch", &api, 1).await[0]));
+    w.aws.ecs.create_cluster().cluster_name("batch").send().await.unwrap();
+    let api = w.aws.register_fargate("api", &[("PROMETHEUS_EXPORTER_PORT", "9100")]).await;
+    let prod_target = format!("{}:9100", eni_ip(&w.aws.run_fargate(CLUSTER, &api, 1, None).await[0]));
+    let batch_target = format!("{}:9100", eni_ip(&w.aws.run_fargate("batch", &api, 1, None).await[0]));
     let out = w.reconcile(&w.pushing(&[CLUSTER, "batch"])).await;
     let Outcome::Reconciled { clusters, not_found, .. } = &out else { panic!("{out:?}") };
     assert_eq!((clusters.len(), not_found.len()), (2, 0), "{out:?}");
@@ -290,11 +184,11 @@ harness::prometheus_matrix! {
 #[tokio::test(flavor = "multi_thread")]
 async fn own_series_after_a_reconcile_and_an_event_carry_their_values() {
     let w = World::start().await;
-    let api = w.register("api", &[("PROMETHEUS_EXPORTER_PORT", "9100")]).await;
+    let api = w.aws.register_fargate("api", &[("PROMETHEUS_EXPORTER_PORT", "9100")]).await;
     // A container whose port label is not a number: labelled for scraping, yet no target.
-    let broken = w.register("broken", &[("PROMETHEUS_EXPORTER_PORT", "metrics")]).await;
-    let tasks = w.run(CLUSTER, &api, 2).await;
-    w.run(CLUSTER, &broken, 1).await;
+    let broken = w.aws.register_fargate("broken", &[("PROMETHEUS_EXPORTER_PORT", "metrics")]).await;
+    let tasks = w.aws.run_fargate(CLUSTER, &api, 2, None).await;
+    w.aws.run_fargate(CLUSTER, &broken, 1, None).await;
     let deps = w.pushing(&[CLUSTER]);
 
     let before = harness::now_secs().floor();
@@ -341,8 +235,8 @@ async fn own_series_after_a_reconcile_and_an_event_carry_their_values() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_push_that_fails_leaves_the_file_work_done() {
     let w = World::start().await;
-    let api = w.register("api", &[("PROMETHEUS_EXPORTER_PORT", "9100")]).await;
-    let ip = eni_ip(&w.run(CLUSTER, &api, 1).await[0]);
+    let api = w.aws.register_fargate("api", &[("PROMETHEUS_EXPORTER_PORT", "9100")]).await;
+    let ip = eni_ip(&w.aws.run_fargate(CLUSTER, &api, 1, None).await[0]);
     let closed = harness::free_port();
     let deps = w.deps(&[CLUSTER], Some(format!("http://127.0.0.1:{closed}/api/v1/write")));
     let started = Instant::now();

@@ -148,87 +148,31 @@ mod config_updater_on_a_full_volume {
 /// ecs-discovery: a reconcile whose file_sd file and state record do not fit on the volume.
 mod ecs_discovery_on_a_full_volume {
     use super::*;
-    use aws_sdk_ecs::types::{
-        AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration, NetworkMode,
-    };
     use ecs_discovery::aws::AwsApi;
     use ecs_discovery::file_sd::{self, ClusterState};
     use ecs_discovery::{Config, Deps, Outcome};
+    use harness::ecs::EcsWorld;
     use harness::Moto;
-    use serde_json::json;
 
     const CLUSTER: &str = "prod";
 
     /// moto as ECS with a cluster and a Fargate task definition whose container has a metrics
     /// port; returns what `run` needs.
     struct Ecs {
-        moto: Moto,
-        ecs: aws_sdk_ecs::Client,
+        aws: EcsWorld,
         definition: String,
-        network: NetworkConfiguration,
     }
 
     impl Ecs {
         async fn start() -> Ecs {
-            let moto = Moto::start();
-            // Tasks stay RUNNING however often they are described.
-            moto.control(
-                "/moto-api/state-manager/set-transition",
-                json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000}}),
-            )
-            .await;
-            let sdk = moto.sdk_config().await;
-            let ecs = aws_sdk_ecs::Client::new(&sdk);
-            let ec2 = aws_sdk_ec2::Client::new(&sdk);
-            ecs.create_cluster().cluster_name(CLUSTER).send().await.unwrap_or_else(|e| moto.fail(format!("{e:?}")));
-            let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
-            // moto names a task's ENI from the VPC's DNS host names.
-            let hostnames = aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build();
-            ec2.modify_vpc_attribute().vpc_id(&vpc).enable_dns_hostnames(hostnames).send().await.unwrap();
-            let subnet = ec2.create_subnet().vpc_id(&vpc).cidr_block("10.0.1.0/24").availability_zone("us-east-1a");
-            let subnet = subnet.send().await.unwrap();
-            let subnet = subnet.subnet.unwrap().subnet_id.unwrap();
-            let group = ec2.create_security_group().group_name("tasks").description("tasks").vpc_id(&vpc).send();
-            let group = group.await.unwrap().group_id.unwrap();
-            let network = NetworkConfiguration::builder()
-                .awsvpc_configuration(
-                    AwsVpcConfiguration::builder().subnets(subnet).security_groups(group).build().unwrap(),
-                )
-                .build();
-            let web = ContainerDefinition::builder()
-                .name("web")
-                .image("example/web:1")
-                .memory(128)
-                .docker_labels("PROMETHEUS_EXPORTER_PORT", "9100")
-                .docker_labels("PROMETHEUS_EXPORTER_JOB_NAME", "api")
-                .build();
-            let definition = ecs
-                .register_task_definition()
-                .family("api")
-                .network_mode(NetworkMode::Awsvpc)
-                .requires_compatibilities(Compatibility::Fargate)
-                .container_definitions(web)
-                .send()
-                .await
-                .unwrap_or_else(|e| moto.fail(format!("register_task_definition: {e:?}")))
-                .task_definition
-                .unwrap()
-                .task_definition_arn
-                .unwrap();
-            Ecs { moto, ecs, definition, network }
+            let aws = EcsWorld::start(Moto::start(), &[CLUSTER]).await;
+            let labels = [("PROMETHEUS_EXPORTER_PORT", "9100"), ("PROMETHEUS_EXPORTER_JOB_NAME", "api")];
+            let definition = aws.register_fargate("api", &labels).await;
+            Ecs { aws, definition }
         }
 
         async fn run(&self, count: i32) {
-            self.ecs
-                .run_task()
-                .cluster(CLUSTER)
-                .task_definition(&self.definition)
-                .launch_type(LaunchType::Fargate)
-                .count(count)
-                .network_configuration(self.network.clone())
-                .send()
-                .await
-                .unwrap_or_else(|e| self.moto.fail(format!("run_task: {e:?}")));
+            self.aws.run_fargate(CLUSTER, &self.definition, count, None).await;
         }
     }
 
@@ -258,10 +202,9 @@ mod ecs_discovery_on_a_full_volume {
             aws_max_attempts: 2,
             ..Config::default()
         };
-        let sdk = world.moto.sdk_config().await;
-        let deps = Deps::new(AwsApi::new(&sdk, config.aws_max_attempts), config);
+        let deps = Deps::new(AwsApi::new(&world.aws.sdk, config.aws_max_attempts), config);
         world.run(1).await;
-        let outcome = ecs_discovery::reconcile(&deps).await.unwrap_or_else(|e| world.moto.fail(e));
+        let outcome = ecs_discovery::reconcile(&deps).await.unwrap_or_else(|e| world.aws.moto.fail(e));
         assert!(matches!(outcome, Outcome::Reconciled { .. }), "{outcome:?}");
         assert_eq!(targets_in_file(&deps.store), 1);
         let before = file_and_record(&deps.store);

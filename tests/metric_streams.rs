@@ -12,6 +12,7 @@ use cloudwatch_exporter::stream::firehose::{self, Delivery, Record};
 use cloudwatch_exporter::stream::handler::{deliver, Delivered, StreamDeps};
 use cloudwatch_exporter::stream::otlp::build::{record, request, Point};
 use cloudwatch_exporter::{handle, Deps};
+use harness::ec2::run_tagged_instance;
 use harness::{now_secs, Moto, Prometheus};
 use lambda_http::{Body, Request};
 use lambda_runtime::{Context, LambdaEvent};
@@ -77,26 +78,16 @@ impl Setup {
         let created = sm.create_secret().name("promstack/firehose-access-key").secret_string(secret).send().await;
         let secret_arn = created.unwrap().arn().unwrap().to_string();
         aws_sdk_s3::Client::new(&sdk).create_bucket().bucket(BUCKET).send().await.unwrap();
-        let ec2 = aws_sdk_ec2::Client::new(&sdk);
-        let mut ids = Vec::new();
-        for (name, team) in [("web", "core"), ("batch", "other")] {
-            let tags = aws_sdk_ec2::types::TagSpecification::builder()
-                .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
-                .tags(aws_sdk_ec2::types::Tag::builder().key("Name").value(name).build())
-                .tags(aws_sdk_ec2::types::Tag::builder().key("team").value(team).build())
-                .build();
-            let out = ec2.run_instances().image_id("ami-12c6146b").min_count(1).max_count(1).tag_specifications(tags);
-            let out = out.send().await.unwrap();
-            ids.push(out.instances()[0].instance_id().unwrap().to_string());
-        }
+        let core = run_tagged_instance(&moto, &[("Name", "web"), ("team", "core")]).await;
+        let other = run_tagged_instance(&moto, &[("Name", "batch"), ("team", "other")]).await;
         Setup {
             moto,
             prometheus: Prometheus::start(harness::prometheus::EMPTY_CONFIG),
             config_path: config_path.display().to_string(),
             _dir: dir,
             secret_arn,
-            core: ids[0].clone(),
-            other: ids[1].clone(),
+            core,
+            other,
         }
     }
 

@@ -20,14 +20,12 @@ use std::time::Duration;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::MetricDatum;
-use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration, NetworkMode,
-};
 use config_updater::check::check_dir;
 use config_updater::layout::Layout;
 use config_updater::settings::Limits;
 use config_updater::validate::{describe, Target};
 use harness::config_updater::{example_repo, push_with, vars, Stack, REPOSITORY};
+use harness::ecs::EcsWorld;
 use harness::{matrix, now_secs, Prometheus};
 use lambda_runtime::{Context, LambdaEvent};
 use promstack::settings::Env;
@@ -373,79 +371,9 @@ async fn run_the_exporter(prom: &Prometheus, sdk: &aws_config::SdkConfig, dir: &
 /// One running Fargate task with the community tool's port label in cluster `prod`, and an
 /// ecs-discovery reconcile, configured from its environment, writing into the stack's volume.
 async fn discover_with_ecs_discovery(stack: &Stack, sdk: &aws_config::SdkConfig) {
-    let moto = &stack.moto;
-    // Tasks stay RUNNING however often they are described.
-    moto.control(
-        "/moto-api/state-manager/set-transition",
-        json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000}}),
-    )
-    .await;
-    let ecs = aws_sdk_ecs::Client::new(sdk);
-    let ec2 = aws_sdk_ec2::Client::new(sdk);
-    ecs.create_cluster().cluster_name("prod").send().await.unwrap();
-    let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
-    // moto's Fargate tasks take their ENI's DNS name from the VPC.
-    ec2.modify_vpc_attribute()
-        .vpc_id(&vpc)
-        .enable_dns_hostnames(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build())
-        .send()
-        .await
-        .unwrap();
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.0.1.0/24")
-        .availability_zone("us-east-1a")
-        .send()
-        .await
-        .unwrap()
-        .subnet
-        .unwrap()
-        .subnet_id
-        .unwrap();
-    let security_group = ec2
-        .create_security_group()
-        .group_name("tasks")
-        .description("tasks")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id
-        .unwrap();
-    let web = ContainerDefinition::builder()
-        .name("web")
-        .image("example/web:1")
-        .memory(128)
-        .docker_labels("PROMETHEUS_EXPORTER_PORT", "9100")
-        .build();
-    let definition = ecs
-        .register_task_definition()
-        .family("api")
-        .network_mode(NetworkMode::Awsvpc)
-        .requires_compatibilities(Compatibility::Fargate)
-        .container_definitions(web)
-        .send()
-        .await
-        .unwrap()
-        .task_definition
-        .unwrap()
-        .task_definition_arn
-        .unwrap();
-    let network = NetworkConfiguration::builder()
-        .awsvpc_configuration(
-            AwsVpcConfiguration::builder().subnets(&subnet).security_groups(&security_group).build().unwrap(),
-        )
-        .build();
-    ecs.run_task()
-        .cluster("prod")
-        .task_definition(definition)
-        .launch_type(LaunchType::Fargate)
-        .group("service:api")
-        .network_configuration(network)
-        .send()
-        .await
-        .unwrap_or_else(|e| moto.fail(format!("run_task: {e:?}")));
+    let aws = EcsWorld::start(&stack.moto, &["prod"]).await;
+    let definition = aws.register_fargate("api", &[("PROMETHEUS_EXPORTER_PORT", "9100")]).await;
+    aws.run_fargate("prod", &definition, 1, Some("service:api")).await;
 
     let env = Env::from_pairs([
         ("PROMETHEUS_CONFIG_DIR", stack.volume.path().display().to_string()),
@@ -459,7 +387,7 @@ async fn discover_with_ecs_discovery(stack: &Stack, sdk: &aws_config::SdkConfig)
     let payload = serde_json::from_slice(include_bytes!("../events/ecs-discovery-schedule.json")).unwrap();
     ecs_discovery::handle(LambdaEvent { payload, context: Context::default() }, &deps)
         .await
-        .unwrap_or_else(|e| moto.fail(format!("reconcile: {e}")));
+        .unwrap_or_else(|e| stack.moto.fail(format!("reconcile: {e}")));
 }
 
 #[tokio::test(flavor = "multi_thread")]

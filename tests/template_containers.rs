@@ -18,7 +18,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ecs::types::{AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration};
 use config_updater::check::check_dir;
 use config_updater::deploy::{self, Applied};
 use config_updater::layout::{Layout, Release};
@@ -26,6 +25,7 @@ use config_updater::settings::Limits;
 use config_updater::validate::{describe, Target};
 use ecs_discovery::aws::AwsApi;
 use ecs_discovery::{Config, Deps, Outcome};
+use harness::ecs::EcsWorld;
 use harness::template::{Container, Template};
 use harness::{free_port, now_ms, Moto, ServerProcess};
 use promstack::remote_write::{self, Series};
@@ -257,59 +257,19 @@ fn target_matches(t: &Value, address: &str, labels: &BTreeMap<String, String>) -
 /// `PROMETHEUS_CONFIG_DIR`) reconciling the cluster into `efs`. Returns moto (to keep it running)
 /// and the file ecs-discovery wrote.
 async fn discover_one_task(efs: &Path) -> (Moto, PathBuf) {
-    let moto = Moto::start();
-    // The task stays RUNNING however often it is described.
-    moto.control(
-        "/moto-api/state-manager/set-transition",
-        serde_json::json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000}}),
-    )
-    .await;
-    let sdk = moto.sdk_config().await;
-    let ecs = aws_sdk_ecs::Client::new(&sdk);
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    ecs.create_cluster().cluster_name(CLUSTER).send().await.unwrap_or_else(|e| moto.fail(format!("{e:?}")));
-    let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
-    // moto names a task's ENI only in a VPC with DNS host names (as ECS does).
-    let dns = aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build();
-    ec2.modify_vpc_attribute().vpc_id(&vpc).enable_dns_hostnames(dns).send().await.unwrap();
-    let subnet = ec2.create_subnet().vpc_id(&vpc).cidr_block("10.0.1.0/24").availability_zone("us-east-1a").send();
-    let subnet = subnet.await.unwrap().subnet.unwrap().subnet_id.unwrap();
-    let group = ec2.create_security_group().group_name("tasks").description("tasks").vpc_id(&vpc).send();
-    let group = group.await.unwrap().group_id.unwrap();
-    let web = ContainerDefinition::builder()
-        .name("web")
-        .image("example/web:1")
-        .memory(128)
-        .docker_labels("PROMETHEUS_EXPORTER_PORT", "9100")
-        .docker_labels("PROMETHEUS_EXPORTER_JOB_NAME", "api")
-        .build();
-    let definition = ecs
-        .register_task_definition()
-        .family("api")
-        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-        .requires_compatibilities(Compatibility::Fargate)
-        .container_definitions(web)
-        .send()
-        .await
-        .unwrap_or_else(|e| moto.fail(format!("register_task_definition: {e:?}")));
-    let network = AwsVpcConfiguration::builder().subnets(&subnet).security_groups(&group).build().unwrap();
-    ecs.run_task()
-        .cluster(CLUSTER)
-        .task_definition(definition.task_definition.unwrap().task_definition_arn.unwrap())
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(NetworkConfiguration::builder().awsvpc_configuration(network).build())
-        .send()
-        .await
-        .unwrap_or_else(|e| moto.fail(format!("run_task: {e:?}")));
+    let aws = EcsWorld::start(Moto::start(), &[CLUSTER]).await;
+    let labels = [("PROMETHEUS_EXPORTER_PORT", "9100"), ("PROMETHEUS_EXPORTER_JOB_NAME", "api")];
+    let definition = aws.register_fargate("api", &labels).await;
+    aws.run_fargate(CLUSTER, &definition, 1, None).await;
 
     let efs_dir = efs.to_str().unwrap();
     let config = Config::read(&Env::from_pairs([("PROMETHEUS_CONFIG_DIR", efs_dir), ("CLUSTERS", CLUSTER)])).unwrap();
-    let deps = Arc::new(Deps::new(AwsApi::new(&sdk, 2), config));
-    let outcome = ecs_discovery::reconcile(&deps).await.unwrap_or_else(|e| moto.fail(format!("reconcile: {e}")));
+    let deps = Arc::new(Deps::new(AwsApi::new(&aws.sdk, 2), config));
+    let outcome = ecs_discovery::reconcile(&deps).await.unwrap_or_else(|e| aws.moto.fail(format!("reconcile: {e}")));
     let Outcome::Reconciled { clusters, .. } = &outcome else { panic!("{outcome:?}") };
     assert_eq!((clusters[0].running_tasks, clusters[0].targets), (1, 1), "{outcome:?}");
     let file = deps.store.file_path(CLUSTER);
-    (moto, file)
+    (aws.moto, file)
 }
 
 /// docs/deploy.md's example `prometheus.yml` (section "The config repository"), with

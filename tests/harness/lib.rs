@@ -13,6 +13,10 @@
 pub mod bitbucket;
 #[cfg(feature = "config-updater")]
 pub mod config_updater;
+#[cfg(any(feature = "cloudwatch-exporter", feature = "ecs-discovery"))]
+pub mod ec2;
+#[cfg(feature = "ecs-discovery")]
+pub mod ecs;
 pub mod faults;
 pub mod git;
 pub mod matrix;
