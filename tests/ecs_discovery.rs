@@ -113,7 +113,8 @@ impl World {
     /// The EventBridge event ECS would send for `task` at `version`: built from what moto's
     /// DescribeTasks returns, with the ENI attachment typed `eni` as in events.
     async fn event(&self, task_arn: &str, version: i64, last_status: &str, bindings: &[(u16, u16)]) -> Value {
-        let described = self.aws.ecs.describe_tasks().cluster(CLUSTER).tasks(task_arn).send().await.unwrap().tasks.unwrap();
+        let described =
+            self.aws.ecs.describe_tasks().cluster(CLUSTER).tasks(task_arn).send().await.unwrap().tasks.unwrap();
         let t = &described[0];
         let attachments: Vec<Value> = t
             .attachments()

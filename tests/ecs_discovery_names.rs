@@ -79,7 +79,8 @@ impl World {
     /// DescribeTasks returns (the ENI attachment typed `eni` as in events).
     async fn running_event(&self, cluster: &str, version: i64) -> Value {
         let (task_arn, _) = &self.tasks[cluster];
-        let described = self.aws.ecs.describe_tasks().cluster(cluster).tasks(task_arn).send().await.unwrap().tasks.unwrap();
+        let described =
+            self.aws.ecs.describe_tasks().cluster(cluster).tasks(task_arn).send().await.unwrap().tasks.unwrap();
         let t = &described[0];
         let attachments: Vec<Value> = t
             .attachments()
