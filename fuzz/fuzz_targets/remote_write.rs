@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use promstack::remote_write::proto::{Label, TimeSeries, WriteRequest};
 use promstack::remote_write::bench::Request;
+use promstack::remote_write::proto::{Label, TimeSeries, WriteRequest};
 use promstack::remote_write::{batches, encode_request, Disposition, Encoder, Limits, RetryPolicy, Series};
 use prost::Message;
 

@@ -60,10 +60,11 @@ fn deliver(body: &[u8], signature: Option<&str>, event_key: Option<&str>, sign: 
 
 /// Whether the event's parts that lambda_http builds the request's URI from hold what a Function
 /// URL's front end would put there: a DNS host name (and port) in the Host header and the domain
-/// name, a scheme in `x-forwarded-proto`, a path from `/` and URI characters in the raw path and query. lambda_http
-/// panics on others (`failed to build request: InvalidUriChar`, and `IdnaError` or
-/// `InvalidIpv4Address` from its `Url::parse(..).unwrap()`; fuzz/artifacts-found/webhook/): its bug, on fields the front end
-/// sets, so the target leaves them to it and fuzzes what reaches our code.
+/// name, a scheme in `x-forwarded-proto`, a path from `/`, URI characters in the raw path and
+/// query. lambda_http panics on others (`failed to build request: InvalidUriChar`, and `IdnaError`
+/// or `InvalidIpv4Address` from its `Url::parse(..).unwrap()`; fuzz/artifacts-found/webhook/): its
+/// bug, on fields the front end sets, so the target leaves them to it and fuzzes what reaches our
+/// code.
 fn uri_parts_are_plain(text: &str) -> bool {
     let Ok(event) = serde_json::from_str::<serde_json::Value>(text) else { return true };
     let uri = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#@!$&'()*+,;=%".contains(&b));
@@ -83,6 +84,7 @@ fn uri_parts_are_plain(text: &str) -> bool {
             && (!numeric || name.parse::<std::net::Ipv4Addr>().is_ok())
     };
     let scheme = |s: &str| matches!(s, "http" | "https");
+    let path = |s: &str| s.is_empty() || (s.starts_with('/') && uri(s));
     let text_of = |v: &serde_json::Value, ok: &dyn Fn(&str) -> bool| v.as_str().is_none_or(ok);
     let headers = event.get("headers").and_then(|h| h.as_object()).into_iter().flatten();
     let headers_ok = headers.into_iter().all(|(name, value)| {
@@ -98,6 +100,6 @@ fn uri_parts_are_plain(text: &str) -> bool {
         && event.pointer("/requestContext/domainName").is_none_or(|v| text_of(v, &host))
         // lambda_http writes the raw path straight after the host: without its leading `/` it
         // becomes part of the host name (`….on.aws` + `2.0`).
-        && event.pointer("/rawPath").is_none_or(|v| text_of(v, &|s: &str| s.is_empty() || (s.starts_with('/') && uri(s))))
+        && event.pointer("/rawPath").is_none_or(|v| text_of(v, &path))
         && event.pointer("/rawQueryString").is_none_or(|v| text_of(v, &uri))
 }
