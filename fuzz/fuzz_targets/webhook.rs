@@ -98,8 +98,12 @@ fn uri_parts_are_plain(text: &str) -> bool {
     });
     headers_ok
         && event.pointer("/requestContext/domainName").is_none_or(|v| text_of(v, &host))
-        // lambda_http writes the raw path straight after the host: without its leading `/` it
-        // becomes part of the host name (`….on.aws` + `2.0`).
-        && event.pointer("/rawPath").is_none_or(|v| text_of(v, &path))
-        && event.pointer("/rawQueryString").is_none_or(|v| text_of(v, &uri))
+        // lambda_http writes the path straight after the host: without its leading `/` it becomes
+        // part of the host name (`….on.aws` + `2.0`). `path` is the one an event without
+        // `rawPath` is read with (as API Gateway's REST event); a stage goes in front of it.
+        && ["/rawPath", "/path"].iter().filter_map(|p| event.pointer(p)).all(|v| text_of(v, &path))
+        && ["/rawQueryString", "/requestContext/stage"]
+            .iter()
+            .filter_map(|p| event.pointer(p))
+            .all(|v| text_of(v, &uri))
 }
