@@ -157,8 +157,7 @@ impl Encoder {
         for s in series {
             prost::encoding::message::encode(TIMESERIES_TAG, s, &mut self.proto);
             if self.proto.len() >= SNAPPY_BLOCK {
-                let full = self.proto.len() / SNAPPY_BLOCK * SNAPPY_BLOCK;
-                self.out.compress_blocks(&self.proto[..full]);
+                let full = self.out.compress_full_blocks(&self.proto);
                 self.proto.drain(..full);
             }
         }
@@ -226,8 +225,7 @@ impl Encoder {
         write_varint(body as u64, &mut out[1..]);
         self.pos += end;
         if self.pos >= SNAPPY_BLOCK {
-            let full = self.pos / SNAPPY_BLOCK * SNAPPY_BLOCK;
-            self.out.compress_blocks(&self.scratch[..full]);
+            let full = self.out.compress_full_blocks(&self.scratch[..self.pos]);
             self.scratch.copy_within(full..self.pos, 0);
             self.pos -= full;
         }
@@ -244,6 +242,14 @@ impl Compressed {
     fn begin(&mut self) {
         self.end = HEADER_ROOM;
         self.total = 0;
+    }
+
+    /// Compresses the whole blocks at the start of `proto`; returns how many bytes they were (the
+    /// rest waits for more bytes to fill its block).
+    fn compress_full_blocks(&mut self, proto: &[u8]) -> usize {
+        let full = proto.len() / SNAPPY_BLOCK * SNAPPY_BLOCK;
+        self.compress_blocks(&proto[..full]);
+        full
     }
 
     /// Compresses `proto` as blocks of [`SNAPPY_BLOCK`] (the last one may be shorter).
